@@ -1,0 +1,83 @@
+//! The two strategy traits.
+//!
+//! A strategy proposes and learns; the harness trains, measures and charges.
+//! A strategy never sees the trainer, the dataset, test metrics or the
+//! meter itself, only a read-only [`Progress`].
+
+use crate::{Arch, Observation, Progress, Proposal, Result, SearchSpace};
+use candle_core::{backprop::GradStore, Tensor, Var};
+
+/// A search that evaluates whole architectures: random search, evolution,
+/// RL controllers. The strategy draws randomness only from the seeded RNG it
+/// was constructed with.
+pub trait BlackBoxStrategy: std::fmt::Debug {
+    /// The strategy's registered name, e.g. `evolution`.
+    fn name(&self) -> &str;
+
+    /// The next architecture to evaluate. `trial` counts from 0.
+    fn ask(&mut self, trial: u64, space: &dyn SearchSpace, progress: &Progress)
+        -> Result<Proposal>;
+
+    /// Learns from an evaluated (or failed) proposal.
+    fn tell(&mut self, observation: &Observation) -> Result<()>;
+
+    /// The architecture the strategy recommends now: by default the best
+    /// validation accuracy told so far (ties: the earliest).
+    fn recommend(&self) -> Option<Arch>;
+}
+
+/// Where a one-shot search is in its schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepContext {
+    /// The epoch, counted from 0.
+    pub epoch: usize,
+    /// The number of search epochs.
+    pub total_epochs: usize,
+    /// The step within the epoch, counted from 0.
+    pub step: usize,
+    /// The number of steps per epoch.
+    pub steps_per_epoch: usize,
+}
+
+/// Mixing weights for one supernet forward pass: one tensor per decision,
+/// shaped `(rows, arity)` where `rows` is 1 (one sample for the whole batch)
+/// or the batch size (SqueezeNAS: one sample per image).
+#[derive(Clone, Debug)]
+pub struct MixingWeights {
+    /// One tensor per decision.
+    pub per_decision: Vec<Tensor>,
+    /// True when every row is one-hot, so a supernet may run only the
+    /// selected candidate (GDAS).
+    pub hard: bool,
+}
+
+/// A differentiable search over a weight-sharing supernet. The strategy
+/// owns only the architecture parameters; supernet weights, data and the
+/// weight optimiser belong to the harness.
+pub trait OneShotStrategy: std::fmt::Debug {
+    /// The strategy's registered name, e.g. `gumbel`.
+    fn name(&self) -> &str;
+
+    /// The architecture parameters (for gradient bookkeeping).
+    fn arch_vars(&self) -> Vec<Var>;
+
+    /// Whether architecture parameters are updated in this epoch (false
+    /// during weight-only warm-up).
+    fn trains_architecture(&self, ctx: &StepContext) -> bool;
+
+    /// Mixing weights for the next forward pass of `batch` samples.
+    fn mixing_weights(&mut self, ctx: &StepContext, batch: usize) -> Result<MixingWeights>;
+
+    /// The loss whose gradient updates the architecture parameters, built
+    /// from the task loss on validation data (e.g. a MAC-aware loss).
+    fn search_loss(&self, task_loss: &Tensor, mixing: &MixingWeights) -> Result<Tensor> {
+        let _ = mixing;
+        Ok(task_loss.clone())
+    }
+
+    /// Applies one optimiser step to the architecture parameters.
+    fn update_architecture(&mut self, grads: &GradStore) -> Result<()>;
+
+    /// The architecture the current parameters recommend.
+    fn derive(&self, space: &dyn SearchSpace) -> Result<Arch>;
+}

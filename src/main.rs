@@ -1,0 +1,136 @@
+//! The `nasarena` command line: a thin layer over the harness and results
+//! crates. All errors become `anyhow` reports here and nowhere else.
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+mod version;
+
+/// Compare neural architecture search strategies fairly: random search,
+/// evolution, RL controllers and Gumbel-Softmax search on the same spaces
+/// under the same compute budget.
+#[derive(Debug, Parser)]
+#[command(name = "nasarena", version = version::LONG, long_version = version::LONG)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run an experiment (default: experiments/default.toml) and journal every event.
+    Run(RunArgs),
+    /// Build result tables (md, csv, latex, json) from run journals.
+    Report(ReportArgs),
+    /// Compare two sets of runs and fail when search efficiency regressed.
+    Compare(CompareArgs),
+    /// Count MACs and parameters of an architecture given as a genotype string.
+    Macs(MacsArgs),
+    /// List the registered search spaces.
+    Spaces,
+    /// List available datasets or check a dataset file.
+    Data(DataArgs),
+    /// Run the built-in speed benchmarks.
+    Bench,
+    /// Build, merge, import or inspect tabular benchmarks.
+    Tabulate(TabulateArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The experiment file.
+    #[arg(default_value = "experiments/default.toml")]
+    experiment: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// The directory holding run journals.
+    runs_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    /// Journals of the baseline.
+    baseline: PathBuf,
+    /// Journals of the candidate.
+    candidate: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct MacsArgs {
+    /// The search space, e.g. `fbnet`.
+    #[arg(long)]
+    space: String,
+    /// The genotype string.
+    genotype: String,
+}
+
+#[derive(Debug, Args)]
+struct DataArgs {
+    #[command(subcommand)]
+    action: DataAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum DataAction {
+    /// List the datasets nasarena can find and where.
+    List,
+    /// Check a dataset file or folder: format, counts, class balance, checksum.
+    Check {
+        /// The file or folder to check.
+        path: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct TabulateArgs {
+    /// Arguments of the tabulate action.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Spaces => list_spaces(),
+        Command::Run(_) => not_built("run", 8),
+        Command::Report(_) => not_built("report", 9),
+        Command::Compare(_) => not_built("compare", 9),
+        Command::Macs(_) => not_built("macs", 3),
+        Command::Data(_) => not_built("data", 5),
+        Command::Bench => not_built("bench", 4),
+        Command::Tabulate(_) => not_built("tabulate", 10),
+    }
+}
+
+fn list_spaces() -> Result<()> {
+    let spaces = nasarena_spaces::registry();
+    if spaces.is_empty() {
+        println!("no search spaces are registered yet");
+    }
+    for entry in spaces {
+        println!("{:<18} {}", entry.name, entry.summary);
+    }
+    Ok(())
+}
+
+/// Subcommands whose capability a later issue builds: fail loudly rather
+/// than pretend to work.
+fn not_built(command: &str, issue: u32) -> Result<()> {
+    bail!("`nasarena {command}` is not built yet (tracked in issue {issue})")
+}
