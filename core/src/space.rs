@@ -75,6 +75,14 @@ pub trait SearchSpace: Send + Sync + std::fmt::Debug {
     /// Parses a genotype string, naming the position of any problem.
     fn parse(&self, text: &str) -> Result<Arch>;
 
+    /// Multiply-accumulates of one forward pass (batch 1) when the space can
+    /// count them analytically; lets strategies honour a MAC limit without
+    /// knowing how networks are built.
+    fn macs(&self, arch: &Arch) -> Option<u64> {
+        let _ = arch;
+        None
+    }
+
     /// The number of architectures in the space (before canonicalisation),
     /// as a float because layer-wise spaces exceed 2^64.
     fn cardinality(&self) -> f64 {

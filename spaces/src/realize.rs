@@ -1,0 +1,79 @@
+//! Turning architectures into numbers (MACs, parameters) and networks.
+//!
+//! MAC convention (FBNet, MobileNet and SqueezeNAS papers): multiply-
+//! accumulates of convolution and linear layers for one input (batch 1);
+//! `H_out * W_out * C_out * (C_in / groups) * kh * kw` per conv and
+//! `in * out` per linear layer. BN, activations, pooling, residual adds and
+//! upsampling are not counted; dilation does not change the count.
+
+use crate::Result;
+use candle_core::Tensor;
+use candle_nn::VarBuilder;
+use nasarena_core::{Arch, SearchSpace};
+use serde::{Deserialize, Serialize};
+
+/// The cost of one part of a network (a searched layer, the stem, a head).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerCost {
+    /// Where in the network, e.g. `stem`, `layer3`, `edge2<-0`, `head`.
+    pub name: String,
+    /// The chosen candidate, or the fixed block's kind.
+    pub candidate: String,
+    /// Multiply-accumulates, batch 1.
+    pub macs: u64,
+    /// Trainable parameters (weights, biases, BN affine).
+    pub params: u64,
+}
+
+/// Exact analytic cost of an architecture.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostReport {
+    /// Total multiply-accumulates, batch 1.
+    pub macs: u64,
+    /// Every trainable parameter, as PyTorch's `sum(p.numel())` counts them.
+    pub params: u64,
+    /// Conv and linear weights only (no biases, no BN affine).
+    pub weight_params: u64,
+    /// Per-part breakdown in network order; sums to `macs` and `params`.
+    pub layers: Vec<LayerCost>,
+}
+
+impl CostReport {
+    /// A report whose totals are the sums of its layers.
+    pub fn from_layers(layers: Vec<LayerCost>, weight_params: u64) -> Self {
+        CostReport {
+            macs: layers.iter().map(|l| l.macs).sum(),
+            params: layers.iter().map(|l| l.params).sum(),
+            weight_params,
+            layers,
+        }
+    }
+}
+
+/// A trainable network built from an architecture.
+pub trait Network: Send + Sync + std::fmt::Debug {
+    /// Logits for a batch `(N, C, H, W)`; `train` selects batch statistics
+    /// for BN (and updates running statistics).
+    fn forward_t(&self, input: &Tensor, train: bool) -> candle_core::Result<Tensor>;
+}
+
+/// A search space whose architectures can be counted and built.
+pub trait Realize: SearchSpace {
+    /// Input shape `(C, H, W)` the networks expect.
+    fn input_shape(&self) -> [usize; 3];
+
+    /// Number of output classes.
+    fn classes(&self) -> usize;
+
+    /// Exact analytic MACs and parameters of an architecture.
+    fn cost(&self, arch: &Arch) -> Result<CostReport>;
+
+    /// MACs of every candidate of every decision in its position: the table
+    /// MAC-aware search losses use. `table[d][o]` = MACs of option `o` of
+    /// decision `d`.
+    fn candidate_macs(&self) -> Result<Vec<Vec<u64>>>;
+
+    /// A trainable network for the architecture; weights are created
+    /// through `vb` (use [`crate::init::SeededInit`] for reproducible init).
+    fn build(&self, arch: &Arch, vb: VarBuilder) -> Result<Box<dyn Network>>;
+}

@@ -1,0 +1,37 @@
+//! The registry of search spaces: names, one-line summaries, constructors.
+
+use crate::{Error, Realize, Result, SpaceOptions};
+
+/// A registered search space, as listed by `nasarena spaces`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpaceEntry {
+    /// The name used in experiment files and on the command line.
+    pub name: &'static str,
+    /// One line for listings.
+    pub summary: &'static str,
+    /// The accepted `key=value` options, for listings and errors.
+    pub options: &'static [&'static str],
+}
+
+/// Every registered space, in listing order.
+pub fn registry() -> Vec<SpaceEntry> {
+    // Each space module contributes its entries here.
+    Vec::new()
+}
+
+/// Builds the space registered as `name` with its options.
+pub fn build_space(name: &str, options: SpaceOptions) -> Result<Box<dyn Realize>> {
+    let _ = &options;
+    // Each space module adds its constructor arm here.
+    #[allow(clippy::match_single_binding)]
+    match name {
+        _ => Err(Error::UnknownSpace {
+            name: name.to_string(),
+            known: registry()
+                .iter()
+                .map(|e| e.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
