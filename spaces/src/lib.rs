@@ -4,6 +4,7 @@
 
 mod error;
 pub mod init;
+pub mod layers;
 mod options;
 mod realize;
 mod registry;

@@ -1,0 +1,308 @@
+//! Building blocks shared by every space's networks: convolution, linear
+//! and batch-norm layers that know their own geometry, so that MACs can be
+//! counted while a network runs (the check that the analytic counts in
+//! each space describe the network that is actually built).
+//!
+//! All convolutions go through [`Conv`], so a faster kernel for depthwise
+//! and grouped convolution (nasarena-ops) is plugged in at one place.
+
+use candle_core::{Module, ModuleT, Result, Tensor};
+use candle_nn::{BatchNorm, BatchNormConfig, VarBuilder};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Counts multiply-accumulates per input image while a network runs.
+#[derive(Clone, Debug, Default)]
+pub struct MacCounter(Arc<AtomicU64>);
+
+impl MacCounter {
+    /// A counter at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn add(&self, macs: u64) {
+        self.0.fetch_add(macs, Ordering::Relaxed);
+    }
+
+    /// MACs counted so far (per image).
+    pub fn total(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Geometry of a 2-D convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvSpec {
+    /// Input channels.
+    pub c_in: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Square kernel size.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on each side.
+    pub padding: usize,
+    /// Dilation.
+    pub dilation: usize,
+    /// Groups (c_in for depthwise).
+    pub groups: usize,
+    /// Whether the convolution has a bias.
+    pub bias: bool,
+}
+
+impl ConvSpec {
+    /// A `k x k` convolution with "same" padding for stride 1 and no bias
+    /// (it is followed by BN).
+    pub fn new(c_in: usize, c_out: usize, kernel: usize, stride: usize) -> Self {
+        ConvSpec {
+            c_in,
+            c_out,
+            kernel,
+            stride,
+            padding: kernel / 2,
+            dilation: 1,
+            groups: 1,
+            bias: false,
+        }
+    }
+
+    /// The same convolution with `groups` groups.
+    pub fn groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
+        self
+    }
+
+    /// The same convolution with dilation `d` (padding keeps "same" size).
+    pub fn dilation(mut self, d: usize) -> Self {
+        self.dilation = d;
+        self.padding = d * (self.kernel - 1) / 2;
+        self
+    }
+
+    /// The same convolution with a bias.
+    pub fn with_bias(mut self) -> Self {
+        self.bias = true;
+        self
+    }
+
+    /// Output spatial size for an input size.
+    pub fn out_size(&self, size: usize) -> usize {
+        (size + 2 * self.padding - self.dilation * (self.kernel - 1) - 1) / self.stride + 1
+    }
+
+    /// MACs for one image of spatial size `h x w` (the paper convention).
+    pub fn macs(&self, h: usize, w: usize) -> u64 {
+        let (ho, wo) = (self.out_size(h), self.out_size(w));
+        (ho * wo * self.c_out * (self.c_in / self.groups) * self.kernel * self.kernel) as u64
+    }
+
+    /// Trainable parameters (weight and bias).
+    pub fn params(&self) -> u64 {
+        let weight = self.c_out * (self.c_in / self.groups) * self.kernel * self.kernel;
+        (weight + if self.bias { self.c_out } else { 0 }) as u64
+    }
+
+    /// Weight parameters only.
+    pub fn weight_params(&self) -> u64 {
+        (self.c_out * (self.c_in / self.groups) * self.kernel * self.kernel) as u64
+    }
+}
+
+/// A convolution layer that knows its [`ConvSpec`].
+#[derive(Clone, Debug)]
+pub struct Conv {
+    spec: ConvSpec,
+    weight: Tensor,
+    bias: Option<Tensor>,
+    counter: Option<MacCounter>,
+}
+
+impl Conv {
+    /// Creates the layer's variables under `vb` (`weight`, `bias`).
+    pub fn new(spec: ConvSpec, vb: VarBuilder, counter: Option<&MacCounter>) -> Result<Self> {
+        let shape = (
+            spec.c_out,
+            spec.c_in / spec.groups,
+            spec.kernel,
+            spec.kernel,
+        );
+        let weight = vb.get_with_hints(shape, "weight", candle_nn::init::DEFAULT_KAIMING_NORMAL)?;
+        let bias = if spec.bias {
+            let bound = 1.0 / ((spec.c_in / spec.groups * spec.kernel * spec.kernel) as f64).sqrt();
+            let init = candle_nn::Init::Uniform {
+                lo: -bound,
+                up: bound,
+            };
+            Some(vb.get_with_hints(spec.c_out, "bias", init)?)
+        } else {
+            None
+        };
+        Ok(Conv {
+            spec,
+            weight,
+            bias,
+            counter: counter.cloned(),
+        })
+    }
+
+    /// The layer's geometry.
+    pub fn spec(&self) -> &ConvSpec {
+        &self.spec
+    }
+}
+
+impl Module for Conv {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let s = &self.spec;
+        let y = x.conv2d(&self.weight, s.padding, s.stride, s.dilation, s.groups)?;
+        if let Some(counter) = &self.counter {
+            let (_, _, h, w) = x.dims4()?;
+            counter.add(s.macs(h, w));
+        }
+        match &self.bias {
+            Some(b) => y.broadcast_add(&b.reshape((1, s.c_out, 1, 1))?),
+            None => Ok(y),
+        }
+    }
+}
+
+/// A fully connected layer that counts its MACs.
+#[derive(Clone, Debug)]
+pub struct Linear {
+    inner: candle_nn::Linear,
+    macs: u64,
+    counter: Option<MacCounter>,
+}
+
+impl Linear {
+    /// A linear layer `c_in -> c_out` with bias.
+    pub fn new(
+        c_in: usize,
+        c_out: usize,
+        vb: VarBuilder,
+        counter: Option<&MacCounter>,
+    ) -> Result<Self> {
+        Ok(Linear {
+            inner: candle_nn::linear(c_in, c_out, vb)?,
+            macs: (c_in * c_out) as u64,
+            counter: counter.cloned(),
+        })
+    }
+
+    /// Trainable parameters of a `c_in -> c_out` layer with bias.
+    pub fn params(c_in: usize, c_out: usize) -> u64 {
+        (c_in * c_out + c_out) as u64
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let Some(counter) = &self.counter {
+            counter.add(self.macs);
+        }
+        self.inner.forward(x)
+    }
+}
+
+/// Batch norm with affine parameters (PyTorch defaults: eps 1e-5, momentum
+/// 0.1); running statistics are buffers, not trainable parameters.
+pub fn batch_norm(channels: usize, vb: VarBuilder) -> Result<BatchNorm> {
+    let config = BatchNormConfig {
+        eps: 1e-5,
+        remove_mean: true,
+        affine: true,
+        momentum: 0.1,
+    };
+    candle_nn::batch_norm(channels, config, vb)
+}
+
+/// Trainable parameters of a batch norm over `channels` (gamma and beta).
+pub fn batch_norm_params(channels: usize) -> u64 {
+    2 * channels as u64
+}
+
+/// Convolution followed by batch norm, the unit almost every block uses.
+#[derive(Clone, Debug)]
+pub struct ConvBn {
+    /// The convolution.
+    pub conv: Conv,
+    /// The batch norm after it.
+    pub bn: BatchNorm,
+}
+
+impl ConvBn {
+    /// Creates `conv` and `bn` under `vb`.
+    pub fn new(spec: ConvSpec, vb: VarBuilder, counter: Option<&MacCounter>) -> Result<Self> {
+        Ok(ConvBn {
+            conv: Conv::new(spec, vb.pp("conv"), counter)?,
+            bn: batch_norm(spec.c_out, vb.pp("bn"))?,
+        })
+    }
+
+    /// Trainable parameters of a conv + BN with this spec.
+    pub fn params(spec: &ConvSpec) -> u64 {
+        spec.params() + batch_norm_params(spec.c_out)
+    }
+
+    /// Conv then BN (batch statistics when `train`).
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.bn.forward_t(&self.conv.forward(x)?, train)
+    }
+}
+
+/// Trainable parameters in a VarMap: every variable except BN running
+/// statistics, which are buffers (PyTorch's `parameters()` excludes them).
+pub fn trainable_params(varmap: &candle_nn::VarMap) -> u64 {
+    varmap
+        .data()
+        .lock()
+        .map(|d| {
+            d.iter()
+                .filter(|(name, _)| {
+                    !name.ends_with("running_mean") && !name.ends_with("running_var")
+                })
+                .map(|(_, v)| v.elem_count() as u64)
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SeededInit;
+    use candle_core::Device;
+    use nasarena_core::Seed;
+
+    #[test]
+    fn conv_spec_matches_reference_oracle() {
+        // FBNet k3_e1 block at 28x28, 32 channels: 1x1 32->32, dw 3x3, 1x1.
+        let pw = ConvSpec::new(32, 32, 1, 1);
+        let dw = ConvSpec::new(32, 32, 3, 1).groups(32);
+        assert_eq!(pw.macs(28, 28) * 2 + dw.macs(28, 28), 1_831_424);
+        assert_eq!(ConvSpec::new(8, 8, 3, 1).dilation(2).out_size(16), 16);
+        assert_eq!(ConvSpec::new(8, 8, 3, 2).out_size(28), 14);
+    }
+
+    #[test]
+    fn counted_macs_and_params_match_specs() {
+        let varmap = candle_nn::VarMap::new();
+        let vb = SeededInit::var_builder(&varmap, Seed(1), &Device::Cpu);
+        let counter = MacCounter::new();
+        let spec = ConvSpec::new(4, 8, 3, 2).groups(2);
+        let layer = ConvBn::new(spec, vb.pp("a"), Some(&counter)).expect("layer");
+        let fc = Linear::new(8, 3, vb.pp("fc"), Some(&counter)).expect("fc");
+        let x = Tensor::ones((2, 4, 9, 9), candle_core::DType::F32, &Device::Cpu).expect("x");
+        let y = layer.forward_t(&x, true).expect("conv");
+        assert_eq!(y.dims(), &[2, 8, 5, 5]);
+        let pooled = y.mean((2, 3)).expect("pool");
+        fc.forward(&pooled).expect("fc");
+        assert_eq!(counter.total(), spec.macs(9, 9) + 24);
+        assert_eq!(
+            trainable_params(&varmap),
+            ConvBn::params(&spec) + Linear::params(8, 3)
+        );
+    }
+}
