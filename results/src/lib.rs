@@ -1,8 +1,15 @@
-//! nasarena-results: nasarena results: journal record schema, statistics, tables, plots, regression gate.
-//!
-//! See DESIGN.md for where this crate sits; the capability is built by its
-//! own issue.
+//! nasarena-results: the journal record schema, and tables, statistics and
+//! regression comparisons derived from journals (pure functions over files
+//! the harness wrote).
 
 mod error;
+pub mod journal;
+pub mod record;
+pub mod table;
 
 pub use error::{Error, Result};
+pub use journal::{find_journals, read_journal, Journal};
+pub use record::{
+    DatasetInfo, EpochRecord, FinalRecord, Header, HeaderLine, Incumbent, Record, TrialRecord,
+    SCHEMA_VERSION,
+};

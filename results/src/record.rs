@@ -1,0 +1,185 @@
+//! The journal record schema: one definition shared by the harness (which
+//! writes journals) and by `report`/`compare` (which read them).
+//!
+//! A journal is a JSONL file: the first line is a [`Header`], then one
+//! [`Record`] per line, appended and fsynced as events happen. Records are
+//! tagged by `kind`; [`SCHEMA_VERSION`] changes when a field changes meaning.
+
+use nasarena_core::{Budget, Cost, Outcome};
+use serde::{Deserialize, Serialize};
+
+/// Version of the record schema written into every header.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Provenance of a run: everything needed to reproduce or audit it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// [`SCHEMA_VERSION`] at write time.
+    pub schema_version: u32,
+    /// Experiment name.
+    pub experiment: String,
+    /// Index of this run in the experiment's plan.
+    pub unit: usize,
+    /// Search space name.
+    pub space: String,
+    /// Space options as `key=value` strings.
+    pub space_options: Vec<String>,
+    /// Strategy name.
+    pub strategy: String,
+    /// Strategy preset.
+    pub preset: String,
+    /// Label used in tables (strategy and preset).
+    pub label: String,
+    /// The run's seed (already derived from the experiment seed).
+    pub seed: u64,
+    /// The budget of the search phase.
+    pub budget: Budget,
+    /// The resolved experiment configuration.
+    pub config: serde_json::Value,
+    /// nasarena version.
+    pub crate_version: String,
+    /// git revision of the build.
+    pub git_revision: String,
+    /// Enabled cargo features.
+    pub features: String,
+    /// Device description, e.g. `cpu` or `cuda:0 (NVIDIA H200)`.
+    pub device: String,
+    /// CPU model name.
+    pub cpu_model: String,
+    /// Worker threads used by this run.
+    pub threads: usize,
+    /// Dataset name and checksum of the exact samples used.
+    pub dataset: DatasetInfo,
+    /// Seconds the reference workload took on this machine at start.
+    pub calibration_seconds: f64,
+    /// What budgets of this run are counted in, in words (e.g. a note that
+    /// a tabular benchmark has no times).
+    pub cost_note: String,
+}
+
+/// Dataset provenance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetInfo {
+    /// Dataset name, e.g. `fashion-mnist-subset`.
+    pub name: String,
+    /// Hex sha256 over train, validation and test samples and labels.
+    pub checksum: String,
+    /// Samples in the training part.
+    pub train: usize,
+    /// Samples in the validation part.
+    pub val: usize,
+    /// Samples in the test part.
+    pub test: usize,
+}
+
+/// The best architecture seen so far.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incumbent {
+    /// Genotype string.
+    pub arch: String,
+    /// Its validation accuracy.
+    pub val_accuracy: f64,
+    /// The trial that found it.
+    pub trial: u64,
+}
+
+/// One black-box evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrialRecord {
+    /// Trial number from 0.
+    pub trial: u64,
+    /// Genotype string as proposed.
+    pub arch: String,
+    /// Canonical genotype string.
+    pub canonical: String,
+    /// Choice indices as proposed (for exact replay on resume).
+    pub choices: Vec<u32>,
+    /// Epochs of the evaluator schedule (the fidelity).
+    pub epochs: usize,
+    /// Validation metrics or the failure.
+    pub outcome: Outcome,
+    /// Cost of this trial.
+    pub cost: Cost,
+    /// Cost of the run so far, this trial included.
+    pub cumulative: Cost,
+    /// Best so far, this trial included.
+    pub incumbent: Option<Incumbent>,
+    /// MACs of the architecture (batch 1).
+    pub macs: u64,
+    /// Trainable parameters of the architecture.
+    pub params: u64,
+}
+
+/// One epoch of a one-shot (supernet) search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpochRecord {
+    /// Epoch from 0.
+    pub epoch: usize,
+    /// Mean training loss of the supernet weights.
+    pub train_loss: f64,
+    /// Validation accuracy of the supernet with the current mixing.
+    pub val_accuracy: f64,
+    /// Architecture derived from the current parameters.
+    pub derived: String,
+    /// Cost of this epoch.
+    pub cost: Cost,
+    /// Cost of the run so far.
+    pub cumulative: Cost,
+}
+
+/// The shared final protocol: the recommended architecture retrained from
+/// scratch and tested. Outside the search budget.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinalRecord {
+    /// Genotype string of the recommended architecture.
+    pub arch: String,
+    /// Best validation accuracy seen during search (the search signal).
+    pub search_val_accuracy: Option<f64>,
+    /// Test accuracy after the final retrain; `None` when training failed.
+    pub test_accuracy: Option<f64>,
+    /// Why the final training failed, if it did.
+    pub failure: Option<String>,
+    /// MACs (batch 1).
+    pub macs: u64,
+    /// Trainable parameters.
+    pub params: u64,
+    /// Epochs of the final schedule.
+    pub epochs: usize,
+    /// Cost of the final protocol.
+    pub cost: Cost,
+    /// Total cost of the search phase.
+    pub search_cost: Cost,
+    /// Search cost divided by the calibration time: budgets in units of
+    /// the reference workload, comparable across machines.
+    pub normalised_search_cost: f64,
+    /// Number of evaluations (black-box) or epochs (one-shot) in the search.
+    pub evaluations: u64,
+    /// How far the search overshot its budget, in the budget's unit.
+    pub budget_overshoot: f64,
+}
+
+/// One line of a journal after the header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    /// A black-box trial.
+    Trial(TrialRecord),
+    /// A one-shot search epoch.
+    Epoch(EpochRecord),
+    /// The final protocol's result; the run is complete after it.
+    Final(FinalRecord),
+}
+
+/// The first line of a journal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HeaderLine {
+    /// The provenance header.
+    Header(Header),
+}
