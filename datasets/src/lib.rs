@@ -1,8 +1,47 @@
-//! nasarena-datasets: nasarena datasets: IDX, CIFAR binary, image folders, a bundled Fashion-MNIST subset, deterministic splits.
+//! nasarena-datasets: image classification data for the harness.
 //!
-//! See DESIGN.md for where this crate sits; the capability is built by its
-//! own issue.
+//! * Readers, gzip or plain: IDX ([`idx`]: MNIST, Fashion-MNIST, KMNIST,
+//!   EMNIST), CIFAR-10/100 binary ([`cifar`]), image folders ([`folder`]).
+//! * [`ImageDataset`] (u8 pixels N x C x H x W, u16 labels, class names) and
+//!   the [`Dataset`] trait; [`synthetic`] data for tests of other crates.
+//! * A Fashion-MNIST subset compiled in ([`bundled`]), Debian's
+//!   Fashion-MNIST found automatically, a data folder for the rest
+//!   ([`load_named`], [`list_available`]).
+//! * Seeded, stratified train/validation splits and normalisation
+//!   statistics ([`split()`]), augmentation ([`Augment`]) and batching into
+//!   reusable f32 buffers ([`Batcher`]).
+//! * A provenance checksum ([`Dataset::checksum`]) and [`check_path`] for
+//!   `nasarena data check`.
 
+pub mod augment;
+pub mod batch;
+pub mod bundled;
+pub mod check;
+pub mod cifar;
+mod dataset;
 mod error;
+pub mod folder;
+pub mod idx;
+pub mod idxset;
+pub mod io;
+pub mod locate;
+pub mod split;
+pub mod synthetic;
 
+pub use augment::Augment;
+pub use batch::{Batch, BatchConfig, Batcher};
+pub use check::{check_path, CheckReport, PartReport};
+pub use dataset::{numbered_classes, Checksum, Dataset, ImageDataset, Shape};
 pub use error::{Error, Result};
+pub use locate::{data_dir_from_env, list_available, load_named, Available};
+pub use split::{split, Normalization, Splits};
+pub use synthetic::{synthetic, SyntheticConfig};
+
+/// The official training and test sets of a dataset.
+#[derive(Clone, Debug)]
+pub struct TrainTest {
+    /// The official training set (validation is carved from it).
+    pub train: ImageDataset,
+    /// The official test set.
+    pub test: ImageDataset,
+}
