@@ -8,6 +8,7 @@ use std::path::PathBuf;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod data_cmd;
 mod version;
 
 /// Compare neural architecture search strategies fairly: random search,
@@ -112,7 +113,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Report(_) => not_built("report", 9),
         Command::Compare(_) => not_built("compare", 9),
         Command::Macs(_) => not_built("macs", 3),
-        Command::Data(_) => not_built("data", 5),
+        Command::Data(args) => data_cmd::run(args.action),
         Command::Bench => not_built("bench", 4),
         Command::Tabulate(_) => not_built("tabulate", 10),
     }

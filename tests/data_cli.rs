@@ -1,0 +1,112 @@
+//! End-to-end tests of `nasarena data list` and `nasarena data check`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn nasarena(args: &[&str], data_dir: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nasarena"));
+    cmd.args(args).env_remove("NASARENA_DATA_DIR");
+    if let Some(d) = data_dir {
+        cmd.env("NASARENA_DATA_DIR", d);
+    }
+    cmd.output().expect("the nasarena binary starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn idx(magic: u32, dims: &[u32], body: &[u8]) -> Vec<u8> {
+    let mut out = magic.to_be_bytes().to_vec();
+    for d in dims {
+        out.extend_from_slice(&d.to_be_bytes());
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// An MNIST-style folder of 4 training and 2 test images of 3x3.
+fn write_mnist(dir: &Path) {
+    for (split, n) in [("train", 4u32), ("t10k", 2)] {
+        let labels: Vec<u8> = (0..n as u8).map(|i| i % 2).collect();
+        let images = idx(0x803, &[n, 3, 3], &vec![7; 9 * n as usize]);
+        std::fs::write(dir.join(format!("{split}-images-idx3-ubyte")), images).expect("write");
+        std::fs::write(
+            dir.join(format!("{split}-labels-idx1-ubyte")),
+            idx(0x801, &[n], &labels),
+        )
+        .expect("write");
+    }
+}
+
+#[test]
+fn data_list_shows_bundled_and_data_dir_datasets() {
+    let data = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(data.path().join("mnist")).expect("mkdir");
+    write_mnist(&data.path().join("mnist"));
+    let out = nasarena(&["data", "list"], Some(data.path()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("fashion-mnist-subset"), "{stdout}");
+    assert!(stdout.contains("compiled in"), "{stdout}");
+    let mnist = stdout
+        .lines()
+        .find(|l| l.starts_with("mnist "))
+        .expect("mnist listed");
+    assert!(
+        mnist.contains(&data.path().join("mnist").display().to_string()),
+        "{stdout}"
+    );
+    let bare = text(&nasarena(&["data", "list"], None).stdout);
+    assert!(!bare.lines().any(|l| l.starts_with("mnist ")), "{bare}");
+}
+
+#[test]
+fn data_check_reports_counts_balance_and_checksum() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_mnist(dir.path());
+    let out = nasarena(&["data", "check", &dir.path().display().to_string()], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("IDX"), "{stdout}");
+    assert!(
+        stdout.contains("train: 4 samples, images 1x3x3"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("test: 2 samples"), "{stdout}");
+    assert!(stdout.contains("2 classes, balanced"), "{stdout}");
+    let sums: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("sha256 "))
+        .collect();
+    assert_eq!(sums.len(), 2, "{stdout}");
+    assert!(
+        sums.iter().all(|l| l.trim().len() == "sha256 ".len() + 64),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn data_check_names_the_broken_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_mnist(dir.path());
+    let labels = dir.path().join("train-labels-idx1-ubyte");
+    std::fs::write(&labels, idx(0x801, &[3], &[0, 1, 0])).expect("write");
+    let out = nasarena(&["data", "check", &dir.path().display().to_string()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("train-labels-idx1-ubyte"), "{stderr}");
+    assert!(
+        stderr.contains("4 images") && stderr.contains("3 labels"),
+        "{stderr}"
+    );
+
+    let missing = dir.path().join("nothing-here");
+    let out = nasarena(&["data", "check", &missing.display().to_string()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("nothing-here"),
+        "{}",
+        text(&out.stderr)
+    );
+}
