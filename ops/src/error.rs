@@ -6,7 +6,34 @@ pub enum Error {
     /// A requested capability has not been built yet.
     #[error("{0} is not built yet")]
     NotBuilt(&'static str),
+
+    /// A convolution was called with shapes or hyper-parameters that do not fit.
+    #[error("nasarena-ops {op}: {reason}")]
+    BadConv {
+        /// The op that rejected its arguments.
+        op: &'static str,
+        /// What was wrong and what to do.
+        reason: String,
+    },
+
+    /// A custom op was given a dtype it has no kernel for.
+    #[error(
+        "nasarena-ops {op}: dtype {dtype} is not supported, only f32 is; \
+         convert with `.to_dtype(DType::F32)` or call candle's stock op"
+    )]
+    UnsupportedDtype {
+        /// The op that rejected its arguments.
+        op: &'static str,
+        /// The dtype it was given.
+        dtype: String,
+    },
 }
 
 /// Result alias of nasarena-ops.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<Error> for candle_core::Error {
+    fn from(e: Error) -> Self {
+        candle_core::Error::wrap(e)
+    }
+}

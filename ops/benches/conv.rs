@@ -1,0 +1,76 @@
+//! Grouped/depthwise convolution: this crate's ops against candle's stock
+//! `conv2d`, forward and forward + backward, on FBNet-like shapes
+//! (batch 128). Run with `cargo bench -p nasarena-ops --bench conv`.
+
+use candle_core::{Device, Tensor, Var};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use nasarena_core::Seed;
+use nasarena_ops::grouped_conv2d;
+use rand::Rng;
+use std::time::Duration;
+
+/// `(name, c_in, hw, c_out, k, stride, groups)` at batch 128.
+const SHAPES: &[(&str, usize, usize, usize, usize, usize, usize)] = &[
+    ("dw_k3_c96_28_s1", 96, 28, 96, 3, 1, 96),
+    ("dw_k3_c96_28_s2", 96, 28, 96, 3, 2, 96),
+    ("dw_k5_c96_28_s1", 96, 28, 96, 5, 1, 96),
+    ("dw_k3_c192_14_s1", 192, 14, 192, 3, 1, 192),
+    ("dw_k5_c192_14_s2", 192, 14, 192, 5, 2, 192),
+    ("dw_k3_c16_28_s1", 16, 28, 16, 3, 1, 16),
+    ("g2_1x1_c16to96_28", 16, 28, 96, 1, 1, 2),
+    ("g2_1x1_c96to32_14", 96, 14, 32, 1, 1, 2),
+];
+
+const BATCH: usize = 128;
+
+fn random(seed: Seed, dims: &[usize]) -> Tensor {
+    let mut rng = seed.rng();
+    let len: usize = dims.iter().product();
+    let data: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    Tensor::from_vec(data, dims, &Device::Cpu).expect("shape matches data")
+}
+
+type Conv = fn(&Tensor, &Tensor, usize, usize, usize) -> candle_core::Result<Tensor>;
+
+fn ours(x: &Tensor, w: &Tensor, s: usize, p: usize, g: usize) -> candle_core::Result<Tensor> {
+    grouped_conv2d(x, w, s, p, 1, g)
+}
+
+fn stock(x: &Tensor, w: &Tensor, s: usize, p: usize, g: usize) -> candle_core::Result<Tensor> {
+    x.conv2d(w, p, s, 1, g)
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("grouped_conv2d");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for (i, &(name, ci, hw, co, k, s, g)) in SHAPES.iter().enumerate() {
+        let seed = Seed(3).derive("ops-bench", i as u64);
+        let x = Var::from_tensor(&random(seed.derive("x", 0), &[BATCH, ci, hw, hw])).expect("var");
+        let w = Var::from_tensor(&random(seed.derive("w", 0), &[co, ci / g, k, k])).expect("var");
+        let p = k / 2;
+        for (label, f) in [("ours", ours as Conv), ("candle", stock as Conv)] {
+            group.bench_with_input(
+                BenchmarkId::new(format!("fwd/{label}"), name),
+                &(),
+                |b, _| b.iter(|| f(&x, &w, s, p, g).expect("conv")),
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("fwd_bwd/{label}"), name),
+                &(),
+                |b, _| {
+                    b.iter(|| {
+                        let y = f(&x, &w, s, p, g).expect("conv");
+                        y.sum_all().expect("sum").backward().expect("backward")
+                    })
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,186 @@
+//! The candle custom ops around the direct kernels: the forward
+//! convolution, whose backward is built from the two gradient ops, so that
+//! training never touches candle's per-group convolution or its
+//! transposed-convolution backward.
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
+
+use super::geom::ConvGeom;
+use super::kernels;
+use crate::error::Error;
+
+/// Hyper-parameters shared by the three ops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvParams {
+    /// Stride (both axes).
+    pub stride: usize,
+    /// Zero padding (both axes, both sides).
+    pub padding: usize,
+    /// Dilation (both axes).
+    pub dilation: usize,
+    /// Number of channel groups.
+    pub groups: usize,
+}
+
+impl ConvParams {
+    fn geom(&self, op: &'static str, x: &[usize], w: &[usize]) -> Result<ConvGeom, Error> {
+        ConvGeom::new(
+            op,
+            x,
+            w,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+        )
+    }
+}
+
+/// The f32 data of a contiguous tensor, or an error naming the op.
+fn f32_slice<'a>(op: &'static str, s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32], Error> {
+    let CpuStorage::F32(v) = s else {
+        return Err(Error::UnsupportedDtype {
+            op,
+            dtype: format!("{:?}", s.dtype()),
+        });
+    };
+    let Some((start, end)) = l.contiguous_offsets() else {
+        return Err(Error::BadConv {
+            op,
+            reason: "operand is not contiguous; call `.contiguous()` first".to_string(),
+        });
+    };
+    v.get(start..end).ok_or_else(|| Error::BadConv {
+        op,
+        reason: format!(
+            "layout {start}..{end} lies outside its storage of {} elements",
+            v.len()
+        ),
+    })
+}
+
+/// Checks that a gradient has the shape the forward produced.
+fn expect_dims(op: &'static str, what: &str, got: &[usize], want: [usize; 4]) -> Result<(), Error> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(Error::BadConv {
+            op,
+            reason: format!("{what} has shape {got:?}, expected {want:?}"),
+        })
+    }
+}
+
+/// `y = conv2d(x, w)` for arguments `(x, w)`.
+#[derive(Clone, Copy, Debug)]
+pub struct GroupedConv2d(pub ConvParams);
+
+/// Input gradient for arguments `(grad_y, w)`; needs the input's shape.
+#[derive(Clone, Copy, Debug)]
+pub struct GroupedConv2dGradInput {
+    params: ConvParams,
+    x_dims: [usize; 4],
+}
+
+/// Weight gradient for arguments `(x, grad_y)`; needs the weight's shape.
+#[derive(Clone, Copy, Debug)]
+pub struct GroupedConv2dGradWeight {
+    params: ConvParams,
+    w_dims: [usize; 4],
+}
+
+impl CustomOp2 for GroupedConv2d {
+    fn name(&self) -> &'static str {
+        "grouped-conv2d"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = self.0.geom(self.name(), l1.dims(), l2.dims())?;
+        let x = f32_slice(self.name(), s1, l1)?;
+        let w = f32_slice(self.name(), s2, l2)?;
+        Ok((
+            CpuStorage::F32(kernels::forward(&g, x, w)),
+            Shape::from(g.y_dims().to_vec()),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        gy: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let gy = gy.contiguous()?;
+        let x_dims = x.dims4()?;
+        let w_dims = w.dims4()?;
+        let gx = gy.apply_op2_no_bwd(
+            w,
+            &GroupedConv2dGradInput {
+                params: self.0,
+                x_dims: [x_dims.0, x_dims.1, x_dims.2, x_dims.3],
+            },
+        )?;
+        let gw = x.apply_op2_no_bwd(
+            &gy,
+            &GroupedConv2dGradWeight {
+                params: self.0,
+                w_dims: [w_dims.0, w_dims.1, w_dims.2, w_dims.3],
+            },
+        )?;
+        Ok((Some(gx), Some(gw)))
+    }
+}
+
+impl CustomOp2 for GroupedConv2dGradInput {
+    fn name(&self) -> &'static str {
+        "grouped-conv2d-grad-input"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = self.params.geom(self.name(), &self.x_dims, l2.dims())?;
+        expect_dims(self.name(), "the output gradient", l1.dims(), g.y_dims())?;
+        let gy = f32_slice(self.name(), s1, l1)?;
+        let w = f32_slice(self.name(), s2, l2)?;
+        Ok((
+            CpuStorage::F32(kernels::backward_input(&g, gy, w)),
+            Shape::from(self.x_dims.to_vec()),
+        ))
+    }
+}
+
+impl CustomOp2 for GroupedConv2dGradWeight {
+    fn name(&self) -> &'static str {
+        "grouped-conv2d-grad-weight"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = self.params.geom(self.name(), l1.dims(), &self.w_dims)?;
+        expect_dims(self.name(), "the output gradient", l2.dims(), g.y_dims())?;
+        let x = f32_slice(self.name(), s1, l1)?;
+        let gy = f32_slice(self.name(), s2, l2)?;
+        Ok((
+            CpuStorage::F32(kernels::backward_weight(&g, x, gy)),
+            Shape::from(self.w_dims.to_vec()),
+        ))
+    }
+}

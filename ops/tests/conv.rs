@@ -1,0 +1,287 @@
+//! Checks grouped/depthwise convolution against candle's reference
+//! `conv2d` (forward and autograd backward) and against central finite
+//! differences, on seeded random inputs over many geometries.
+
+// Test helpers may panic: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use candle_core::{DType, Device, Tensor, Var};
+use nasarena_core::Seed;
+use nasarena_ops::{conv_path, direct_conv2d, grouped_conv2d, ConvPath};
+use rand::Rng;
+
+/// `(n, c_in, h, w, c_out, k, stride, padding, dilation, groups)`.
+type Case = (
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+);
+
+const CASES: &[Case] = &[
+    // depthwise, k3, same padding, stride 1 and 2, odd and even sizes
+    (2, 4, 7, 6, 4, 3, 1, 1, 1, 4),
+    (2, 4, 8, 9, 4, 3, 2, 1, 1, 4),
+    // depthwise, k5, dilation 2, stride 1 and 2
+    (2, 3, 9, 10, 3, 5, 1, 4, 2, 3),
+    (1, 3, 11, 9, 3, 5, 2, 2, 1, 3),
+    (2, 5, 9, 9, 5, 3, 2, 2, 2, 5),
+    // no padding, and more padding than the kernel needs
+    (2, 4, 6, 7, 4, 3, 1, 0, 1, 4),
+    (1, 2, 5, 5, 2, 3, 1, 3, 1, 2),
+    // channel multiplier 2 (and 3 with stride 2)
+    (2, 3, 6, 6, 6, 3, 1, 1, 1, 3),
+    (1, 2, 7, 8, 6, 5, 2, 2, 1, 2),
+    // depthwise 1x1
+    (2, 4, 5, 5, 4, 1, 1, 0, 1, 4),
+    // groups = 2 pointwise (the FBNet g2 blocks), stride 1 and 2
+    (2, 4, 5, 6, 6, 1, 1, 0, 1, 2),
+    (2, 8, 4, 4, 8, 1, 1, 0, 1, 2),
+    (2, 4, 7, 7, 6, 1, 2, 0, 1, 2),
+    // general grouped with a spatial kernel
+    (2, 4, 6, 6, 6, 3, 1, 1, 2, 2),
+    (1, 6, 7, 7, 3, 3, 2, 1, 1, 3),
+];
+
+fn random(seed: Seed, dims: &[usize]) -> Tensor {
+    let mut rng = seed.rng();
+    let len: usize = dims.iter().product();
+    let data: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    Tensor::from_vec(data, dims, &Device::Cpu).expect("shape matches data")
+}
+
+fn tensors(i: usize, c: Case) -> (Tensor, Tensor, Tensor) {
+    let (n, ci, h, w, co, k, s, p, d, g) = c;
+    let seed = Seed(7).derive("ops-conv-test", i as u64);
+    let x = random(seed.derive("x", 0), &[n, ci, h, w]);
+    let wt = random(seed.derive("w", 0), &[co, ci / g, k, k]);
+    let y = x.conv2d(&wt, p, s, d, g).expect("reference conv");
+    let r = random(seed.derive("r", 0), y.dims());
+    (x, wt, r)
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    let d = (a - b).unwrap().abs().unwrap().flatten_all().unwrap();
+    d.max(0).unwrap().to_scalar::<f32>().unwrap()
+}
+
+fn scale(t: &Tensor) -> f32 {
+    1.0 + t
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
+type ConvFn = fn(&Tensor, &Tensor, usize, usize, usize, usize) -> candle_core::Result<Tensor>;
+
+fn reference(
+    x: &Tensor,
+    w: &Tensor,
+    s: usize,
+    p: usize,
+    d: usize,
+    g: usize,
+) -> candle_core::Result<Tensor> {
+    x.conv2d(w, p, s, d, g)
+}
+
+/// Gradients of `sum(conv(x, w) * r)` with respect to `x` and `w`.
+fn try_grads(
+    f: ConvFn,
+    c: Case,
+    x: &Tensor,
+    w: &Tensor,
+    r: &Tensor,
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let (_, _, _, _, _, _, s, p, d, g) = c;
+    let xv = Var::from_tensor(x)?;
+    let wv = Var::from_tensor(w)?;
+    let loss = (f(xv.as_tensor(), wv.as_tensor(), s, p, d, g)? * r)?.sum_all()?;
+    let gs = loss.backward()?;
+    Ok((gs.get(&xv).unwrap().clone(), gs.get(&wv).unwrap().clone()))
+}
+
+fn grads(f: ConvFn, c: Case, x: &Tensor, w: &Tensor, r: &Tensor) -> (Tensor, Tensor) {
+    try_grads(f, c, x, w, r).unwrap()
+}
+
+#[test]
+fn forward_and_gradients_match_candle() {
+    let mut compared = 0;
+    for (i, &c) in CASES.iter().enumerate() {
+        let (x, w, r) = tensors(i, c);
+        let (_, _, _, _, _, _, s, p, d, g) = c;
+        let want = reference(&x, &w, s, p, d, g).unwrap();
+        let got = grouped_conv2d(&x, &w, s, p, d, g).unwrap();
+        assert!(
+            max_abs_diff(&got, &want) <= 1e-5 * scale(&want),
+            "forward differs for case {i} {c:?}"
+        );
+        // candle 0.11's conv2d backward derives the transposed
+        // convolution's output padding from the height only, so it fails
+        // when a strided input's height and width leave different
+        // remainders; those cases are covered by the finite differences.
+        let Ok((want_gx, want_gw)) = try_grads(reference, c, &x, &w, &r) else {
+            continue;
+        };
+        compared += 1;
+        for f in [grouped_conv2d as ConvFn, direct_conv2d as ConvFn] {
+            let got = f(&x, &w, s, p, d, g).unwrap();
+            let tol = 1e-5 * scale(&want);
+            assert!(
+                max_abs_diff(&got, &want) <= tol,
+                "forward differs for case {i} {c:?}"
+            );
+            let (gx, gw) = grads(f, c, &x, &w, &r);
+            assert!(
+                max_abs_diff(&gx, &want_gx) <= 1e-5 * scale(&want_gx),
+                "grad x differs for case {i} {c:?}"
+            );
+            assert!(
+                max_abs_diff(&gw, &want_gw) <= 1e-5 * scale(&want_gw),
+                "grad w differs for case {i} {c:?}"
+            );
+        }
+    }
+    assert!(
+        compared >= CASES.len() - 3,
+        "candle's reference backward ran for only {compared} cases"
+    );
+}
+
+/// `sum(conv(x, w) * r)` accumulated in f64.
+fn loss(c: Case, x: &Tensor, w: &Tensor, r: &Tensor) -> f64 {
+    let (_, _, _, _, _, _, s, p, d, g) = c;
+    let y = direct_conv2d(x, w, s, p, d, g)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    let r = r.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    y.iter()
+        .zip(&r)
+        .map(|(a, b)| f64::from(*a) * f64::from(*b))
+        .sum()
+}
+
+/// `t` with `delta` added at flat position `at`.
+fn nudge(t: &Tensor, at: usize, delta: f32) -> Tensor {
+    let mut v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    v[at] += delta;
+    Tensor::from_vec(v, t.dims(), t.device()).unwrap()
+}
+
+#[test]
+fn gradients_match_central_differences() {
+    let mut pick = Seed(11).derive("ops-conv-fd", 0).rng();
+    for (i, &c) in CASES.iter().enumerate() {
+        let (x, w, r) = tensors(i, c);
+        let (gx, gw) = grads(direct_conv2d, c, &x, &w, &r);
+        let (gx, gw) = (
+            gx.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            gw.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        );
+        // The loss is linear in each argument, so a large step has no
+        // truncation error and keeps f32 rounding small relative to it.
+        let eps = 0.5f32;
+        for _ in 0..10 {
+            let at = pick.random_range(0..gx.len());
+            let fd = (loss(c, &nudge(&x, at, eps), &w, &r) - loss(c, &nudge(&x, at, -eps), &w, &r))
+                / (2.0 * f64::from(eps));
+            assert!(
+                (fd - f64::from(gx[at])).abs() <= 1e-3 * (1.0 + fd.abs()),
+                "case {i} {c:?}: dL/dx[{at}] = {} but FD gives {fd}",
+                gx[at]
+            );
+            let at = pick.random_range(0..gw.len());
+            let fd = (loss(c, &x, &nudge(&w, at, eps), &r) - loss(c, &x, &nudge(&w, at, -eps), &r))
+                / (2.0 * f64::from(eps));
+            assert!(
+                (fd - f64::from(gw[at])).abs() <= 1e-3 * (1.0 + fd.abs()),
+                "case {i} {c:?}: dL/dw[{at}] = {} but FD gives {fd}",
+                gw[at]
+            );
+        }
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let c: Case = (4, 8, 12, 12, 16, 3, 1, 1, 1, 8);
+    let (x, w, r) = tensors(99, c);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let y = direct_conv2d(&x, &w, 1, 1, 1, 8).unwrap();
+            let (gx, gw) = grads(direct_conv2d, c, &x, &w, &r);
+            [y, gx, gw].map(|t| t.flatten_all().unwrap().to_vec1::<f32>().unwrap())
+        })
+    };
+    assert_eq!(run(1), run(3));
+}
+
+#[test]
+fn paths_are_chosen_by_device_dtype_and_shape() {
+    let x = random(Seed(1), &[1, 4, 5, 5]);
+    assert_eq!(
+        conv_path(&x, &random(Seed(2), &[4, 1, 3, 3]), 1, 1, 4),
+        ConvPath::Direct
+    );
+    assert_eq!(
+        conv_path(&x, &random(Seed(2), &[6, 2, 1, 1]), 1, 0, 2),
+        ConvPath::PointwiseMatmul
+    );
+    assert_eq!(
+        conv_path(&x, &random(Seed(2), &[6, 2, 1, 1]), 2, 0, 2),
+        ConvPath::Direct
+    );
+    assert_eq!(
+        conv_path(&x, &random(Seed(2), &[6, 4, 3, 3]), 1, 1, 1),
+        ConvPath::Candle
+    );
+    let xh = x.to_dtype(DType::F64).unwrap();
+    let wh = random(Seed(2), &[4, 1, 3, 3]).to_dtype(DType::F64).unwrap();
+    assert_eq!(conv_path(&xh, &wh, 1, 1, 4), ConvPath::Candle);
+    // The public API still works for other dtypes, through candle.
+    assert_eq!(
+        grouped_conv2d(&xh, &wh, 1, 1, 1, 4).unwrap().dims(),
+        &[1, 4, 5, 5]
+    );
+}
+
+#[test]
+fn bad_arguments_are_errors_that_say_what_is_wrong() {
+    let x = random(Seed(1), &[1, 4, 5, 5]);
+    let err = direct_conv2d(&x, &random(Seed(2), &[4, 3, 3, 3]), 1, 1, 1, 2)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("groups"), "{err}");
+    let err = direct_conv2d(&x, &random(Seed(2), &[4, 1, 7, 7]), 1, 0, 1, 4)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not fit"), "{err}");
+    let xh = x.to_dtype(DType::F64).unwrap();
+    let wh = random(Seed(2), &[4, 1, 3, 3]).to_dtype(DType::F64).unwrap();
+    let err = direct_conv2d(&xh, &wh, 1, 1, 1, 4).unwrap_err().to_string();
+    assert!(err.contains("only f32"), "{err}");
+    let err = grouped_conv2d(&x, &random(Seed(2), &[6, 3, 1, 1]), 1, 0, 1, 2)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("groups"), "{err}");
+}
