@@ -19,6 +19,10 @@ pub enum Error {
     /// Building or running a network failed.
     #[error("network error: {0}")]
     Tensor(#[from] candle_core::Error),
+    /// The space cannot offer this capability by its nature (e.g. a
+    /// per-decision MAC table where costs depend on several decisions).
+    #[error("space `{space}`: {reason}")]
+    Unsupported { space: String, reason: String },
     /// A requested capability has not been built yet.
     #[error("{0} is not built yet")]
     NotBuilt(&'static str),

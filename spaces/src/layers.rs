@@ -21,7 +21,9 @@ impl MacCounter {
         Self::default()
     }
 
-    fn add(&self, macs: u64) {
+    /// Adds `macs` (per image); for layers built outside this module,
+    /// e.g. the rectangular convolutions of the `macro` space.
+    pub fn add(&self, macs: u64) {
         self.0.fetch_add(macs, Ordering::Relaxed);
     }
 

@@ -2,15 +2,19 @@
 //! MAC and parameter counts, and the candle networks and supernets built
 //! from them.
 
+pub mod cell;
 mod error;
 pub mod init;
 pub mod layers;
+pub mod macro_space;
 mod options;
 mod realize;
 mod registry;
 
+pub use cell::CellSpace;
 pub use error::{Error, Result};
 pub use init::SeededInit;
+pub use macro_space::MacroSpace;
 pub use options::SpaceOptions;
 pub use realize::{CostReport, LayerCost, Network, Realize};
 pub use registry::{build_space, registry, SpaceEntry};

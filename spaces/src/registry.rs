@@ -16,15 +16,15 @@ pub struct SpaceEntry {
 /// Every registered space, in listing order.
 pub fn registry() -> Vec<SpaceEntry> {
     // Each space module contributes its entries here.
-    Vec::new()
+    vec![crate::cell::ENTRY, crate::macro_space::ENTRY]
 }
 
 /// Builds the space registered as `name` with its options.
 pub fn build_space(name: &str, options: SpaceOptions) -> Result<Box<dyn Realize>> {
-    let _ = &options;
     // Each space module adds its constructor arm here.
-    #[allow(clippy::match_single_binding)]
     match name {
+        "cell" => Ok(Box::new(crate::cell::CellSpace::from_options(options)?)),
+        "macro" => Ok(Box::new(crate::macro_space::MacroSpace::from_options(options)?)),
         _ => Err(Error::UnknownSpace {
             name: name.to_string(),
             known: registry()

@@ -1,0 +1,212 @@
+//! The candle network of a NAS-Bench-201 architecture (Dong & Yang 2020):
+//! the skeleton of [`super::cost`] with one cell per position, every cell
+//! sharing the searched genotype.
+
+use super::cost::{op_conv, reduction_specs, Skeleton};
+use super::genotype::{EDGES, OPS};
+use crate::layers::{batch_norm, ConvBn, Linear, MacCounter};
+use crate::Network;
+use candle_core::{DType, Module, ModuleT, Result, Tensor};
+use candle_nn::{BatchNorm, VarBuilder};
+
+/// One edge's operation.
+#[derive(Clone, Debug)]
+enum EdgeOp {
+    None,
+    Skip,
+    /// ReLU -> conv -> BN.
+    Conv(ConvBn),
+    /// 3x3 average pooling, stride 1, padding 1, padded cells not counted.
+    Pool,
+}
+
+impl EdgeOp {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Option<Tensor>> {
+        match self {
+            EdgeOp::None => Ok(None),
+            EdgeOp::Skip => Ok(Some(x.clone())),
+            EdgeOp::Conv(conv) => conv.forward_t(&x.relu()?, train).map(Some),
+            EdgeOp::Pool => avg_pool_3x3(x).map(Some),
+        }
+    }
+}
+
+/// PyTorch's `AvgPool2d(3, 1, 1, count_include_pad=False)`: a zero-padded
+/// 3x3 window sum divided by the number of real (unpadded) cells.
+fn avg_pool_3x3(x: &Tensor) -> Result<Tensor> {
+    let (_, _, h, w) = x.dims4()?;
+    let padded = x.pad_with_zeros(2, 1, 1)?.pad_with_zeros(3, 1, 1)?;
+    let mean9 = padded.avg_pool2d_with_stride((3, 3), (1, 1))?;
+    let span = |i: usize, n: usize| (i.min(1) + 1 + usize::from(i + 1 < n)) as f32;
+    let scale: Vec<f32> = (0..h * w)
+        .map(|k| 9.0 / (span(k / w, h) * span(k % w, w)))
+        .collect();
+    let scale = Tensor::from_vec(scale, (1, 1, h, w), x.device())?.to_dtype(x.dtype())?;
+    mean9.broadcast_mul(&scale)
+}
+
+/// A cell: node `j` is the sum of its incoming edges' outputs.
+#[derive(Clone, Debug)]
+struct Cell {
+    edges: Vec<EdgeOp>,
+}
+
+impl Cell {
+    fn new(
+        choices: &[u32],
+        channels: usize,
+        vb: VarBuilder,
+        mac: Option<&MacCounter>,
+    ) -> Result<Self> {
+        let mut edges = Vec::with_capacity(EDGES.len());
+        for (&(to, from), &op) in EDGES.iter().zip(choices) {
+            let op = op as usize;
+            let edge = match (OPS.get(op).copied(), op_conv(op, channels)) {
+                (_, Some(spec)) => {
+                    EdgeOp::Conv(ConvBn::new(spec, vb.pp(format!("edge{to}_{from}")), mac)?)
+                }
+                (Some("skip_connect"), _) => EdgeOp::Skip,
+                (Some("avg_pool_3x3"), _) => EdgeOp::Pool,
+                _ => EdgeOp::None,
+            };
+            edges.push(edge);
+        }
+        Ok(Cell { edges })
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let mut nodes: Vec<Tensor> = vec![x.clone()];
+        for node in 1..=3 {
+            let mut sum: Option<Tensor> = None;
+            for (op, &(to, from)) in self.edges.iter().zip(EDGES.iter()) {
+                if to != node {
+                    continue;
+                }
+                if let Some(y) = op.forward_t(&nodes[from], train)? {
+                    sum = Some(match sum {
+                        Some(s) => (s + y)?,
+                        None => y,
+                    });
+                }
+            }
+            // A node without input is zero (NAS-Bench-201's `none` is x * 0).
+            nodes.push(match sum {
+                Some(s) => s,
+                None => x.zeros_like()?,
+            });
+        }
+        nodes
+            .pop()
+            .ok_or_else(|| candle_core::Error::Msg("empty cell".into()))
+    }
+}
+
+/// NAS-Bench-201's `ResNetBasicblock` at stride 2.
+#[derive(Clone, Debug)]
+struct Reduction {
+    conv_a: ConvBn,
+    conv_b: ConvBn,
+    shortcut: crate::layers::Conv,
+}
+
+impl Reduction {
+    fn new(c_in: usize, c_out: usize, vb: VarBuilder, mac: Option<&MacCounter>) -> Result<Self> {
+        let (a, b, s) = reduction_specs(c_in, c_out);
+        Ok(Reduction {
+            conv_a: ConvBn::new(a, vb.pp("conv_a"), mac)?,
+            conv_b: ConvBn::new(b, vb.pp("conv_b"), mac)?,
+            shortcut: crate::layers::Conv::new(s, vb.pp("shortcut"), mac)?,
+        })
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let y = self.conv_a.forward_t(&x.relu()?, train)?;
+        let y = self.conv_b.forward_t(&y.relu()?, train)?;
+        let s = self.shortcut.forward(&x.avg_pool2d(2)?)?;
+        y + s
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Block {
+    Cell(Cell),
+    Reduction(Box<Reduction>),
+}
+
+/// The whole network.
+#[derive(Clone, Debug)]
+pub struct CellNetwork {
+    stem: ConvBn,
+    blocks: Vec<Block>,
+    last_bn: BatchNorm,
+    classifier: Linear,
+}
+
+impl CellNetwork {
+    /// Builds the network of `choices` on `skeleton`; `mac` counts MACs
+    /// while it runs.
+    pub fn new(
+        skeleton: &Skeleton,
+        choices: &[u32],
+        vb: VarBuilder,
+        mac: Option<&MacCounter>,
+    ) -> Result<Self> {
+        let stem = ConvBn::new(skeleton.stem(), vb.pp("stem"), mac)?;
+        let mut blocks = Vec::new();
+        let stages = skeleton.stages();
+        for (s, stage) in stages.iter().enumerate() {
+            if s > 0 {
+                let vb = vb.pp(format!("cells.{}", blocks.len()));
+                let prev = stages[s - 1].channels;
+                let reduction = Reduction::new(prev, stage.channels, vb, mac)?;
+                blocks.push(Block::Reduction(Box::new(reduction)));
+            }
+            for _ in 0..skeleton.cells {
+                let vb = vb.pp(format!("cells.{}", blocks.len()));
+                blocks.push(Block::Cell(Cell::new(choices, stage.channels, vb, mac)?));
+            }
+        }
+        let last = stages[2].channels;
+        Ok(CellNetwork {
+            stem,
+            blocks,
+            last_bn: batch_norm(last, vb.pp("lastact_bn"))?,
+            classifier: Linear::new(last, skeleton.classes, vb.pp("classifier"), mac)?,
+        })
+    }
+}
+
+impl Network for CellNetwork {
+    fn forward_t(&self, input: &Tensor, train: bool) -> Result<Tensor> {
+        let mut x = self.stem.forward_t(&input.to_dtype(DType::F32)?, train)?;
+        for block in &self.blocks {
+            x = match block {
+                Block::Cell(c) => c.forward_t(&x, train)?,
+                Block::Reduction(r) => r.forward_t(&x, train)?,
+            };
+        }
+        let x = self.last_bn.forward_t(&x, train)?.relu()?;
+        self.classifier.forward(&x.mean((2, 3))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn avg_pool_excludes_padding() {
+        let x = Tensor::arange(0f32, 9.0, &Device::Cpu)
+            .and_then(|t| t.reshape((1, 1, 3, 3)))
+            .expect("x");
+        let y: Vec<f32> = avg_pool_3x3(&x)
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1())
+            .expect("pool");
+        // Corner (0,0): mean of 0,1,3,4; centre: mean of all nine.
+        assert!((y[0] - 2.0).abs() < 1e-6, "{y:?}");
+        assert!((y[4] - 4.0).abs() < 1e-6, "{y:?}");
+        assert!((y[1] - 2.5).abs() < 1e-6, "{y:?}"); // 0,1,2,3,4,5
+    }
+}

@@ -1,0 +1,271 @@
+//! The `macro` space: the layer-wise convolutional space of Zoph & Le,
+//! "Neural Architecture Search with Reinforcement Learning" (ICLR 2017).
+//!
+//! Each of `layers` layers picks a filter height and width in {1,3,5,7}, a
+//! filter count in {24,36,48,64}, optionally a stride in {1..strides}, and
+//! for every earlier layer one binary skip decision (whether it reads that
+//! layer's output). Decision order per layer: `height`, `width`, `filters`,
+//! `stride` (only when `strides > 1`), then `skip0`, `skip1`, ...
+//!
+//! Choices where the paper leaves room (documented, fixed):
+//! * A layer is conv (no bias, "same" padding) -> BN -> ReLU.
+//! * Its input is the channel concatenation of the layers it reads, in
+//!   increasing layer order; a layer that reads none takes the image. With
+//!   strides, inputs of different sizes are zero-padded at the bottom and
+//!   right to the largest (the paper pads with zeros); with the default
+//!   `strides=1` all layers keep the input resolution.
+//! * Every layer whose output no later layer reads (always including the
+//!   last) feeds the classifier: each is globally average-pooled, the
+//!   results are concatenated in layer order, then one linear layer.
+//!
+//! Options: `layers` (default 6), `input` (default 3x32x32), `classes`
+//! (default 10), `strides` (1, 2 or 3; default 1 = no stride decision).
+
+mod cost;
+pub mod genotype;
+mod network;
+
+pub use network::MacroNetwork;
+
+use crate::layers::MacCounter;
+use crate::{CostReport, Error, Network, Realize, Result, SpaceEntry, SpaceOptions};
+use candle_nn::VarBuilder;
+use nasarena_core::{check_ranges, Arch, Decision, SearchSpace};
+
+/// Filter heights and widths.
+pub const KERNELS: [usize; 4] = [1, 3, 5, 7];
+/// Filter counts.
+pub const FILTERS: [usize; 4] = [24, 36, 48, 64];
+
+/// The registry entry.
+pub const ENTRY: SpaceEntry = SpaceEntry {
+    name: "macro",
+    summary: "Zoph & Le layer-wise CNN: filter size, count and skip connections per layer",
+    options: &["layers", "input", "classes", "strides"],
+};
+
+/// One decoded layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layer {
+    /// Filter height.
+    pub kh: usize,
+    /// Filter width.
+    pub kw: usize,
+    /// Filter count (output channels).
+    pub filters: usize,
+    /// Stride (1 unless the stride decision is on).
+    pub stride: usize,
+    /// Earlier layers read, increasing.
+    pub inputs: Vec<usize>,
+}
+
+/// The Zoph & Le macro search space.
+#[derive(Clone, Debug)]
+pub struct MacroSpace {
+    layers: usize,
+    input: [usize; 3],
+    classes: usize,
+    max_stride: usize,
+    decisions: Vec<Decision>,
+}
+
+impl MacroSpace {
+    /// The space from `key=value` options (see the module docs).
+    pub fn from_options(mut options: SpaceOptions) -> Result<Self> {
+        let layers = options.take_usize("layers", 6)?;
+        let input = options.take_shape("input", [3, 32, 32])?;
+        let classes = options.take_usize("classes", 10)?;
+        let max_stride = options.take_usize("strides", 1)?;
+        options.finish(ENTRY.options)?;
+        let bad = |key: &str, reason: String| Error::Option {
+            space: "macro".into(),
+            key: key.into(),
+            reason,
+        };
+        if layers > 64 {
+            return Err(bad("layers", format!("at most 64 layers, got {layers}")));
+        }
+        if max_stride > 3 {
+            return Err(bad(
+                "strides",
+                format!("expected 1, 2 or 3, got {max_stride}"),
+            ));
+        }
+        Ok(Self::new(layers, input, classes, max_stride))
+    }
+
+    /// The space with explicit settings.
+    pub fn new(layers: usize, input: [usize; 3], classes: usize, max_stride: usize) -> Self {
+        let mut decisions = Vec::new();
+        let sizes: Vec<String> = KERNELS.iter().map(|k| k.to_string()).collect();
+        let sizes: Vec<&str> = sizes.iter().map(String::as_str).collect();
+        let counts: Vec<String> = FILTERS.iter().map(|k| k.to_string()).collect();
+        let counts: Vec<&str> = counts.iter().map(String::as_str).collect();
+        let strides: Vec<String> = (1..=max_stride).map(|s| format!("s{s}")).collect();
+        let strides: Vec<&str> = strides.iter().map(String::as_str).collect();
+        for i in 0..layers {
+            decisions.push(Decision::new(format!("layer{i}.height"), &sizes));
+            decisions.push(Decision::new(format!("layer{i}.width"), &sizes));
+            decisions.push(Decision::new(format!("layer{i}.filters"), &counts));
+            if max_stride > 1 {
+                decisions.push(Decision::new(format!("layer{i}.stride"), &strides));
+            }
+            for j in 0..i {
+                decisions.push(Decision::new(format!("layer{i}.skip{j}"), &["no", "yes"]));
+            }
+        }
+        MacroSpace {
+            layers,
+            input,
+            classes,
+            max_stride,
+            decisions,
+        }
+    }
+
+    /// Number of layers.
+    pub fn layers(&self) -> usize {
+        self.layers
+    }
+
+    /// Largest stride choice (1: no stride decision).
+    pub fn max_stride(&self) -> usize {
+        self.max_stride
+    }
+
+    fn fixed_per_layer(&self) -> usize {
+        if self.max_stride > 1 {
+            4
+        } else {
+            3
+        }
+    }
+
+    /// The layers of an architecture that passed [`SearchSpace::check`].
+    pub fn decode(&self, arch: &Arch) -> Vec<Layer> {
+        let c = arch.choices();
+        let get = |i: usize| c.get(i).copied().unwrap_or(0) as usize;
+        let mut at = 0;
+        let mut out = Vec::with_capacity(self.layers);
+        for i in 0..self.layers {
+            let kh = KERNELS[get(at).min(3)];
+            let kw = KERNELS[get(at + 1).min(3)];
+            let filters = FILTERS[get(at + 2).min(3)];
+            let stride = if self.max_stride > 1 {
+                get(at + 3) + 1
+            } else {
+                1
+            };
+            at += self.fixed_per_layer();
+            let inputs = (0..i).filter(|&j| get(at + j) == 1).collect();
+            at += i;
+            out.push(Layer {
+                kh,
+                kw,
+                filters,
+                stride,
+                inputs,
+            });
+        }
+        out
+    }
+
+    /// The architecture of decoded layers (inverse of [`Self::decode`]).
+    pub fn encode(&self, layers: &[Layer]) -> Arch {
+        let index = |set: &[usize], v: usize| set.iter().position(|&x| x == v).unwrap_or(0) as u32;
+        let mut choices = Vec::with_capacity(self.decisions.len());
+        for (i, l) in layers.iter().enumerate() {
+            choices.push(index(&KERNELS, l.kh));
+            choices.push(index(&KERNELS, l.kw));
+            choices.push(index(&FILTERS, l.filters));
+            if self.max_stride > 1 {
+                choices.push(l.stride.saturating_sub(1) as u32);
+            }
+            choices.extend((0..i).map(|j| u32::from(l.inputs.contains(&j))));
+        }
+        Arch::new(choices)
+    }
+
+    /// A fixed example genotype: 3x3 convolutions, each reading the layer
+    /// before it, widths cycling through the filter counts.
+    pub fn example(&self) -> String {
+        let layers: Vec<Layer> = (0..self.layers)
+            .map(|i| Layer {
+                kh: 3,
+                kw: if i % 2 == 0 { 3 } else { 5 },
+                filters: FILTERS[i % 4],
+                stride: 1,
+                inputs: if i == 0 { vec![] } else { vec![i - 1] },
+            })
+            .collect();
+        genotype::format(self, &self.encode(&layers))
+    }
+
+    /// The network with a MAC counter attached.
+    pub fn build_counted(
+        &self,
+        arch: &Arch,
+        vb: VarBuilder,
+        counter: Option<&MacCounter>,
+    ) -> Result<MacroNetwork> {
+        self.check(arch)?;
+        Ok(MacroNetwork::new(self, &self.decode(arch), vb, counter)?)
+    }
+}
+
+impl SearchSpace for MacroSpace {
+    fn name(&self) -> &str {
+        ENTRY.name
+    }
+
+    fn decisions(&self) -> &[Decision] {
+        &self.decisions
+    }
+
+    fn check(&self, arch: &Arch) -> nasarena_core::Result<()> {
+        check_ranges(ENTRY.name, &self.decisions, arch)
+    }
+
+    fn format(&self, arch: &Arch) -> String {
+        genotype::format(self, arch)
+    }
+
+    fn parse(&self, text: &str) -> nasarena_core::Result<Arch> {
+        genotype::parse(self, text)
+    }
+
+    fn macs(&self, arch: &Arch) -> Option<u64> {
+        self.cost(arch).ok().map(|c| c.macs)
+    }
+}
+
+impl Realize for MacroSpace {
+    fn input_shape(&self) -> [usize; 3] {
+        self.input
+    }
+
+    fn classes(&self) -> usize {
+        self.classes
+    }
+
+    fn cost(&self, arch: &Arch) -> Result<CostReport> {
+        self.check(arch)?;
+        Ok(cost::cost(self, &self.decode(arch)))
+    }
+
+    /// A layer's MACs depend jointly on its kernel, its filter count, its
+    /// skip decisions and the filter counts of the layers it reads, so no
+    /// exact per-decision table exists; say so rather than approximate.
+    fn candidate_macs(&self) -> Result<Vec<Vec<u64>>> {
+        Err(Error::Unsupported {
+            space: ENTRY.name.into(),
+            reason: "MACs do not decompose into per-decision costs (a layer's cost depends on \
+                     its skip choices and earlier filter counts); use `cost` per architecture"
+                .into(),
+        })
+    }
+
+    fn build(&self, arch: &Arch, vb: VarBuilder) -> Result<Box<dyn Network>> {
+        Ok(Box::new(self.build_counted(arch, vb, None)?))
+    }
+}

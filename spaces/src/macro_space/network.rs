@@ -1,0 +1,121 @@
+//! The candle network of a `macro` architecture (Zoph & Le 2017).
+
+use super::cost::{geometry, unused, Geometry};
+use super::{Layer, MacroSpace};
+use crate::layers::{batch_norm, Linear, MacCounter};
+use crate::Network;
+use candle_core::{DType, Module, ModuleT, Result, Tensor};
+use candle_nn::{BatchNorm, VarBuilder};
+
+/// A `kh x kw` convolution without bias, "same" padding; the shared
+/// [`crate::layers::Conv`] is square-only.
+#[derive(Clone, Debug)]
+struct RectConv {
+    weight: Tensor,
+    layer: Layer,
+    geometry: Geometry,
+    counter: Option<MacCounter>,
+}
+
+impl RectConv {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (ph, pw) = (self.layer.kh / 2, self.layer.kw / 2);
+        // candle pads symmetrically with one value; pad each axis by hand.
+        let x = x.pad_with_zeros(2, ph, ph)?.pad_with_zeros(3, pw, pw)?;
+        let y = x.conv2d(&self.weight, 0, self.layer.stride, 1, 1)?;
+        if let Some(counter) = &self.counter {
+            counter.add(self.geometry.macs(&self.layer));
+        }
+        Ok(y)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct MacroLayer {
+    conv: RectConv,
+    bn: BatchNorm,
+}
+
+/// The whole network.
+#[derive(Clone, Debug)]
+pub struct MacroNetwork {
+    layers: Vec<MacroLayer>,
+    unused: Vec<usize>,
+    classifier: Linear,
+}
+
+impl MacroNetwork {
+    /// Builds the network; `counter` counts MACs while it runs.
+    pub fn new(
+        space: &MacroSpace,
+        layers: &[Layer],
+        vb: VarBuilder,
+        counter: Option<&MacCounter>,
+    ) -> Result<Self> {
+        let geometry = geometry(space, layers);
+        let mut built = Vec::with_capacity(layers.len());
+        for (i, (layer, g)) in layers.iter().zip(geometry).enumerate() {
+            let vb = vb.pp(format!("layers.{i}"));
+            let shape = (layer.filters, g.c_in, layer.kh, layer.kw);
+            let weight = vb.pp("conv").get_with_hints(
+                shape,
+                "weight",
+                candle_nn::init::DEFAULT_KAIMING_NORMAL,
+            )?;
+            built.push(MacroLayer {
+                conv: RectConv {
+                    weight,
+                    layer: layer.clone(),
+                    geometry: g,
+                    counter: counter.cloned(),
+                },
+                bn: batch_norm(layer.filters, vb.pp("bn"))?,
+            });
+        }
+        let unused = unused(layers);
+        let features = unused.iter().map(|&j| layers[j].filters).sum();
+        Ok(MacroNetwork {
+            layers: built,
+            unused,
+            classifier: Linear::new(features, space.classes, vb.pp("classifier"), counter)?,
+        })
+    }
+}
+
+/// Zero-pads `x` at the bottom and right to `h x w`.
+fn pad_to(x: &Tensor, h: usize, w: usize) -> Result<Tensor> {
+    let (_, _, xh, xw) = x.dims4()?;
+    x.pad_with_zeros(2, 0, h - xh)?.pad_with_zeros(3, 0, w - xw)
+}
+
+impl Network for MacroNetwork {
+    fn forward_t(&self, input: &Tensor, train: bool) -> Result<Tensor> {
+        let image = input.to_dtype(DType::F32)?;
+        let mut outputs: Vec<Tensor> = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            let spec = &layer.conv.layer;
+            let x = if spec.inputs.is_empty() {
+                image.clone()
+            } else {
+                let g = &layer.conv.geometry;
+                let parts = spec
+                    .inputs
+                    .iter()
+                    .map(|&j| pad_to(&outputs[j], g.h_in, g.w_in))
+                    .collect::<Result<Vec<_>>>()?;
+                Tensor::cat(&parts, 1)?
+            };
+            let y = layer
+                .bn
+                .forward_t(&layer.conv.forward(&x)?, train)?
+                .relu()?;
+            outputs.push(y);
+        }
+        let pooled = self
+            .unused
+            .iter()
+            .map(|&j| outputs[j].mean((2, 3)))
+            .collect::<Result<Vec<_>>>()?;
+        self.classifier.forward(&Tensor::cat(&pooled, 1)?)
+    }
+}

@@ -1,0 +1,107 @@
+//! The `cell` (NAS-Bench-201) space: counts, canonical classes, exact MACs
+//! and parameters against the built network.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarMap;
+use nasarena_core::{Arch, SearchSpace, Seed};
+use nasarena_spaces::cell::canonical::{all_cells, unique_cells};
+use nasarena_spaces::layers::{trainable_params, MacCounter};
+use nasarena_spaces::{CellSpace, Network, Realize, SeededInit, SpaceOptions};
+use std::collections::BTreeSet;
+
+fn space(opts: &[&str]) -> CellSpace {
+    let items: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+    CellSpace::from_options(SpaceOptions::parse("cell", &items).expect("options")).expect("space")
+}
+
+#[test]
+fn fifteen_thousand_cells_six_thousand_unique() {
+    let s = space(&[]);
+    assert_eq!(s.cardinality() as u64, 15_625);
+    let classes: BTreeSet<Arch> = all_cells().map(|a| s.canonical(&a)).collect();
+    assert_eq!(all_cells().count(), 15_625);
+    assert_eq!(classes.len(), 6_466);
+    assert_eq!(unique_cells(), 6_466);
+}
+
+#[test]
+fn paper_network_figures() {
+    // All edges nor_conv_3x3, C=16, N=5, CIFAR-10: NAS-Bench-201's largest
+    // network (about 220 M MACs and 1.53 M parameters in the benchmark).
+    // By hand: every 3x3 cell conv costs 2,359,296 MACs at every stage
+    // (32*32*16*16*9 = 16*16*32*32*9 = 8*8*64*64*9), 6 per cell x 15 cells
+    // = 212,336,640; each reduction 1,179,648 + 2,359,296 + 131,072 =
+    // 3,670,016; stem 32*32*16*27 = 442,368; linear 64*10 = 640.
+    let s = space(&[]);
+    let arch = s
+        .parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+        .expect("parse");
+    let cost = s.cost(&arch).expect("cost");
+    assert_eq!(
+        cost.macs,
+        212_336_640 + 2 * 3_670_016 + 442_368 + 640,
+        "{cost:?}"
+    );
+    assert_eq!(cost.params, 1_531_546, "{cost:?}");
+    assert_eq!(cost.layers.iter().map(|l| l.macs).sum::<u64>(), cost.macs);
+    // The candidate table agrees with the per-edge breakdown.
+    let table = s.candidate_macs().expect("table");
+    for (d, &c) in arch.choices().iter().enumerate() {
+        assert_eq!(table[d][c as usize], cost.layers[1 + d].macs);
+    }
+}
+
+fn random_archs(s: &CellSpace, n: u64) -> Vec<Arch> {
+    (0..n)
+        .map(|i| s.sample(&mut Seed(11).derive("cell-test", i).rng()))
+        .collect()
+}
+
+#[test]
+fn built_network_matches_analytic_params_and_macs() {
+    let s = space(&["C=4", "N=2", "input=3x8x12", "classes=5"]);
+    for arch in random_archs(&s, 6) {
+        let varmap = VarMap::new();
+        let vb = SeededInit::var_builder(&varmap, Seed(3), &Device::Cpu);
+        let counter = MacCounter::new();
+        let net = s.build_counted(&arch, vb, Some(&counter)).expect("build");
+        let cost = s.cost(&arch).expect("cost");
+        assert_eq!(
+            trainable_params(&varmap),
+            cost.params,
+            "{}",
+            s.format(&arch)
+        );
+        let x = Tensor::ones((2, 3, 8, 12), DType::F32, &Device::Cpu).expect("x");
+        let y = net.forward_t(&x, true).expect("forward");
+        assert_eq!(y.dims(), &[2, 5]);
+        assert_eq!(counter.total(), cost.macs, "{}", s.format(&arch));
+    }
+}
+
+#[test]
+fn paper_size_network_has_analytic_params() {
+    let s = space(&[]);
+    for arch in random_archs(&s, 3) {
+        let varmap = VarMap::new();
+        let vb = SeededInit::var_builder(&varmap, Seed(4), &Device::Cpu);
+        let _net = s.build(&arch, vb).expect("build");
+        assert_eq!(
+            trainable_params(&varmap),
+            s.cost(&arch).expect("cost").params
+        );
+    }
+}
+
+#[test]
+fn options_are_checked() {
+    let bad = |opts: &[&str]| {
+        let items: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+        CellSpace::from_options(SpaceOptions::parse("cell", &items).expect("parse"))
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(bad(&["input=3x30x30"]).contains("divisible by 4"));
+    assert!(bad(&["C=0"]).contains("`C`"));
+    assert!(bad(&["depth=3"]).contains("accepted: C, N, input, classes"));
+}
