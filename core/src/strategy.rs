@@ -4,7 +4,7 @@
 //! A strategy never sees the trainer, the dataset, test metrics or the
 //! meter itself, only a read-only [`Progress`].
 
-use crate::{Arch, Observation, Progress, Proposal, Result, SearchSpace};
+use crate::{Arch, CoreError, Observation, Progress, Proposal, Result, SearchSpace};
 use candle_core::{backprop::GradStore, Tensor, Var};
 
 /// A search that evaluates whole architectures: random search, evolution,
@@ -24,6 +24,26 @@ pub trait BlackBoxStrategy: std::fmt::Debug {
     /// The architecture the strategy recommends now: by default the best
     /// validation accuracy told so far (ties: the earliest).
     fn recommend(&self) -> Option<Arch>;
+
+    /// The strategy's whole state (RNG included) as JSON, so that a run can
+    /// be resumed: a strategy built with the same config and seed and given
+    /// this value by [`BlackBoxStrategy::restore_state`] continues exactly
+    /// as the uninterrupted one. Strategies that cannot resume say so.
+    fn save_state(&self) -> Result<serde_json::Value> {
+        Err(CoreError::Strategy {
+            strategy: self.name().to_string(),
+            reason: "does not support saving its state for resume".into(),
+        })
+    }
+
+    /// Replaces the strategy's state with one saved by `save_state`.
+    fn restore_state(&mut self, state: &serde_json::Value) -> Result<()> {
+        let _ = state;
+        Err(CoreError::Strategy {
+            strategy: self.name().to_string(),
+            reason: "does not support restoring a saved state".into(),
+        })
+    }
 }
 
 /// Where a one-shot search is in its schedule.
