@@ -1,8 +1,24 @@
-//! nasarena-strategies: nasarena search strategies: random, regularized evolution, GA, REINFORCE controller, Gumbel-Softmax.
+//! nasarena-strategies: the search strategies nasarena compares.
 //!
-//! See DESIGN.md for where this crate sits; the capability is built by its
-//! own issue.
+//! Black-box strategies ([`nasarena_core::BlackBoxStrategy`]): uniform
+//! [`random`] search (Li & Talwalkar 2019), regularized [`evolution`] (Real
+//! et al. 2019), a generational genetic algorithm ([`ga`]) and an RL
+//! controller trained with REINFORCE ([`reinforce`]; Zoph & Le 2017, ENAS,
+//! NAS-Bench-201). Each is configured by a typed, validated config with
+//! named presets, draws randomness only from a [`nasarena_core::Seed`],
+//! ranks by the scalar of its [`config::ObjectiveConfig`] (accuracy or the
+//! MnasNet reward, optionally under a hard MAC limit), and saves its whole
+//! state for an exact resume. [`build_black_box`] builds one by name.
 
+pub mod config;
 mod error;
+pub mod evolution;
+pub mod ga;
+pub mod random;
+pub mod registry;
+pub mod reinforce;
+pub mod reward;
+mod state;
 
 pub use error::{Error, Result};
+pub use registry::{build_black_box, BLACK_BOX};
