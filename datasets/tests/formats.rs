@@ -8,7 +8,7 @@
 use flate2::{write::GzEncoder, Compression};
 use nasarena_datasets::cifar::{encode_records, IMAGE_BYTES};
 use nasarena_datasets::idx::{encode_images, encode_labels};
-use nasarena_datasets::{check_path, folder, idxset, load_named, Dataset, Error};
+use nasarena_datasets::{check_path, folder, idxset, list_available, load_named, Dataset, Error};
 use std::io::Write;
 use std::path::Path;
 
@@ -152,6 +152,22 @@ fn cifar100_folder_fine_and_coarse() {
         (100, 20)
     );
     assert_eq!(fine.train.pixels(), coarse.train.pixels());
+    let listed: Vec<String> = list_available(Some(data.path()))
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    for (name, present) in [
+        ("fashion-mnist-subset", true),
+        ("cifar100", true),
+        ("cifar100-coarse", true),
+        ("cifar10", false),
+    ] {
+        assert_eq!(
+            listed.iter().any(|n| n == name),
+            present,
+            "{name} in {listed:?}"
+        );
+    }
     let report = check_path(&dir).unwrap().to_string();
     assert!(
         report.contains("CIFAR-100") && report.contains("25 samples"),

@@ -78,7 +78,7 @@ fn mutate(src: &[u8], rng: &mut SeedRng) -> Vec<u8> {
 }
 
 /// Feeds one byte string to every parser; returns how many accepted it.
-fn parse_all(bytes: &[u8]) -> usize {
+fn parse_all(bytes: &[u8], valid: &[Vec<u8>]) -> usize {
     let mut ok = 0;
     if let Ok(raw) = decode_maybe_gzip(bytes, "fuzz") {
         ok += usize::from(parse_images(&raw, "fuzz").is_ok());
@@ -92,7 +92,10 @@ fn parse_all(bytes: &[u8]) -> usize {
             ok += usize::from(parse_records(&raw, kind, "fuzz", &mut p, &mut l).is_ok());
         }
     }
-    ok += usize::from(from_idx_bytes((bytes, "i"), (bytes, "l"), "f", None).is_ok());
+    // Pair the mutant with a valid partner file, in both roles.
+    let (images, labels) = (&valid[0], &valid[1]);
+    ok += usize::from(from_idx_bytes((bytes, "i"), (labels, "l"), "f", None).is_ok());
+    ok += usize::from(from_idx_bytes((images, "i"), (bytes, "l"), "f", None).is_ok());
     ok
 }
 
@@ -102,7 +105,7 @@ fn run(cases: u64) -> (u64, usize) {
     for case in 0..cases {
         let mut rng = Seed(2024).derive("fuzz", case).rng();
         let src = &seeds[(case as usize) % seeds.len()];
-        accepted += parse_all(&mutate(src, &mut rng));
+        accepted += parse_all(&mutate(src, &mut rng), &seeds);
     }
     (cases, accepted)
 }
@@ -136,6 +139,6 @@ proptest! {
         // Prefix a valid magic number so the parsers get past the first check.
         let magic: &[u8] = [&[][..], &[0, 0, 8, 1][..], &[0, 0, 8, 3][..]][header];
         let data = [magic, &bytes].concat();
-        parse_all(&data);
+        parse_all(&data, &seeds());
     }
 }
