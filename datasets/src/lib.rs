@@ -33,8 +33,8 @@ pub use batch::{Batch, BatchConfig, Batcher};
 pub use check::{check_path, CheckReport, PartReport};
 pub use dataset::{numbered_classes, Checksum, Dataset, ImageDataset, Shape};
 pub use error::{Error, Result};
-pub use locate::{data_dir_from_env, list_available, load_named, Available};
-pub use split::{split, Normalization, Splits};
+pub use locate::{data_dir_from_env, list_available, load_named, load_path, Available};
+pub use split::{load_splits, split, Normalization, Splits};
 pub use synthetic::{synthetic, SyntheticConfig};
 
 /// The official training and test sets of a dataset.

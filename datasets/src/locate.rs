@@ -9,7 +9,7 @@
 
 use crate::cifar::{self, CifarKind};
 use crate::idxset::{self, FASHION_MNIST_CLASSES};
-use crate::{bundled, Error, Result, TrainTest};
+use crate::{bundled, Dataset, Error, Result, TrainTest};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -88,9 +88,16 @@ pub fn load_named(name: &str, data_dir: Option<&Path>) -> Result<TrainTest> {
         return bundled::fashion_mnist_subset();
     }
     if !NAMES.contains(&name) {
+        let path = Path::new(name);
+        if path.is_dir() {
+            return load_path(path);
+        }
         return Err(Error::NotFound {
             name: name.to_string(),
-            what: format!("unknown dataset name; known names: {}", NAMES.join(", ")),
+            what: format!(
+                "unknown dataset name and not a folder; known names: {}",
+                NAMES.join(", ")
+            ),
         });
     }
     let Some(dir) = locate(name, data_dir) else {
@@ -116,6 +123,54 @@ pub fn load_named(name: &str, data_dir: Option<&Path>) -> Result<TrainTest> {
         "cifar100-coarse" => pair(cifar::load_dir(&dir, CifarKind::HundredCoarse)?),
         _ => idxset::load_dir(&dir, name, idx_classes(name)),
     }
+}
+
+/// Loads the training and test sets from a folder in any supported layout:
+/// an MNIST-style IDX folder, a CIFAR-10 or CIFAR-100 (fine labels) binary
+/// folder, or `train/` and `test/` image folders (one sub-folder per class
+/// in each, with the same class names).
+pub fn load_path(dir: &Path) -> Result<TrainTest> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "data".to_string());
+    if idxset::is_idx_dir(dir) {
+        let classes = if name.contains("fashion") {
+            idx_classes("fashion-mnist")
+        } else {
+            None
+        };
+        return idxset::load_dir(dir, &name, classes);
+    }
+    for kind in [CifarKind::Ten, CifarKind::HundredFine] {
+        if cifar::find_dir(dir, kind).is_some() {
+            return pair(cifar::load_dir(dir, kind)?);
+        }
+    }
+    let (train_dir, test_dir) = (dir.join("train"), dir.join("test"));
+    if !(train_dir.is_dir() && test_dir.is_dir()) {
+        return Err(Error::NotFound {
+            name: dir.display().to_string(),
+            what: "not an IDX folder, not a CIFAR folder, and no train/ and test/ image folders"
+                .to_string(),
+        });
+    }
+    let train = crate::folder::load(&train_dir, &format!("{name}/train"))?;
+    let test = crate::folder::load(&test_dir, &format!("{name}/test"))?;
+    if train.classes() != test.classes() || train.shape() != test.shape() {
+        return Err(Error::Format {
+            path: test_dir.display().to_string(),
+            what: format!(
+                "classes or image shape differ from {} ({} vs {} classes, {} vs {})",
+                train_dir.display(),
+                test.num_classes(),
+                train.num_classes(),
+                test.shape(),
+                train.shape()
+            ),
+        });
+    }
+    Ok(TrainTest { train, test })
 }
 
 fn pair((train, test): (crate::ImageDataset, crate::ImageDataset)) -> Result<TrainTest> {

@@ -8,10 +8,11 @@
 //! to validation, so both parts keep the class balance. Both parts keep the
 //! original sample order; epoch shuffling is the batcher's job.
 
-use crate::dataset::{Dataset, ImageDataset};
+use crate::dataset::{Checksum, Dataset, ImageDataset};
 use crate::{Error, Result};
 use nasarena_core::Seed;
 use rand::seq::SliceRandom;
+use sha2::{Digest, Sha256};
 
 /// Training, validation and test data of one run.
 #[derive(Clone, Debug)]
@@ -24,6 +25,32 @@ pub struct Splits {
     pub test: ImageDataset,
     /// Per-channel statistics of `train`.
     pub norm: Normalization,
+}
+
+impl Splits {
+    /// The provenance checksum of the whole run's data: sha256 over the
+    /// ASCII tag `nasarena-splits-v1` and the checksums of train, val and
+    /// test, in that order.
+    pub fn checksum(&self) -> Checksum {
+        let mut h = Sha256::new();
+        h.update(b"nasarena-splits-v1");
+        for part in [&self.train, &self.val, &self.test] {
+            h.update(part.checksum().0);
+        }
+        Checksum(h.finalize().into())
+    }
+}
+
+/// Loads a dataset by name or folder (see [`crate::load_named`]) and splits
+/// it: the usual entry point of the harness.
+pub fn load_splits(
+    name: &str,
+    data_dir: Option<&std::path::Path>,
+    val_fraction: f64,
+    seed: Seed,
+) -> Result<Splits> {
+    let tt = crate::load_named(name, data_dir)?;
+    split(&tt.train, tt.test, val_fraction, seed)
 }
 
 /// Splits `train_full` into training and validation parts, stratified by
@@ -161,6 +188,8 @@ mod tests {
         seen.sort();
         all.sort();
         assert_eq!(seen, all);
+        assert_eq!(a.checksum(), b.checksum());
+        assert_ne!(a.checksum(), c.checksum());
         assert!(split(&full, test, 1.0, Seed(0)).is_err());
     }
 

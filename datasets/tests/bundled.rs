@@ -73,3 +73,51 @@ fn bundled_subset_follows_the_rule_when_the_originals_are_installed() {
         assert_eq!(full.subset(&keep, "x").unwrap().checksum(), sub.checksum());
     }
 }
+
+/// The whole pipeline on real data: split, normalise, batch.
+#[test]
+fn bundled_pipeline_split_normalise_batch() {
+    use nasarena_core::Seed;
+    use nasarena_datasets::{load_splits, Augment, BatchConfig, Batcher};
+    let s = load_splits("fashion-mnist-subset", None, 0.1, Seed(3)).unwrap();
+    assert_eq!(
+        (s.train.len(), s.val.len(), s.test.len()),
+        (5400, 600, 1000)
+    );
+    assert_eq!(s.val.class_counts(), vec![60; 10]);
+    assert_eq!(s.train.name(), "fashion-mnist-subset/train");
+    assert_eq!(s.norm.mean.len(), 1);
+    let cfg = BatchConfig {
+        batch_size: 256,
+        shuffle: true,
+        drop_last: false,
+        augment: Augment::default(),
+    };
+    let mut b = Batcher::new(&s.train, &s.norm, cfg, Seed(4)).unwrap();
+    let (mut sum, mut sum_sq, mut n, mut labels) = (0f64, 0f64, 0usize, vec![0usize; 10]);
+    while let Some(batch) = b.next_batch() {
+        assert_eq!(batch.images.len(), batch.shape.iter().product::<usize>());
+        sum += batch.images.iter().map(|&x| f64::from(x)).sum::<f64>();
+        sum_sq += batch
+            .images
+            .iter()
+            .map(|&x| f64::from(x).powi(2))
+            .sum::<f64>();
+        n += batch.images.len();
+        batch.labels.iter().for_each(|&l| labels[l as usize] += 1);
+    }
+    // Normalised with the training split's own statistics: mean 0, std 1.
+    let mean = sum / n as f64;
+    assert!(mean.abs() < 1e-4, "mean {mean}");
+    assert!((sum_sq / n as f64 - mean * mean - 1.0).abs() < 1e-3);
+    assert_eq!(labels, vec![540; 10]);
+    let aug = BatchConfig {
+        augment: Augment {
+            pad: 2,
+            hflip: true,
+        },
+        ..cfg
+    };
+    let mut b = Batcher::new(&s.train, &s.norm, aug, Seed(4)).unwrap();
+    assert_eq!(b.next_batch().unwrap().shape, [256, 1, 28, 28]);
+}

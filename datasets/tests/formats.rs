@@ -245,3 +245,31 @@ fn check_reports_idx_pairs_lone_files_and_unknown_files() {
         .to_string();
     assert!(e.contains("absent"), "{e}");
 }
+
+#[test]
+fn train_test_image_folders_load_by_path() {
+    let d = tempfile::tempdir().unwrap();
+    for (part, n) in [("train", 3u8), ("test", 1)] {
+        for class in ["ants", "bees"] {
+            let dir = d.path().join(part).join(class);
+            std::fs::create_dir_all(&dir).unwrap();
+            for k in 0..n {
+                let img = image::RgbImage::from_pixel(6, 5, image::Rgb([k, 50, 100]));
+                img.save(dir.join(format!("{k}.jpg"))).unwrap();
+            }
+        }
+    }
+    let tt = load_named(&d.path().display().to_string(), None).unwrap();
+    assert_eq!((tt.train.len(), tt.test.len()), (6, 2));
+    assert_eq!(tt.test.classes(), &["ants".to_string(), "bees".to_string()]);
+    assert_eq!(tt.train.shape().numel(), 3 * 6 * 5);
+    // Class sets must agree between train and test.
+    std::fs::create_dir(d.path().join("test").join("wasps")).unwrap();
+    image::RgbImage::new(6, 5)
+        .save(d.path().join("test").join("wasps").join("w.png"))
+        .unwrap();
+    let e = load_named(&d.path().display().to_string(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("classes or image shape differ"), "{e}");
+}
