@@ -9,6 +9,7 @@ use std::path::PathBuf;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod data_cmd;
+mod space_cmd;
 mod version;
 
 /// Compare neural architecture search strategies fairly: random search,
@@ -64,11 +65,18 @@ struct CompareArgs {
 
 #[derive(Debug, Args)]
 struct MacsArgs {
-    /// The search space, e.g. `fbnet`.
+    /// The search space, e.g. `fbnet` or `cell` (see `nasarena spaces`).
     #[arg(long)]
     space: String,
-    /// The genotype string.
-    genotype: String,
+    /// The genotype string, e.g. `|nor_conv_3x3~0|+|...|` for `cell`.
+    #[arg(long, allow_hyphen_values = true)]
+    arch: String,
+    /// A space option `key=value` (repeatable), e.g. `--opt input=1x28x28`.
+    #[arg(long = "opt", value_name = "KEY=VALUE")]
+    opts: Vec<String>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -108,26 +116,15 @@ fn main() -> std::process::ExitCode {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Spaces => list_spaces(),
+        Command::Spaces => space_cmd::list(),
         Command::Run(_) => not_built("run", 8),
         Command::Report(_) => not_built("report", 9),
         Command::Compare(_) => not_built("compare", 9),
-        Command::Macs(_) => not_built("macs", 3),
+        Command::Macs(args) => space_cmd::macs(&args.space, &args.arch, &args.opts, args.json),
         Command::Data(args) => data_cmd::run(args.action),
         Command::Bench => not_built("bench", 4),
         Command::Tabulate(_) => not_built("tabulate", 10),
     }
-}
-
-fn list_spaces() -> Result<()> {
-    let spaces = nasarena_spaces::registry();
-    if spaces.is_empty() {
-        println!("no search spaces are registered yet");
-    }
-    for entry in spaces {
-        println!("{:<18} {}", entry.name, entry.summary);
-    }
-    Ok(())
 }
 
 /// Subcommands whose capability a later issue builds: fail loudly rather
