@@ -4,17 +4,21 @@
 
 pub mod cell;
 mod error;
+pub mod fbnet;
 pub mod init;
 pub mod layers;
 pub mod macro_space;
 mod options;
 mod realize;
 mod registry;
+pub mod squeezenas;
 
 pub use cell::CellSpace;
 pub use error::{Error, Result};
+pub use fbnet::FbnetSpace;
 pub use init::SeededInit;
 pub use macro_space::MacroSpace;
 pub use options::SpaceOptions;
 pub use realize::{CostReport, LayerCost, Network, Realize};
 pub use registry::{build_space, registry, SpaceEntry};
+pub use squeezenas::SqueezeNasSpace;
