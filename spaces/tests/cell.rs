@@ -51,6 +51,23 @@ fn paper_network_figures() {
     }
 }
 
+#[test]
+fn matches_nas_bench_201_published_costs() {
+    // NATS-Bench `get_cost_info` on CIFAR-10 lists both of these cells at
+    // 113.95137 MFLOPs and 0.802426 M parameters. Their FLOPs count the
+    // classifier's 10 bias additions as well; our MACs (conv + linear
+    // multiply-accumulates) are 10 fewer.
+    let s = space(&[]);
+    for text in [
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+        "|skip_connect~0|+|none~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+    ] {
+        let cost = s.cost(&s.parse(text).expect("parse")).expect("cost");
+        assert_eq!(cost.params, 802_426, "{text}");
+        assert_eq!(cost.macs + 10, 113_951_370, "{text}");
+    }
+}
+
 fn random_archs(s: &CellSpace, n: u64) -> Vec<Arch> {
     (0..n)
         .map(|i| s.sample(&mut Seed(11).derive("cell-test", i).rng()))

@@ -44,3 +44,14 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200_000))]
+    /// The long version: `cargo test --release -p nasarena-spaces --test
+    /// cell_genotype -- --ignored`.
+    #[test]
+    #[ignore = "long fuzz (200,000 cases)"]
+    fn long_fuzz_never_panics(text in "[|~+0-9a-z_ ]{0,120}") {
+        let _ = space().parse(&text);
+    }
+}

@@ -46,3 +46,14 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200_000))]
+    /// The long version: `cargo test --release -p nasarena-spaces --test
+    /// macro_genotype -- --ignored`.
+    #[test]
+    #[ignore = "long fuzz (200,000 cases)"]
+    fn long_fuzz_never_panics(text in "[|:,x0-9s -]{0,80}", strides in any::<bool>()) {
+        let _ = space(strides).parse(&text);
+    }
+}
