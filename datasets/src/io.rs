@@ -11,6 +11,11 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
 
+/// The most bytes a gzip file may decompress to: far above the largest
+/// supported file (EMNIST ByClass images, about 0.55 GB), low enough that a
+/// corrupt or malicious stream cannot exhaust memory unnoticed.
+pub const MAX_DECOMPRESSED: u64 = 4 << 30;
+
 /// Whether `bytes` starts with the gzip magic number.
 pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])
@@ -32,11 +37,21 @@ pub fn decode_maybe_gzip<'a>(bytes: &'a [u8], origin: &str) -> Result<Cow<'a, [u
         .min(1 << 28);
     let mut out = Vec::with_capacity(hint);
     MultiGzDecoder::new(bytes)
+        .take(MAX_DECOMPRESSED + 1)
         .read_to_end(&mut out)
         .map_err(|source| Error::Gzip {
             path: origin.to_string(),
             source,
         })?;
+    if out.len() as u64 > MAX_DECOMPRESSED {
+        return Err(Error::Format {
+            path: origin.to_string(),
+            what: format!(
+                "decompresses to more than {} GiB; no supported dataset file is that large",
+                MAX_DECOMPRESSED >> 30
+            ),
+        });
+    }
     Ok(Cow::Owned(out))
 }
 

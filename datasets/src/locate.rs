@@ -45,6 +45,8 @@ fn idx_classes(name: &str) -> Option<Vec<String>> {
                 .map(|s| s.to_string())
                 .collect(),
         ),
+        // Digits and KMNIST's ten hiragana: name them by label.
+        "mnist" | "kmnist" => Some(crate::numbered_classes(10)),
         _ => None,
     }
 }
