@@ -1,6 +1,11 @@
 //! Grouped/depthwise convolution: this crate's ops against candle's stock
 //! `conv2d`, forward and forward + backward, on FBNet-like shapes
 //! (batch 128). Run with `cargo bench -p nasarena-ops --bench conv`.
+//!
+//! candle's stock depthwise forward + backward takes ~10 s per call at
+//! these shapes on 2 cores, so its fwd_bwd runs only with
+//! `NASARENA_BENCH_STOCK_BWD=1` (the 1x1 shapes always run; the example
+//! `conv_parts --stock` gives single-shot stock numbers much faster).
 
 use candle_core::{Device, Tensor, Var};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};

@@ -2,54 +2,64 @@
 //! forward, input gradient and weight gradient.
 //!
 //! Depthwise convolution (MobileNetV2, Sandler et al. 2018; the MBConv
-//! blocks of FBNet, Wu et al. 2019) does about nine multiply-adds per
-//! output, far too little work for the im2col + GEMM route (and candle runs
-//! one GEMM per group). Here each output plane is built from per-tap
-//! multiply-adds over contiguous row segments ([`rows`](super::rows)), with
-//! padding handled by clipping each tap to its valid segment
-//! ([`ConvGeom::valid`]). Work is spread over rayon's current pool, one task
-//! per output plane (forward), input plane (input gradient) or output
-//! channel (weight gradient), so no two tasks write the same memory.
+//! blocks of FBNet, Wu et al. 2019) does about k² multiply-adds per output,
+//! far too little work for the im2col + GEMM route (and candle runs one
+//! GEMM per group). Here each task copies the planes it reads into a
+//! padded, phase-split scratch ([`padded`](super::padded)) and then builds
+//! its output from register-blocked tap sums ([`lanes`](super::lanes)).
+//! The input gradient uses the same gather form per input phase, so
+//! strided convolutions need no scatter. Work is spread over rayon's current
+//! pool: one task per output plane (forward), input plane (input gradient)
+//! or output channel (weight gradient), so no two tasks write the same
+//! memory and the result does not depend on the thread count.
 //!
-//! Every plane kernel is compiled twice: generic, and with AVX2 + FMA for
-//! the CPUs that have them (picked at run time, as candle's own gemm does).
+//! Every task body is compiled twice: generic, and with AVX2 + FMA for the
+//! CPUs that have them (picked at run time, as candle's own gemm does).
 
 use rayon::prelude::*;
 
 use super::geom::ConvGeom;
-use super::rows::{axpy, mul_acc, scatter};
+use super::lanes::{correlate_row, dot_taps, LANES};
+use super::padded::{GradPad, InputPad};
 
-/// Accumulates one output plane from the `cin_g` input planes `x` of its
-/// group and its weight `w` (`[cin_g, k_h, k_w]`). `y` must start zeroed.
+/// Per-task scratch, reused across the tasks a rayon worker runs.
+#[derive(Default)]
+struct Scratch {
+    pad: Vec<f32>,
+    taps: Vec<(usize, f32)>,
+    offs: Vec<usize>,
+    row: Vec<f32>,
+    acc: Vec<f32>,
+}
+
+/// One output plane from the group's `cin_g` input planes `x` and the
+/// output channel's weight `w` (`[cin_g, k_h, k_w]`).
 #[inline(always)]
-fn fwd_plane_impl<const FMA: bool>(g: &ConvGeom, x: &[f32], w: &[f32], y: &mut [f32]) {
-    let (s, wo, kk) = (g.stride, g.w_out, g.k_h * g.k_w);
+fn fwd_plane_impl<const FMA: bool>(
+    g: &ConvGeom,
+    x: &[f32],
+    w: &[f32],
+    y: &mut [f32],
+    sc: &mut Scratch,
+) {
+    let lay = InputPad::new(g);
+    lay.fill(g, x, g.cin_g(), &mut sc.pad);
+    sc.taps.clear();
     for ci in 0..g.cin_g() {
-        let xp = &x[ci * g.in_plane()..][..g.in_plane()];
-        for kw in 0..g.k_w {
-            let offw = g.tap_offset(kw);
-            let (lo, hi) = g.valid(offw, g.w, wo);
-            if lo >= hi {
-                continue;
-            }
-            let start = (lo * s) as isize + offw;
-            for kh in 0..g.k_h {
-                let a = w[ci * kk + kh * g.k_w + kw];
-                let offh = g.tap_offset(kh);
-                let (oh_lo, oh_hi) = g.valid(offh, g.h, g.h_out);
-                for oh in oh_lo..oh_hi {
-                    let ih = ((oh * s) as isize + offh) as usize;
-                    let in_row = &xp[ih * g.w + start as usize..(ih + 1) * g.w];
-                    axpy::<FMA>(&mut y[oh * wo + lo..oh * wo + hi], in_row, a, s);
-                }
+        for kh in 0..g.k_h {
+            for kw in 0..g.k_w {
+                let a = w[(ci * g.k_h + kh) * g.k_w + kw];
+                sc.taps.push((lay.tap(g, ci, kh, kw), a));
             }
         }
     }
+    for (oh, out) in y.chunks_mut(g.w_out).enumerate() {
+        correlate_row::<FMA>(out, &sc.pad[lay.out_row(g, oh)..], &sc.taps);
+    }
 }
 
-/// Accumulates the gradient of input plane `ci_l` (index within its group)
-/// from the `cout_g` output-gradient planes `gy` of its group and the
-/// group's weight `w` (`[cout_g, cin_g, k_h, k_w]`). `gx` must start zeroed.
+/// One input-gradient plane (`ci_l` within its group) from the group's
+/// `cout_g` output-gradient planes `gy` and weights `w` (`[cout_g, cin_g, k_h, k_w]`).
 #[inline(always)]
 fn bwd_input_plane_impl<const FMA: bool>(
     g: &ConvGeom,
@@ -57,68 +67,88 @@ fn bwd_input_plane_impl<const FMA: bool>(
     w: &[f32],
     ci_l: usize,
     gx: &mut [f32],
+    sc: &mut Scratch,
 ) {
-    let (s, wo, kk) = (g.stride, g.w_out, g.k_h * g.k_w);
-    for co in 0..g.cout_g() {
-        let gyp = &gy[co * g.out_plane()..][..g.out_plane()];
-        let wk = &w[(co * g.cin_g() + ci_l) * kk..][..kk];
-        for kw in 0..g.k_w {
-            let offw = g.tap_offset(kw);
-            let (lo, hi) = g.valid(offw, g.w, wo);
-            if lo >= hi {
-                continue;
+    let lay = GradPad::new(g);
+    lay.fill(g, gy, g.cout_g(), &mut sc.pad);
+    let s = g.stride;
+    for ry in 0..s.min(g.h) {
+        for rx in 0..s.min(g.w) {
+            sc.taps.clear();
+            for co in 0..g.cout_g() {
+                for kh in 0..g.k_h {
+                    let Some(qy) = GradPad::shift(g, ry, kh) else {
+                        continue;
+                    };
+                    for kw in 0..g.k_w {
+                        let Some(qx) = GradPad::shift(g, rx, kw) else {
+                            continue;
+                        };
+                        let off = (co * lay.plane()) as isize
+                            + (qy + lay.top as isize) * lay.len as isize
+                            + qx
+                            + lay.left as isize;
+                        let a = w[((co * g.cin_g() + ci_l) * g.k_h + kh) * g.k_w + kw];
+                        // `off >= 0` by the choice of `top` and `left`.
+                        sc.taps.push((off as usize, a));
+                    }
+                }
             }
-            let start = ((lo * s) as isize + offw) as usize;
-            for kh in 0..g.k_h {
-                let a = wk[kh * g.k_w + kw];
-                let offh = g.tap_offset(kh);
-                let (oh_lo, oh_hi) = g.valid(offh, g.h, g.h_out);
-                for oh in oh_lo..oh_hi {
-                    let ih = ((oh * s) as isize + offh) as usize;
-                    let out_row = &mut gx[ih * g.w + start..(ih + 1) * g.w];
-                    scatter::<FMA>(out_row, &gyp[oh * wo + lo..oh * wo + hi], a, s);
+            let cols = (g.w - rx).div_ceil(s);
+            for jy in 0..(g.h - ry).div_ceil(s) {
+                let dst = &mut gx[(jy * s + ry) * g.w..][..g.w];
+                let base = &sc.pad[jy * lay.len..];
+                if s == 1 {
+                    correlate_row::<FMA>(dst, base, &sc.taps);
+                } else {
+                    sc.row.resize(cols, 0.0);
+                    correlate_row::<FMA>(&mut sc.row, base, &sc.taps);
+                    for (d, v) in dst[rx..].iter_mut().step_by(s).zip(&sc.row) {
+                        *d = *v;
+                    }
                 }
             }
         }
     }
 }
 
-/// Sums, lane-wise into `acc` (`[cin_g, k_h, k_w, w_out]`), the products
-/// behind the weight gradient of output channel `co` over the whole batch.
+/// The weight gradient of output channel `co`, summed over the batch.
 #[inline(always)]
-fn bwd_weight_acc_impl<const FMA: bool>(
+fn bwd_weight_impl<const FMA: bool>(
     g: &ConvGeom,
     x: &[f32],
     gy: &[f32],
     co: usize,
-    acc: &mut [f32],
+    gw: &mut [f32],
+    sc: &mut Scratch,
 ) {
-    let (s, wo) = (g.stride, g.w_out);
-    let first_ci = (co / g.cout_g()) * g.cin_g();
-    for n in 0..g.n {
-        let gyp = &gy[(n * g.c_out + co) * g.out_plane()..][..g.out_plane()];
-        for ci_l in 0..g.cin_g() {
-            let xp = &x[(n * g.c_in + first_ci + ci_l) * g.in_plane()..][..g.in_plane()];
+    let lay = InputPad::new(g);
+    sc.offs.clear();
+    for ci in 0..g.cin_g() {
+        for kh in 0..g.k_h {
             for kw in 0..g.k_w {
-                let offw = g.tap_offset(kw);
-                let (lo, hi) = g.valid(offw, g.w, wo);
-                if lo >= hi {
-                    continue;
-                }
-                let start = ((lo * s) as isize + offw) as usize;
-                for kh in 0..g.k_h {
-                    let tap = (ci_l * g.k_h + kh) * g.k_w + kw;
-                    let row = &mut acc[tap * wo + lo..tap * wo + hi];
-                    let offh = g.tap_offset(kh);
-                    let (oh_lo, oh_hi) = g.valid(offh, g.h, g.h_out);
-                    for oh in oh_lo..oh_hi {
-                        let ih = ((oh * s) as isize + offh) as usize;
-                        let x_row = &xp[ih * g.w + start..(ih + 1) * g.w];
-                        mul_acc::<FMA>(row, &gyp[oh * wo + lo..oh * wo + hi], x_row, s);
-                    }
-                }
+                sc.offs.push(lay.tap(g, ci, kh, kw));
             }
         }
+    }
+    sc.acc.clear();
+    sc.acc.resize(sc.offs.len() * LANES, 0.0);
+    let group_in = g.cin_g() * g.in_plane();
+    let first = (co / g.cout_g()) * group_in;
+    for n in 0..g.n {
+        lay.fill(
+            g,
+            &x[n * g.c_in * g.in_plane() + first..][..group_in],
+            g.cin_g(),
+            &mut sc.pad,
+        );
+        let gyp = &gy[(n * g.c_out + co) * g.out_plane()..][..g.out_plane()];
+        for (oh, grad) in gyp.chunks(g.w_out).enumerate() {
+            dot_taps::<FMA>(&mut sc.acc, &sc.pad[lay.out_row(g, oh)..], &sc.offs, grad);
+        }
+    }
+    for (dst, lanes) in gw.iter_mut().zip(sc.acc.chunks_exact(LANES)) {
+        *dst = lanes.iter().sum();
     }
 }
 
@@ -150,19 +180,12 @@ macro_rules! multiversion {
     };
 }
 
-multiversion!(fwd_plane, fwd_plane_fast, fwd_plane_impl, (g: &ConvGeom, x: &[f32], w: &[f32], y: &mut [f32]));
-multiversion!(
-    bwd_input_plane,
-    bwd_input_plane_fast,
-    bwd_input_plane_impl,
-    (g: &ConvGeom, gy: &[f32], w: &[f32], ci_l: usize, gx: &mut [f32])
-);
-multiversion!(
-    bwd_weight_acc,
-    bwd_weight_acc_fast,
-    bwd_weight_acc_impl,
-    (g: &ConvGeom, x: &[f32], gy: &[f32], co: usize, acc: &mut [f32])
-);
+multiversion!(fwd_plane, fwd_plane_fast, fwd_plane_impl,
+    (g: &ConvGeom, x: &[f32], w: &[f32], y: &mut [f32], sc: &mut Scratch));
+multiversion!(bwd_input_plane, bwd_input_plane_fast, bwd_input_plane_impl,
+    (g: &ConvGeom, gy: &[f32], w: &[f32], ci_l: usize, gx: &mut [f32], sc: &mut Scratch));
+multiversion!(bwd_weight, bwd_weight_fast, bwd_weight_impl,
+    (g: &ConvGeom, x: &[f32], gy: &[f32], co: usize, gw: &mut [f32], sc: &mut Scratch));
 
 /// Planes per rayon task, so that a task does at least ~16k multiply-adds.
 fn min_planes(macs_per_plane: usize) -> usize {
@@ -177,15 +200,21 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
     y.par_chunks_mut(g.out_plane().max(1))
         .enumerate()
         .with_min_len(min_planes(g.out_plane() * per_co))
-        .for_each(|(p, yp)| {
+        .for_each_init(Scratch::default, |sc, (p, yp)| {
             let (n, co) = (p / g.c_out, p % g.c_out);
             let first = (n * g.c_in + (co / g.cout_g()) * g.cin_g()) * g.in_plane();
-            fwd_plane(g, &x[first..][..group_in], &w[co * per_co..][..per_co], yp);
+            fwd_plane(
+                g,
+                &x[first..][..group_in],
+                &w[co * per_co..][..per_co],
+                yp,
+                sc,
+            );
         });
     y
 }
 
-/// Input gradient: `gx = conv(x, w)ᵀ gy`, shaped like the input.
+/// Input gradient: `gx = conv(·, w)ᵀ gy`, shaped like the input.
 pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
     let mut gx = vec![0f32; g.n * g.c_in * g.in_plane()];
     let group_w = g.cout_g() * g.cin_g() * g.k_h * g.k_w;
@@ -193,11 +222,18 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
     gx.par_chunks_mut(g.in_plane().max(1))
         .enumerate()
         .with_min_len(min_planes(g.out_plane() * g.cout_g() * g.k_h * g.k_w))
-        .for_each(|(p, gxp)| {
+        .for_each_init(Scratch::default, |sc, (p, gxp)| {
             let (n, ci) = (p / g.c_in, p % g.c_in);
             let grp = ci / g.cin_g();
             let gys = &gy[(n * g.c_out + grp * g.cout_g()) * g.out_plane()..][..group_out];
-            bwd_input_plane(g, gys, &w[grp * group_w..][..group_w], ci % g.cin_g(), gxp);
+            bwd_input_plane(
+                g,
+                gys,
+                &w[grp * group_w..][..group_w],
+                ci % g.cin_g(),
+                gxp,
+                sc,
+            );
         });
     gx
 }
@@ -206,15 +242,10 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
 pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32]) -> Vec<f32> {
     let per_co = g.cin_g() * g.k_h * g.k_w;
     let mut gw = vec![0f32; g.c_out * per_co];
-    gw.par_chunks_mut(per_co.max(1)).enumerate().for_each_init(
-        || vec![0f32; per_co * g.w_out],
-        |acc, (co, gw_co)| {
-            acc.fill(0.0);
-            bwd_weight_acc(g, x, gy, co, acc);
-            for (dst, lanes) in gw_co.iter_mut().zip(acc.chunks_exact(g.w_out.max(1))) {
-                *dst = lanes.iter().sum();
-            }
-        },
-    );
+    gw.par_chunks_mut(per_co.max(1))
+        .enumerate()
+        .for_each_init(Scratch::default, |sc, (co, gw_co)| {
+            bwd_weight(g, x, gy, co, gw_co, sc)
+        });
     gw
 }

@@ -11,8 +11,9 @@
 
 mod geom;
 mod kernels;
+mod lanes;
 mod op;
-mod rows;
+mod padded;
 
 use candle_core::{DType, Tensor};
 
@@ -82,16 +83,16 @@ pub fn direct_conv2d(
         .apply_op2(&w.contiguous()?, GroupedConv2d(params))
 }
 
-/// A grouped 1x1, stride-1 convolution as the batched matmul
-/// `[n, g, cout_g, cin_g] x [n, g, cin_g, h*w]`, whose backward is two more
-/// matmuls (candle's GEMM) instead of a transposed convolution.
+/// A grouped 1x1, stride-1 convolution as one batched matmul over
+/// (batch, group): `[n, g, cout_g, cin_g] x [n, g, cin_g, h*w]`, whose
+/// backward is two more matmuls (candle's GEMM) instead of a transposed
+/// convolution. Measured on 2 cores this beat both the direct kernels and
+/// one zero-stride broadcast matmul per group (see bench/README.md).
 pub fn pointwise_grouped(x: &Tensor, w: &Tensor, groups: usize) -> candle_core::Result<Tensor> {
-    let (n, c_in, h, wd) = x.dims4()?;
+    let (n, _, h, wd) = x.dims4()?;
     // Validates channels and groups with a message naming the problem.
-    ConvGeom::new("grouped-conv2d-1x1", x.dims(), w.dims(), 1, 0, 1, groups)?;
-    let (c_out, cin_g, _, _) = w.dims4()?;
-    debug_assert_eq!(c_in, cin_g * groups);
-    let cout_g = c_out / groups;
+    let g = ConvGeom::new("grouped-conv2d-1x1", x.dims(), w.dims(), 1, 0, 1, groups)?;
+    let (cin_g, cout_g) = (g.cin_g(), g.cout_g());
     let xs = x.reshape((n, groups, cin_g, h * wd))?;
     // The weight is tiny next to the activations: copying it per sample
     // keeps every matmul batch contiguous, which candle's GEMM requires.
@@ -99,5 +100,5 @@ pub fn pointwise_grouped(x: &Tensor, w: &Tensor, groups: usize) -> candle_core::
         .reshape((1, groups, cout_g, cin_g))?
         .broadcast_as((n, groups, cout_g, cin_g))?
         .contiguous()?;
-    ws.matmul(&xs)?.reshape((n, c_out, h, wd))
+    ws.matmul(&xs)?.reshape((n, g.c_out, h, wd))
 }

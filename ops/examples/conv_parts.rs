@@ -1,0 +1,105 @@
+//! Times the parts of one grouped convolution training step (forward, input
+//! gradient, weight gradient, and candle's autograd around them) at batch
+//! 128, to see where the time goes:
+//! `cargo run --release -p nasarena-ops --example conv_parts`.
+
+use candle_core::{Device, Tensor, Var};
+use nasarena_core::Seed;
+use nasarena_ops::{direct_conv2d, grouped_conv2d};
+use rand::Rng;
+use std::time::Instant;
+
+fn random(seed: Seed, dims: &[usize]) -> candle_core::Result<Tensor> {
+    let mut rng = seed.rng();
+    let len: usize = dims.iter().product();
+    let data: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    Tensor::from_vec(data, dims, &Device::Cpu)
+}
+
+/// Best of `reps` runs (after one warm-up): the least disturbed by other
+/// processes on a shared machine.
+fn time<T>(
+    label: &str,
+    reps: u32,
+    mut f: impl FnMut() -> candle_core::Result<T>,
+) -> candle_core::Result<()> {
+    f()?;
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    println!("{label:>28}: {:8.2} ms", best * 1e3);
+    Ok(())
+}
+
+fn main() -> candle_core::Result<()> {
+    let shapes = [
+        (96, 96, 28, 3, 1, 96),
+        (96, 96, 28, 3, 2, 96),
+        (192, 192, 14, 5, 1, 192),
+        (16, 96, 28, 1, 1, 2),
+        (96, 32, 14, 1, 1, 2),
+    ];
+    for (ci, co, hw, k, s, g) in shapes {
+        println!("c{ci}->c{co} {hw}x{hw} k{k} s{s} g{g}");
+        let x = Var::from_tensor(&random(Seed(1), &[128, ci, hw, hw])?)?;
+        let w = Var::from_tensor(&random(Seed(2), &[co, ci / g, k, k])?)?;
+        let p = k / 2;
+        let step =
+            |f: Conv| -> candle_core::Result<_> { f(&x, &w, s, p, g)?.sum_all()?.backward() };
+        let stock_ok = std::env::args().any(|a| a == "--stock") || k == 1;
+        let paths = [
+            ("auto", auto as Conv),
+            ("direct", direct as Conv),
+            ("per-group", per_group as Conv),
+            ("stock", stock as Conv),
+        ];
+        for (label, f) in paths {
+            if (label == "stock" && !stock_ok) || (label == "per-group" && k != 1) {
+                continue;
+            }
+            time(&format!("{label} forward"), 5, || f(&x, &w, s, p, g))?;
+            time(&format!("{label} forward + backward"), 4, || step(f))?;
+        }
+    }
+    Ok(())
+}
+
+type Conv = fn(&Tensor, &Tensor, usize, usize, usize) -> candle_core::Result<Tensor>;
+
+fn auto(x: &Tensor, w: &Tensor, s: usize, p: usize, g: usize) -> candle_core::Result<Tensor> {
+    grouped_conv2d(x, w, s, p, 1, g)
+}
+
+fn direct(x: &Tensor, w: &Tensor, s: usize, p: usize, g: usize) -> candle_core::Result<Tensor> {
+    direct_conv2d(x, w, s, p, 1, g)
+}
+
+fn stock(x: &Tensor, w: &Tensor, s: usize, p: usize, g: usize) -> candle_core::Result<Tensor> {
+    x.conv2d(w, p, s, 1, g)
+}
+
+/// The other grouped 1x1 formulation, for comparison: one matmul per group
+/// with the weight broadcast over the batch by a zero stride.
+fn per_group(
+    x: &Tensor,
+    w: &Tensor,
+    _s: usize,
+    _p: usize,
+    groups: usize,
+) -> candle_core::Result<Tensor> {
+    let (n, c_in, h, wd) = x.dims4()?;
+    let (c_out, cin_g) = (w.dim(0)?, c_in / groups);
+    let cout_g = c_out / groups;
+    let xs = x.reshape((n, groups, cin_g, h * wd))?;
+    let ys = (0..groups)
+        .map(|i| {
+            let xg = xs.narrow(1, i, 1)?.squeeze(1)?;
+            let wg = w.narrow(0, i * cout_g, cout_g)?.reshape((cout_g, cin_g))?;
+            wg.broadcast_left(n)?.matmul(&xg)
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    Tensor::cat(&ys, 1)?.reshape((n, c_out, h, wd))
+}

@@ -1,0 +1,96 @@
+//! Register-blocked row primitives the convolution kernels are built from.
+//!
+//! Each works on blocks of [`LANES`] adjacent outputs and keeps them in an
+//! `[f32; LANES]` accumulator that LLVM maps to one vector register, so a
+//! k x k convolution costs one store per block instead of one per tap.
+//! Sources are pre-padded (see `padded.rs`), so every block reads whole
+//! `LANES`-wide runs with no border branches. `FMA` selects fused
+//! multiply-add, which is only fast in code compiled with the `fma` target
+//! feature (see `kernels.rs`).
+
+/// Outputs per register block (one AVX2 vector of f32).
+pub const LANES: usize = 8;
+
+/// `a * b + c`, fused when the caller is compiled for FMA.
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// The `LANES` values of `src` from `at`.
+#[inline(always)]
+fn block(src: &[f32], at: usize) -> &[f32; LANES] {
+    let s = &src[at..at + LANES];
+    // The slice has exactly LANES elements, so the conversion cannot fail.
+    s.try_into().unwrap_or(&[0.0; LANES])
+}
+
+/// `out[j] = Σ_t a_t * base[off_t + j]` over the taps `(off_t, a_t)`.
+/// `base` must extend `LANES` past the last block's start for every tap.
+#[inline(always)]
+pub fn correlate_row<const FMA: bool>(out: &mut [f32], base: &[f32], taps: &[(usize, f32)]) {
+    for (c, dst) in out.chunks_mut(LANES).enumerate() {
+        let mut acc = [0f32; LANES];
+        for &(off, a) in taps {
+            let src = block(base, off + c * LANES);
+            for l in 0..LANES {
+                acc[l] = madd::<FMA>(a, src[l], acc[l]);
+            }
+        }
+        dst.copy_from_slice(&acc[..dst.len()]);
+    }
+}
+
+/// `acc[t][l] += Σ_blocks g[j] * base[off_t + j]`, lane-wise, where
+/// `g` is `grad` zero-extended to whole blocks: the per-tap dot products of
+/// a weight gradient, kept in lanes so no float sum is reassociated.
+#[inline(always)]
+pub fn dot_taps<const FMA: bool>(acc: &mut [f32], base: &[f32], taps: &[usize], grad: &[f32]) {
+    for (c, gc) in grad.chunks(LANES).enumerate() {
+        let mut g = [0f32; LANES];
+        g[..gc.len()].copy_from_slice(gc);
+        for (t, &off) in taps.iter().enumerate() {
+            let src = block(base, off + c * LANES);
+            let a = &mut acc[t * LANES..(t + 1) * LANES];
+            for l in 0..LANES {
+                a[l] = madd::<FMA>(g[l], src[l], a[l]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primitives_match_scalar_loops() {
+        let base: Vec<f32> = (0..64).map(|i| (i as f32 * 0.37).sin()).collect();
+        let taps = [(0usize, 0.5f32), (3, -1.0), (17, 2.0)];
+        for len in [1, 7, 8, 13, 20] {
+            let mut out = vec![9.0; len];
+            correlate_row::<true>(&mut out, &base, &taps);
+            for (j, o) in out.iter().enumerate() {
+                let want: f32 = taps.iter().map(|&(off, a)| a * base[off + j]).sum();
+                assert!((o - want).abs() < 1e-5, "len {len} j {j}");
+            }
+            let grad: Vec<f32> = (0..len).map(|j| j as f32 - 3.0).collect();
+            let offs = [2usize, 5];
+            let mut acc = vec![0.0; offs.len() * LANES];
+            dot_taps::<false>(&mut acc, &base, &offs, &grad);
+            for (t, &off) in offs.iter().enumerate() {
+                let got: f32 = acc[t * LANES..(t + 1) * LANES].iter().sum();
+                let want: f32 = grad
+                    .iter()
+                    .enumerate()
+                    .map(|(j, g)| g * base[off + j])
+                    .sum();
+                assert!((got - want).abs() < 1e-4, "len {len} tap {t}");
+            }
+        }
+    }
+}

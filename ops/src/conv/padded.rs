@@ -1,0 +1,136 @@
+//! Zero-padded, phase-split scratch copies of the planes a kernel reads.
+//!
+//! Padding the source once per task removes every border test from the
+//! inner loops. Splitting each padded row into `stride` phases (column `c`
+//! goes to phase `c % stride`, position `c / stride`) makes a strided
+//! convolution read contiguous runs too: tap offset `t` of output column
+//! `o` is input column `o * stride + t`, i.e. phase `t % stride`, position
+//! `o + t / stride`. Each row gets `LANES` of slack so whole register blocks
+//! can be read past the last real output.
+
+use super::geom::ConvGeom;
+use super::lanes::LANES;
+
+fn ceil_div(a: usize, b: usize) -> usize {
+    a.div_ceil(b)
+}
+
+fn round_up(a: usize) -> usize {
+    ceil_div(a, LANES) * LANES
+}
+
+/// Layout of the padded input planes read by the forward and weight-gradient kernels.
+#[derive(Clone, Copy, Debug)]
+pub struct InputPad {
+    /// Length of one phase of one padded row.
+    pub len: usize,
+    /// Floats between consecutive padded rows (`stride * len`).
+    pub row: usize,
+    /// Floats per padded plane.
+    pub plane: usize,
+}
+
+impl InputPad {
+    pub fn new(g: &ConvGeom) -> Self {
+        let s = g.stride;
+        let reach = (g.k_w - 1) * g.dilation / s;
+        let len = ceil_div(g.w + 2 * g.padding, s).max(round_up(g.w_out) + reach);
+        let row = s * len;
+        InputPad {
+            len,
+            row,
+            plane: (g.h + 2 * g.padding) * row,
+        }
+    }
+
+    /// Offset of tap `(ci, kh, kw)` from the start of output row 0.
+    pub fn tap(&self, g: &ConvGeom, ci: usize, kh: usize, kw: usize) -> usize {
+        let t = kw * g.dilation;
+        ci * self.plane + kh * g.dilation * self.row + (t % g.stride) * self.len + t / g.stride
+    }
+
+    /// Offset of output row `oh` (taps are relative to it).
+    pub fn out_row(&self, g: &ConvGeom, oh: usize) -> usize {
+        oh * g.stride * self.row
+    }
+
+    /// Copies the planes `x` (`planes` of them) into `dst`, padded and phase-split.
+    pub fn fill(&self, g: &ConvGeom, x: &[f32], planes: usize, dst: &mut Vec<f32>) {
+        dst.clear();
+        dst.resize(planes * self.plane, 0.0);
+        let (s, p) = (g.stride, g.padding);
+        for ci in 0..planes {
+            let plane = &mut dst[ci * self.plane..(ci + 1) * self.plane];
+            for ih in 0..g.h {
+                let src = &x[(ci * g.h + ih) * g.w..][..g.w];
+                let row = &mut plane[(ih + p) * self.row..][..self.row];
+                if s == 1 {
+                    row[p..p + g.w].copy_from_slice(src);
+                } else {
+                    for (iw, &v) in src.iter().enumerate() {
+                        let c = iw + p;
+                        row[(c % s) * self.len + c / s] = v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Layout of the padded output-gradient planes read by the input-gradient
+/// kernel, which gathers, for input phase `(ry, rx)` and position
+/// `(jy, jx)`, the outputs `(jy + qy, jx + qx)` with
+/// `qy = (ry + padding - kh * dilation) / stride` for the taps that divide.
+#[derive(Clone, Copy, Debug)]
+pub struct GradPad {
+    /// Rows and columns added before the gradient so that `jy + qy >= 0`.
+    pub top: usize,
+    pub left: usize,
+    /// Padded rows and row length.
+    pub rows: usize,
+    pub len: usize,
+}
+
+impl GradPad {
+    pub fn new(g: &ConvGeom) -> Self {
+        let s = g.stride;
+        let top = ceil_div((g.k_h - 1) * g.dilation, s);
+        let left = ceil_div((g.k_w - 1) * g.dilation, s);
+        let below = g.padding.div_ceil(s) + 1;
+        let rows = ceil_div(g.h, s) + below + top;
+        let len = round_up(ceil_div(g.w, s)) + below + left;
+        GradPad {
+            top,
+            left,
+            rows,
+            len,
+        }
+    }
+
+    /// Floats per padded plane.
+    pub fn plane(&self) -> usize {
+        self.rows * self.len
+    }
+
+    /// The shift `q` of tap `k` for input phase `r`, if the tap reaches that phase.
+    pub fn shift(g: &ConvGeom, r: usize, k: usize) -> Option<isize> {
+        let t = (r + g.padding) as isize - (k * g.dilation) as isize;
+        let s = g.stride as isize;
+        (t.rem_euclid(s) == 0).then(|| t.div_euclid(s))
+    }
+
+    /// Copies the gradient planes `gy` (`planes` of them) into `dst`. Rows
+    /// and columns that no input position reads fall outside and are dropped.
+    pub fn fill(&self, g: &ConvGeom, gy: &[f32], planes: usize, dst: &mut Vec<f32>) {
+        dst.clear();
+        dst.resize(planes * self.plane(), 0.0);
+        let cols = g.w_out.min(self.len - self.left);
+        for co in 0..planes {
+            let plane = &mut dst[co * self.plane()..(co + 1) * self.plane()];
+            for oh in 0..g.h_out.min(self.rows - self.top) {
+                let src = &gy[(co * g.h_out + oh) * g.w_out..][..cols];
+                plane[(oh + self.top) * self.len + self.left..][..cols].copy_from_slice(src);
+            }
+        }
+    }
+}
