@@ -10,8 +10,15 @@ use nasarena_strategies::{build_black_box, Error, BLACK_BOX};
 use serde_json::{json, Value};
 
 /// Enough trials to leave every initial random phase (evolution
-/// `real2019` fills P = 100 first; the GA breeds from trial 50).
-const TRIALS: u64 = 130;
+/// `real2019` fills P = 100 first; the GA breeds from trial 50). The
+/// controller updates after every tell, so 60 trials exercise it fully
+/// while keeping the LSTM presets (a candle backward pass per tell) cheap.
+fn trials(name: &str) -> u64 {
+    match name {
+        "evolution" | "ga" => 130,
+        _ => 60,
+    }
+}
 
 fn cases() -> Vec<(&'static str, &'static str)> {
     BLACK_BOX
@@ -36,9 +43,10 @@ fn every_strategy_and_preset_conforms() {
     let none = Value::Null;
     for (name, preset) in cases() {
         let label = format!("{name}/{preset}");
+        let n = trials(name);
         // Valid proposals, with failures mixed in.
         let mut s = build(name, preset, &none, 1);
-        let a = run(s.as_mut(), &space, 0, TRIALS, some_fail);
+        let a = run(s.as_mut(), &space, 0, n, some_fail);
         for arch in &a {
             space.check(arch).unwrap_or_else(|e| panic!("{label}: {e}"));
         }
@@ -50,7 +58,7 @@ fn every_strategy_and_preset_conforms() {
         // Same seed, same sequence.
         let mut s = build(name, preset, &none, 1);
         assert_eq!(
-            run(s.as_mut(), &space, 0, TRIALS, some_fail),
+            run(s.as_mut(), &space, 0, n, some_fail),
             a,
             "{label}: same seed"
         );
@@ -58,7 +66,7 @@ fn every_strategy_and_preset_conforms() {
         // Different seed, different sequence.
         let mut s = build(name, preset, &none, 2);
         assert_ne!(
-            run(s.as_mut(), &space, 0, TRIALS, some_fail),
+            run(s.as_mut(), &space, 0, n, some_fail),
             a,
             "{label}: seeds differ"
         );
@@ -71,7 +79,7 @@ fn every_strategy_and_preset_conforms() {
         let mut resumed = build(name, preset, &none, 1);
         let value: Value = serde_json::from_str(&text).expect("parse");
         resumed.restore_state(&value).expect("restore");
-        let rest = run(resumed.as_mut(), &space, 57, TRIALS, some_fail);
+        let rest = run(resumed.as_mut(), &space, 57, n, some_fail);
         assert_eq!(rest, a[57..].to_vec(), "{label}: resume continues exactly");
     }
 }
@@ -80,13 +88,14 @@ fn every_strategy_and_preset_conforms() {
 fn all_failures_never_stall() {
     let space = TestSpace::new();
     for (name, preset) in cases() {
+        let n = trials(name);
         let mut s = build(name, preset, &Value::Null, 3);
-        let a = run(s.as_mut(), &space, 0, TRIALS, |_| true);
-        assert_eq!(a.len() as u64, TRIALS, "{name}/{preset}");
+        let a = run(s.as_mut(), &space, 0, n, |_| true);
+        assert_eq!(a.len() as u64, n, "{name}/{preset}");
         assert!(a.iter().all(|x| space.check(x).is_ok()), "{name}/{preset}");
         assert_eq!(s.recommend(), None, "{name}/{preset}: nothing evaluated");
         // Successes after a run of failures are still learned from.
-        run(s.as_mut(), &space, TRIALS, TRIALS + 5, |_| false);
+        run(s.as_mut(), &space, n, n + 5, |_| false);
         assert!(s.recommend().is_some(), "{name}/{preset}");
     }
 }
@@ -98,8 +107,9 @@ fn mac_limit_is_respected() {
     let limit = 150_000u64;
     let overrides = json!({"objective": {"mac_limit": limit}});
     for (name, preset) in cases() {
+        let n = trials(name);
         let mut s = build(name, preset, &overrides, 4);
-        let a = run(s.as_mut(), &space, 0, TRIALS, some_fail);
+        let a = run(s.as_mut(), &space, 0, n, some_fail);
         for arch in &a {
             let macs = space.macs(arch).expect("analytic");
             assert!(macs <= limit, "{name}/{preset}: {macs} MACs over {limit}");

@@ -9,8 +9,9 @@
 //! The cell is written out here (gates i, f, g, o; no peepholes) so every
 //! weight is initialised on the host from the seed.
 
+use crate::reinforce::lstm_host::HostLstm;
 use crate::reinforce::params::{Init, Params};
-use crate::reinforce::policy::{entropy, log_softmax, sample_host, shape_logits, Shaping};
+use crate::reinforce::policy::{entropy, log_softmax, shape_logits, Shaping};
 use candle_core::{DType, Device, Tensor, Var};
 use nasarena_core::SeedRng;
 
@@ -118,31 +119,28 @@ impl LstmPolicy {
         shape_logits(&raw, shaping)
     }
 
-    /// Samples one token per decision on the host; returns the tokens and
-    /// the summed entropy of the distributions they were drawn from.
-    pub fn sample(
-        &self,
-        shaping: Option<Shaping>,
-        rng: &mut SeedRng,
-    ) -> candle_core::Result<(Vec<u32>, f64)> {
-        let mut state = self.zero_state(1)?;
-        let mut x = self.go.as_tensor().clone();
-        let mut tokens = Vec::with_capacity(self.heads.len());
-        let mut total_entropy = 0.0;
-        for t in 0..self.heads.len() {
-            let top = self.step(&x, &mut state)?;
-            let logits = self
-                .logits(t, &top, shaping)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
-            let (token, h) = sample_host(&logits, rng);
-            tokens.push(token);
-            total_entropy += h;
-            x = self.embeddings[t]
-                .as_tensor()
-                .narrow(0, token as usize, 1)?;
-        }
-        Ok((tokens, total_entropy))
+    /// Copies the weights into the host mirror used for sampling.
+    pub fn to_host_mirror(&self) -> candle_core::Result<HostLstm> {
+        let host = |v: &Var| v.as_tensor().flatten_all()?.to_vec1::<f32>();
+        Ok(HostLstm {
+            hidden: self.hidden,
+            go: host(&self.go)?,
+            layers: self
+                .layers
+                .iter()
+                .map(|l| Ok([host(&l.w_ih)?, host(&l.w_hh)?, host(&l.bias)?]))
+                .collect::<candle_core::Result<_>>()?,
+            embeddings: self
+                .embeddings
+                .iter()
+                .map(host)
+                .collect::<candle_core::Result<_>>()?,
+            heads: self
+                .heads
+                .iter()
+                .map(|(w, b)| Ok((host(w)?, host(b)?)))
+                .collect::<candle_core::Result<_>>()?,
+        })
     }
 
     /// Log-probability of each sequence (shape `(B,)`), teacher-forced on
@@ -172,5 +170,52 @@ impl LstmPolicy {
             x = self.embeddings[t].as_tensor().index_select(&idx, 0)?;
         }
         Ok((logp_sum, ent_sum))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nasarena_core::Seed;
+
+    #[test]
+    fn host_sampling_forward_matches_candle_graph() {
+        let arities = [3, 1, 5, 2, 4];
+        let shapings = [
+            None,
+            Some(Shaping {
+                temperature: 5.0,
+                tanh_constant: 1.5,
+            }),
+        ];
+        for shaping in shapings {
+            let policy = LstmPolicy::new(&arities, 16, 2, 0.5, &mut Seed(1).rng()).unwrap();
+            let host = policy.to_host_mirror().unwrap();
+            let mut rng = Seed(2).rng();
+            let mut sequences = Vec::new();
+            let mut host_logp = Vec::new();
+            let mut host_ent = Vec::new();
+            for _ in 0..6 {
+                let (tokens, ent, logp) = host.sample(shaping, &mut rng);
+                assert!(tokens.iter().zip(&arities).all(|(&t, &a)| (t as usize) < a));
+                sequences.push(tokens);
+                host_logp.push(logp);
+                host_ent.push(ent);
+            }
+            let (logp, ent) = policy.log_prob(&sequences, shaping).unwrap();
+            let (logp, ent) = (
+                logp.to_vec1::<f32>().unwrap(),
+                ent.to_vec1::<f32>().unwrap(),
+            );
+            for i in 0..sequences.len() {
+                assert!(
+                    (logp[i] as f64 - host_logp[i]).abs() < 1e-4,
+                    "{} vs {}",
+                    logp[i],
+                    host_logp[i]
+                );
+                assert!((ent[i] as f64 - host_ent[i]).abs() < 1e-4);
+            }
+        }
     }
 }

@@ -17,6 +17,7 @@
 
 mod adam;
 mod lstm;
+mod lstm_host;
 mod params;
 mod policy;
 mod presets;

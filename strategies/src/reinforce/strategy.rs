@@ -3,6 +3,7 @@
 
 use super::adam::AdamState;
 use super::lstm::LstmPolicy;
+use super::lstm_host::HostLstm;
 use super::params::Params;
 use super::table::TablePolicy;
 use super::{ControllerConfig, ReinforceConfig};
@@ -124,14 +125,16 @@ impl Reinforce {
         }
     }
 
-    fn sample_tokens(&self, rng: &mut SeedRng) -> Result<Vec<u32>> {
+    fn sample_tokens(&self, host: Option<&HostLstm>, rng: &mut SeedRng) -> Result<Vec<u32>> {
         let shaping = self.config.shaping;
-        let (tokens, _) = match &self.policy {
-            Policy::Lstm(p) => p.sample(shaping, rng),
-            Policy::Table(p) => p.sample(shaping, rng),
+        match (&self.policy, host) {
+            (_, Some(mirror)) => Ok(mirror.sample(shaping, rng).0),
+            (Policy::Lstm(p), None) => Ok(HostLstm::from_policy(p)
+                .map_err(tensor_err)?
+                .sample(shaping, rng)
+                .0),
+            (Policy::Table(p), None) => Ok(p.sample(shaping, rng).map_err(tensor_err)?.0),
         }
-        .map_err(tensor_err)?;
-        Ok(tokens)
     }
 
     fn log_prob(&self, sequences: &[Vec<u32>]) -> Result<(Tensor, Tensor)> {
@@ -146,9 +149,14 @@ impl Reinforce {
     /// A valid, admitted architecture from the controller.
     fn draw(&mut self, space: &dyn SearchSpace) -> Result<Arch> {
         let mut rng = self.dynamic.rng.clone();
+        // Weights are copied to the host once per proposal, not per draw.
+        let mirror = match &self.policy {
+            Policy::Lstm(p) => Some(HostLstm::from_policy(p).map_err(tensor_err)?),
+            Policy::Table(_) => None,
+        };
         let result = self.objective.propose(space, &mut rng, |r| {
             for _ in 0..self.config.invalid_retries {
-                let arch = Arch::new(self.sample_tokens(r)?);
+                let arch = Arch::new(self.sample_tokens(mirror.as_ref(), r)?);
                 if space.check(&arch).is_ok() {
                     return Ok(arch);
                 }
