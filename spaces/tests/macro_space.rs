@@ -102,6 +102,9 @@ fn errors_name_layer_field_and_choices() {
     let bad =
         MacroSpace::from_options(SpaceOptions::parse("macro", &["strides=4".into()]).expect("p"));
     assert!(bad.unwrap_err().to_string().contains("`strides`"));
+    let deep =
+        MacroSpace::from_options(SpaceOptions::parse("macro", &["layers=33".into()]).expect("p"));
+    assert!(deep.unwrap_err().to_string().contains("at most 32"));
 }
 
 #[test]

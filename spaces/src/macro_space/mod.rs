@@ -82,8 +82,10 @@ impl MacroSpace {
             key: key.into(),
             reason,
         };
-        if layers > 64 {
-            return Err(bad("layers", format!("at most 64 layers, got {layers}")));
+        // Beyond 32 layers the skip bits alone (2^(L(L-1)/2)) overflow the
+        // f64 cardinality; such depths are far beyond the paper's anyway.
+        if layers > 32 {
+            return Err(bad("layers", format!("at most 32 layers, got {layers}")));
         }
         if max_stride > 3 {
             return Err(bad(
