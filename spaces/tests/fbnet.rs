@@ -181,8 +181,48 @@ fn built_networks_match_analytic_counts() {
 }
 
 #[test]
-fn residual_blocks_keep_gradients_flowing() {
-    // Same seed, same weights, same output: the network is deterministic.
+fn every_trainable_variable_gets_a_gradient() {
+    // Shuffles, projections, residuals and the head all sit on the path
+    // from the input to the loss: every weight, bias and BN affine
+    // parameter receives a non-zero gradient.
+    let small = FbnetSpace::with_defaults(presets::SMALL_28);
+    let genotype = "k3_e1_g2,skip,k5_e1_g2,k3_e3,k5_e6,skip,k3_e1,k5_e3,k3_e6,\
+        k5_e1_g2,skip,k3_e1_g2,k5_e1,skip,k3_e3,k5_e6,k3_e1_g2,k5_e1,skip,k3_e6,k5_e3,k5_e6";
+    let arch = small.parse(genotype).expect("arch");
+    let varmap = candle_nn::VarMap::new();
+    let vb = SeededInit::var_builder(&varmap, Seed(5), &Device::Cpu);
+    let net = small.build(&arch, vb).expect("build");
+    let x = Tensor::arange(0f32, 4.0 * 784.0, &Device::Cpu)
+        .and_then(|t| t.reshape((4, 1, 28, 28)))
+        .and_then(|t| t.affine(1.0 / 3136.0, -0.5))
+        .and_then(|t| t.sin())
+        .expect("x");
+    let y = net.forward_t(&x, true).expect("forward");
+    let target = Tensor::new(&[1u32, 3, 5, 7], &Device::Cpu).expect("target");
+    let loss = candle_nn::loss::cross_entropy(&y, &target).expect("loss");
+    let grads = loss.backward().expect("backward");
+    let data = varmap.data().lock().expect("lock");
+    let mut checked = 0;
+    for (name, var) in data.iter() {
+        if name.ends_with("running_mean") || name.ends_with("running_var") {
+            continue;
+        }
+        let g = grads
+            .get(var.as_tensor())
+            .unwrap_or_else(|| panic!("no gradient for {name}"));
+        let norm: f32 = g
+            .sqr()
+            .and_then(|t| t.sum_all())
+            .and_then(|t| t.to_scalar())
+            .expect("norm");
+        assert!(norm > 0.0 && norm.is_finite(), "{name}: {norm}");
+        checked += 1;
+    }
+    assert!(checked > 100, "{checked} variables");
+}
+
+#[test]
+fn same_seed_gives_identical_outputs() {
     let small = FbnetSpace::with_defaults(presets::SMALL_28);
     let arch = small.parse(presets::FBNET_B).expect("arch");
     let run = || {

@@ -25,13 +25,22 @@ pub(crate) fn parse_layers(
 ) -> nasarena_core::Result<Arch> {
     let tokens: Vec<&str> = text.split(',').map(str::trim).collect();
     if tokens.len() != decisions.len() {
+        let (n, want) = (tokens.len(), decisions.len());
+        let position = if n < want {
+            format!("end of string (layer {n} missing)")
+        } else {
+            format!("layer {want} (past the last layer)")
+        };
+        let choices = decisions
+            .first()
+            .map(|d| d.options.join(", "))
+            .unwrap_or_default();
         return Err(CoreError::Parse {
             space: space.to_string(),
-            position: format!("layer {}", tokens.len().min(decisions.len())),
+            position,
             reason: format!(
-                "expected {} comma-separated candidates (one per searched layer), got {}",
-                decisions.len(),
-                tokens.len()
+                "expected {want} comma-separated candidates (one per searched layer), \
+                 got {n}; each is one of: {choices}"
             ),
         });
     }
@@ -77,6 +86,12 @@ mod tests {
         assert!(err.contains("a, b, skip"), "{err}");
         let err = parse_layers("t", &d, "a,b").unwrap_err().to_string();
         assert!(err.contains("expected 3") && err.contains("got 2"), "{err}");
+        assert!(
+            err.contains("layer 2 missing") && err.contains("a, b, skip"),
+            "{err}"
+        );
+        let err = parse_layers("t", &d, "a,b,a,a").unwrap_err().to_string();
+        assert!(err.contains("layer 3 (past the last layer)"), "{err}");
         assert!(parse_layers("t", &d, "").is_err());
     }
 }
