@@ -158,7 +158,15 @@ impl Conv {
 impl Module for Conv {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let s = &self.spec;
-        let y = x.conv2d(&self.weight, s.padding, s.stride, s.dilation, s.groups)?;
+        // Fast CPU kernels for groups > 1; candle's conv2d otherwise.
+        let y = nasarena_ops::grouped_conv2d(
+            x,
+            &self.weight,
+            s.stride,
+            s.padding,
+            s.dilation,
+            s.groups,
+        )?;
         if let Some(counter) = &self.counter {
             let (_, _, h, w) = x.dims4()?;
             counter.add(s.macs(h, w));
