@@ -52,6 +52,13 @@ pub fn entries() -> Vec<SpaceEntry> {
     ]
 }
 
+/// One decision per searched layer, named `layer{i}`.
+fn layer_decisions() -> Vec<Decision> {
+    (0..LAYERS)
+        .map(|i| Decision::new(format!("layer{i}"), &CANDIDATES))
+        .collect()
+}
+
 /// The largest accepted input side and channel count, so that MAC counts
 /// stay far from u64 overflow.
 const MAX_SIDE: usize = 8192;
@@ -99,12 +106,9 @@ impl FbnetSpace {
             },
         };
         options.finish(OPTIONS)?;
-        let decisions = (0..LAYERS)
-            .map(|i| Decision::new(format!("layer{i}"), &CANDIDATES))
-            .collect();
         Ok(FbnetSpace {
             name: preset.name,
-            decisions,
+            decisions: layer_decisions(),
             plan: Plan::new(input, classes, head, width, drop_strides),
         })
     }
@@ -116,9 +120,6 @@ impl FbnetSpace {
 
     /// A preset with its default options.
     pub fn with_defaults(preset: Preset) -> Self {
-        let decisions = (0..LAYERS)
-            .map(|i| Decision::new(format!("layer{i}"), &CANDIDATES))
-            .collect();
         let head = presets::scale_channels(HEAD_CHANNELS, preset.width);
         let plan = Plan::new(
             preset.input,
@@ -129,7 +130,7 @@ impl FbnetSpace {
         );
         FbnetSpace {
             name: preset.name,
-            decisions,
+            decisions: layer_decisions(),
             plan,
         }
     }
