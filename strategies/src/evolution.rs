@@ -12,7 +12,7 @@
 //! paper's workers are asynchronous): ask uses whatever has been told.
 
 use crate::config::{at_least, ObjectiveConfig};
-use crate::reward::{rank_key, Incumbent, Objective};
+use crate::reward::{check_space, check_told, rank_key, Incumbent, Objective};
 use crate::{state, Error, Result};
 use nasarena_core::{
     Arch, BlackBoxStrategy, Observation, Progress, Proposal, SearchSpace, Seed, SeedRng,
@@ -91,6 +91,7 @@ struct EvolutionState {
 /// Regularized evolution.
 #[derive(Debug)]
 pub struct Evolution {
+    arities: Vec<usize>,
     config: EvolutionConfig,
     objective: Objective,
     state: EvolutionState,
@@ -102,6 +103,7 @@ impl Evolution {
         config.validate()?;
         let objective = Objective::new(NAME, config.objective.clone(), space)?;
         Ok(Evolution {
+            arities: space.decisions().iter().map(|d| d.arity()).collect(),
             config,
             objective,
             state: EvolutionState {
@@ -155,12 +157,14 @@ impl BlackBoxStrategy for Evolution {
         space: &dyn SearchSpace,
         _progress: &Progress,
     ) -> nasarena_core::Result<Proposal> {
+        check_space(NAME, &self.arities, space)?;
         let arch = self.next_arch(space)?;
         self.state.asked += 1;
         Ok(Proposal::new(arch))
     }
 
     fn tell(&mut self, observation: &Observation) -> nasarena_core::Result<()> {
+        check_told(NAME, &self.arities, &observation.arch)?;
         let fitness = self.objective.fitness(observation);
         let st = &mut self.state;
         st.incumbent.record(&observation.arch, fitness);

@@ -19,7 +19,7 @@
 //! evaluations rank below every evaluated member.
 
 use crate::config::{at_least, unit_interval, ObjectiveConfig};
-use crate::reward::{rank_key, Incumbent, Objective};
+use crate::reward::{check_space, check_told, rank_key, Incumbent, Objective};
 use crate::{state, Error, Result};
 use nasarena_core::{
     Arch, BlackBoxStrategy, Observation, Progress, Proposal, SearchSpace, Seed, SeedRng,
@@ -109,6 +109,7 @@ struct GaState {
 /// The generational genetic algorithm.
 #[derive(Debug)]
 pub struct Ga {
+    arities: Vec<usize>,
     config: GaConfig,
     objective: Objective,
     state: GaState,
@@ -120,6 +121,7 @@ impl Ga {
         config.validate()?;
         let objective = Objective::new(NAME, config.objective.clone(), space)?;
         Ok(Ga {
+            arities: space.decisions().iter().map(|d| d.arity()).collect(),
             config,
             objective,
             state: GaState {
@@ -220,10 +222,12 @@ impl BlackBoxStrategy for Ga {
         space: &dyn SearchSpace,
         _progress: &Progress,
     ) -> nasarena_core::Result<Proposal> {
+        check_space(NAME, &self.arities, space)?;
         let Ga {
             config,
             objective,
             state,
+            ..
         } = self;
         let arch = if state.parents.is_empty() {
             objective.propose(space, &mut state.rng, |r| Ok(space.sample(r)))?
@@ -239,6 +243,7 @@ impl BlackBoxStrategy for Ga {
     }
 
     fn tell(&mut self, observation: &Observation) -> nasarena_core::Result<()> {
+        check_told(NAME, &self.arities, &observation.arch)?;
         let fitness = self.objective.fitness(observation);
         self.state.incumbent.record(&observation.arch, fitness);
         self.state.offspring.push(Member {

@@ -8,7 +8,7 @@
 //! stalling, which only happens once the space is (nearly) exhausted.
 
 use crate::config::{at_least, ObjectiveConfig};
-use crate::reward::{Incumbent, Objective};
+use crate::reward::{check_space, check_told, Incumbent, Objective};
 use crate::{state, Result};
 use nasarena_core::{
     Arch, BlackBoxStrategy, Observation, Progress, Proposal, SearchSpace, Seed, SeedRng,
@@ -67,6 +67,7 @@ struct RandomState {
 /// Random search.
 #[derive(Debug)]
 pub struct RandomSearch {
+    arities: Vec<usize>,
     config: RandomConfig,
     objective: Objective,
     state: RandomState,
@@ -78,6 +79,7 @@ impl RandomSearch {
         config.validate()?;
         let objective = Objective::new(NAME, config.objective.clone(), space)?;
         Ok(RandomSearch {
+            arities: space.decisions().iter().map(|d| d.arity()).collect(),
             config,
             objective,
             state: RandomState {
@@ -121,10 +123,12 @@ impl BlackBoxStrategy for RandomSearch {
         space: &dyn SearchSpace,
         _progress: &Progress,
     ) -> nasarena_core::Result<Proposal> {
+        check_space(NAME, &self.arities, space)?;
         Ok(Proposal::new(self.draw(space)?))
     }
 
     fn tell(&mut self, observation: &Observation) -> nasarena_core::Result<()> {
+        check_told(NAME, &self.arities, &observation.arch)?;
         let fitness = self.objective.fitness(observation);
         self.state.incumbent.record(&observation.arch, fitness);
         Ok(())

@@ -147,3 +147,48 @@ impl Incumbent {
 pub fn rank_key(fitness: Option<f64>) -> f64 {
     fitness.unwrap_or(f64::NEG_INFINITY)
 }
+
+/// Checks that a told architecture fits the decisions a strategy was built
+/// for, so a bad observation is an error rather than a panic later (when a
+/// parent of the wrong shape would be mutated or crossed over).
+pub fn check_told(strategy: &str, arities: &[usize], arch: &Arch) -> Result<()> {
+    let fits = arch.len() == arities.len()
+        && arch
+            .choices()
+            .iter()
+            .zip(arities)
+            .all(|(&c, &a)| (c as usize) < a);
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::SpaceMismatch {
+            strategy: strategy.to_string(),
+            reason: format!(
+                "told architecture {:?} does not fit the space's {} decisions",
+                arch.choices(),
+                arities.len()
+            ),
+        })
+    }
+}
+
+/// Checks that `ask` got the space the strategy was built for.
+pub fn check_space(strategy: &str, arities: &[usize], space: &dyn SearchSpace) -> Result<()> {
+    if space
+        .decisions()
+        .iter()
+        .map(|d| d.arity())
+        .eq(arities.iter().copied())
+    {
+        Ok(())
+    } else {
+        Err(Error::SpaceMismatch {
+            strategy: strategy.to_string(),
+            reason: format!(
+                "built for {} decisions of arities {arities:?}, asked with space `{}`",
+                arities.len(),
+                space.name()
+            ),
+        })
+    }
+}

@@ -225,3 +225,40 @@ fn reinforce_batches_updates() {
     run(&mut s, &space, 0, 11, |_| false);
     assert_eq!(s.updates(), 2, "11 tells at m = 4 give 2 updates");
 }
+
+#[test]
+fn bad_observations_and_spaces_are_errors_not_panics() {
+    use nasarena_core::{Arch, Decision};
+    let space = TestSpace::new();
+    #[derive(Debug)]
+    struct Other(Vec<Decision>);
+    impl SearchSpace for Other {
+        fn name(&self) -> &str {
+            "other"
+        }
+        fn decisions(&self) -> &[Decision] {
+            &self.0
+        }
+        fn format(&self, arch: &Arch) -> String {
+            format!("{arch:?}")
+        }
+        fn parse(&self, _: &str) -> nasarena_core::Result<Arch> {
+            Ok(Arch::new(vec![0]))
+        }
+    }
+    let other = Other(vec![Decision::new("x", &["a", "b"])]);
+    for (name, preset) in cases() {
+        let mut s = build(name, preset, &Value::Null, 8);
+        run(s.as_mut(), &space, 0, trials(name), |_| false);
+        let short = common::observe(&space, 0, &Arch::new(vec![1]), false);
+        let err = s.tell(&short).unwrap_err().to_string();
+        assert!(err.contains("does not fit"), "{name}/{preset}: {err}");
+        let err = s
+            .ask(0, &other, &common::progress(0, 1))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("space `other`"), "{name}/{preset}: {err}");
+        // Still works with the right space afterwards.
+        run(s.as_mut(), &space, 0, 3, |_| false);
+    }
+}

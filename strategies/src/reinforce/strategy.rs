@@ -7,7 +7,7 @@ use super::lstm_host::HostLstm;
 use super::params::Params;
 use super::table::TablePolicy;
 use super::{ControllerConfig, ReinforceConfig};
-use crate::reward::{Incumbent, Objective};
+use crate::reward::{check_space, check_told, Incumbent, Objective};
 use crate::{state, Error, Result};
 use candle_core::Tensor;
 use nasarena_core::{
@@ -228,34 +228,13 @@ impl BlackBoxStrategy for Reinforce {
         space: &dyn SearchSpace,
         _progress: &Progress,
     ) -> nasarena_core::Result<Proposal> {
-        let arities = space.decisions().iter().map(|d| d.arity());
-        if !arities.eq(self.arities.iter().copied()) {
-            return Err(Error::SpaceMismatch {
-                strategy: NAME.into(),
-                reason: format!(
-                    "the controller was built for other decisions than space `{}` has",
-                    space.name()
-                ),
-            }
-            .into());
-        }
+        check_space(NAME, &self.arities, space)?;
         Ok(Proposal::new(self.draw(space)?))
     }
 
     fn tell(&mut self, observation: &Observation) -> nasarena_core::Result<()> {
         let tokens = observation.arch.choices();
-        let fits = tokens.len() == self.arities.len()
-            && tokens
-                .iter()
-                .zip(&self.arities)
-                .all(|(&t, &a)| (t as usize) < a);
-        if !fits {
-            return Err(Error::SpaceMismatch {
-                strategy: NAME.into(),
-                reason: format!("told architecture {tokens:?} does not fit the controller"),
-            }
-            .into());
-        }
+        check_told(NAME, &self.arities, &observation.arch)?;
         let fitness = self.objective.fitness(observation);
         self.dynamic.incumbent.record(&observation.arch, fitness);
         let advantage = self.advantage(observation, tokens)?;
