@@ -122,3 +122,33 @@ fn options_are_checked() {
     assert!(bad(&["C=0"]).contains("`C`"));
     assert!(bad(&["depth=3"]).contains("accepted: C, N, input, classes"));
 }
+
+#[test]
+fn every_parameter_gets_a_gradient() {
+    let s = space(&["C=4", "N=1", "input=3x8x12"]);
+    // Every op appears: pool, both convs, skip, none.
+    let arch = s
+        .parse("|avg_pool_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|none~1|avg_pool_3x3~2|")
+        .expect("parse");
+    let varmap = VarMap::new();
+    let vb = SeededInit::var_builder(&varmap, Seed(8), &Device::Cpu);
+    let net = s.build(&arch, vb).expect("build");
+    let x = Tensor::arange(0f32, 2.0 * 3.0 * 96.0, &Device::Cpu)
+        .and_then(|t| t.reshape((2, 3, 8, 12)))
+        .and_then(|t| t.affine(0.01, -1.0))
+        .expect("x");
+    let loss = net
+        .forward_t(&x, true)
+        .and_then(|y| y.sqr())
+        .and_then(|y| y.sum_all())
+        .expect("loss");
+    let grads = loss.backward().expect("backward");
+    let data = varmap.data().lock().expect("varmap");
+    for (name, var) in data.iter() {
+        if name.ends_with("running_mean") || name.ends_with("running_var") {
+            continue; // BN buffers, not trainable
+        }
+        let g = grads.get(var.as_tensor());
+        assert!(g.is_some(), "no gradient for `{name}`");
+    }
+}

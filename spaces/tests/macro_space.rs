@@ -112,3 +112,32 @@ fn candidate_table_is_refused_with_a_reason() {
     let e = space(&[]).candidate_macs().unwrap_err().to_string();
     assert!(e.contains("macro") && e.contains("decompose"), "{e}");
 }
+
+#[test]
+fn every_parameter_gets_a_gradient() {
+    let s = space(&["layers=4", "input=2x7x6", "strides=2"]);
+    let arch = s
+        .parse("3x1:24:s2:-|1x5:36:s1:0|3x3:24:s1:-|7x3:48:s2:1,2")
+        .expect("parse");
+    let varmap = VarMap::new();
+    let vb = SeededInit::var_builder(&varmap, Seed(9), &Device::Cpu);
+    let net = s.build(&arch, vb).expect("build");
+    let x = Tensor::arange(0f32, 2.0 * 2.0 * 42.0, &Device::Cpu)
+        .and_then(|t| t.reshape((2, 2, 7, 6)))
+        .and_then(|t| t.affine(0.01, -0.5))
+        .expect("x");
+    let loss = net
+        .forward_t(&x, true)
+        .and_then(|y| y.sqr())
+        .and_then(|y| y.sum_all())
+        .expect("loss");
+    let grads = loss.backward().expect("backward");
+    let data = varmap.data().lock().expect("varmap");
+    for (name, var) in data.iter() {
+        if name.ends_with("running_mean") || name.ends_with("running_var") {
+            continue; // BN buffers, not trainable
+        }
+        let g = grads.get(var.as_tensor());
+        assert!(g.is_some(), "no gradient for `{name}`");
+    }
+}

@@ -36,7 +36,14 @@ impl EdgeOp {
 fn avg_pool_3x3(x: &Tensor) -> Result<Tensor> {
     let (_, _, h, w) = x.dims4()?;
     let padded = x.pad_with_zeros(2, 1, 1)?.pad_with_zeros(3, 1, 1)?;
-    let mean9 = padded.avg_pool2d_with_stride((3, 3), (1, 1))?;
+    // candle's avg_pool2d has no backward when kernel != stride, so the
+    // window sum is built from nine shifted views (pad/narrow/add all have
+    // gradients).
+    let mut sum = padded.narrow(2, 0, h)?.narrow(3, 0, w)?;
+    for (dy, dx) in (0..3).flat_map(|dy| (0..3).map(move |dx| (dy, dx))).skip(1) {
+        sum = (sum + padded.narrow(2, dy, h)?.narrow(3, dx, w)?)?;
+    }
+    let mean9 = (sum / 9.0)?;
     let span = |i: usize, n: usize| (i.min(1) + 1 + usize::from(i + 1 < n)) as f32;
     let scale: Vec<f32> = (0..h * w)
         .map(|k| 9.0 / (span(k / w, h) * span(k % w, w)))

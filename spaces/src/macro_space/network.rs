@@ -22,7 +22,16 @@ impl RectConv {
         let (ph, pw) = (self.layer.kh / 2, self.layer.kw / 2);
         // candle pads symmetrically with one value; pad each axis by hand.
         let x = x.pad_with_zeros(2, ph, ph)?.pad_with_zeros(3, pw, pw)?;
-        let y = x.conv2d(&self.weight, 0, self.layer.stride, 1, 1)?;
+        // Drop the trailing rows/columns no window reaches: the result is
+        // the same, and candle's conv2d backward mis-sizes the input
+        // gradient when `(size - kernel) % stride != 0`.
+        let (g, s) = (&self.geometry, self.layer.stride);
+        let x = x.narrow(2, 0, (g.h_out - 1) * s + self.layer.kh)?.narrow(
+            3,
+            0,
+            (g.w_out - 1) * s + self.layer.kw,
+        )?;
+        let y = x.conv2d(&self.weight, 0, s, 1, 1)?;
         if let Some(counter) = &self.counter {
             counter.add(self.geometry.macs(&self.layer));
         }
