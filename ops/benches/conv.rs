@@ -2,13 +2,12 @@
 //! `conv2d`, forward and forward + backward, on FBNet-like shapes
 //! (batch 128). Run with `cargo bench -p nasarena-ops --bench conv`.
 //!
-//! candle's stock depthwise forward + backward takes ~10 s per call at
-//! these shapes on 2 cores, so its fwd_bwd runs only with
-//! `NASARENA_BENCH_STOCK_BWD=1` (the 1x1 shapes always run; the example
-//! `conv_parts --stock` gives single-shot stock numbers much faster).
+//! candle's stock depthwise forward + backward takes up to ~10 s per call at
+//! these shapes on 2 cores, so a full run takes several minutes; filter with
+//! e.g. `-- ours` to time only this crate's ops.
 
 use candle_core::{Device, Tensor, Var};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
 use nasarena_core::Seed;
 use nasarena_ops::grouped_conv2d;
 use rand::Rng;
@@ -47,6 +46,8 @@ fn stock(x: &Tensor, w: &Tensor, s: usize, p: usize, g: usize) -> candle_core::R
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("grouped_conv2d");
+    // Flat sampling: calls take 2 ms to 10 s, so keep iteration counts small.
+    group.sampling_mode(SamplingMode::Flat);
     group
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
