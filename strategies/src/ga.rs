@@ -55,7 +55,7 @@ impl GaConfig {
     /// Preset names, the default first.
     pub const PRESETS: &'static [&'static str] = &["classic"];
 
-    /// `classic`: 50 members, binary-ish tournament of 3, crossover 0.9,
+    /// `classic`: 50 members, tournament of 3, crossover 0.9,
     /// mutation 1/#decisions, 2 elites: textbook settings.
     pub fn preset(name: &str) -> Option<Self> {
         (name == "classic").then(|| GaConfig {

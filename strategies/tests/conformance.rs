@@ -262,3 +262,26 @@ fn bad_observations_and_spaces_are_errors_not_panics() {
         run(s.as_mut(), &space, 0, 3, |_| false);
     }
 }
+
+#[test]
+fn reinforce_resumes_exactly_mid_batch() {
+    use nasarena_strategies::reinforce::{preset, Reinforce};
+    let space = TestSpace::new();
+    for name in ["nb201", "enas"] {
+        let mut config = preset(name).expect("preset");
+        config.batch_size = 4;
+        let mut whole = Reinforce::new(config.clone(), Seed(9), &space).expect("build");
+        let a = run(&mut whole, &space, 0, 30, some_fail);
+        let mut first = Reinforce::new(config.clone(), Seed(9), &space).expect("build");
+        run(&mut first, &space, 0, 13, some_fail);
+        let saved = first.save_state().expect("save");
+        let mut resumed = Reinforce::new(config, Seed(9), &space).expect("build");
+        resumed.restore_state(&saved).expect("restore");
+        assert_eq!(
+            run(&mut resumed, &space, 13, 30, some_fail),
+            a[13..].to_vec(),
+            "{name}"
+        );
+        assert_eq!(resumed.updates(), whole.updates());
+    }
+}
