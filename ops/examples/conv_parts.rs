@@ -3,9 +3,17 @@
 //! 128, to see where the time goes:
 //! `cargo run --release -p nasarena-ops --example conv_parts`.
 
+// The same allocator as the nasarena binary, which reuses large buffers
+// instead of mapping fresh zeroed pages for every tensor.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use candle_core::{Device, Tensor, Var};
 use nasarena_core::Seed;
-use nasarena_ops::{direct_conv2d, grouped_conv2d};
+use nasarena_ops::{
+    direct_conv2d, grouped_conv2d, ConvParams, GroupedConv2d, GroupedConv2dGradInput,
+    GroupedConv2dGradWeight,
+};
 use rand::Rng;
 use std::time::Instant;
 
@@ -47,6 +55,9 @@ fn main() -> candle_core::Result<()> {
         let x = Var::from_tensor(&random(Seed(1), &[128, ci, hw, hw])?)?;
         let w = Var::from_tensor(&random(Seed(2), &[co, ci / g, k, k])?)?;
         let p = k / 2;
+        if k > 1 {
+            kernels(x.as_tensor(), w.as_tensor(), s, p, g)?;
+        }
         let step =
             |f: Conv| -> candle_core::Result<_> { f(&x, &w, s, p, g)?.sum_all()?.backward() };
         let stock_ok = std::env::args().any(|a| a == "--stock") || k == 1;
@@ -102,4 +113,36 @@ fn per_group(
         })
         .collect::<candle_core::Result<Vec<_>>>()?;
     Tensor::cat(&ys, 1)?.reshape((n, c_out, h, wd))
+}
+
+/// The three direct kernels alone, without candle's autograd around them.
+fn kernels(
+    x: &Tensor,
+    w: &Tensor,
+    stride: usize,
+    padding: usize,
+    groups: usize,
+) -> candle_core::Result<()> {
+    let params = ConvParams {
+        stride,
+        padding,
+        dilation: 1,
+        groups,
+    };
+    let y = x.apply_op2_no_bwd(w, &GroupedConv2d(params))?;
+    let gy = random(Seed(4), y.dims())?;
+    let x_dims = [x.dim(0)?, x.dim(1)?, x.dim(2)?, x.dim(3)?];
+    let w_dims = [w.dim(0)?, w.dim(1)?, w.dim(2)?, w.dim(3)?];
+    time("kernel forward", 5, || {
+        x.apply_op2_no_bwd(w, &GroupedConv2d(params))
+    })?;
+    time("kernel grad input", 5, || {
+        gy.apply_op2_no_bwd(w, &GroupedConv2dGradInput { params, x_dims })
+    })?;
+    time("kernel grad weight", 5, || {
+        x.apply_op2_no_bwd(&gy, &GroupedConv2dGradWeight { params, w_dims })
+    })?;
+    let yv = Var::from_tensor(&y)?;
+    time("candle sum_all backward", 5, || yv.sum_all()?.backward())?;
+    Ok(())
 }

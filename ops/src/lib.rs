@@ -11,6 +11,6 @@ mod error;
 
 pub use conv::{
     conv_path, direct_conv2d, grouped_conv2d, pointwise_grouped, ConvGeom, ConvParams, ConvPath,
-    GroupedConv2d,
+    GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGradWeight,
 };
 pub use error::{Error, Result};

@@ -18,7 +18,7 @@ mod padded;
 use candle_core::{DType, Tensor};
 
 pub use geom::ConvGeom;
-pub use op::{ConvParams, GroupedConv2d};
+pub use op::{ConvParams, GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGradWeight};
 
 /// Which implementation [`grouped_conv2d`] picks for a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -79,15 +79,19 @@ pub struct GroupedConv2d(pub ConvParams);
 /// Input gradient for arguments `(grad_y, w)`; needs the input's shape.
 #[derive(Clone, Copy, Debug)]
 pub struct GroupedConv2dGradInput {
-    params: ConvParams,
-    x_dims: [usize; 4],
+    /// The forward op's hyper-parameters.
+    pub params: ConvParams,
+    /// Shape of the forward op's input.
+    pub x_dims: [usize; 4],
 }
 
 /// Weight gradient for arguments `(x, grad_y)`; needs the weight's shape.
 #[derive(Clone, Copy, Debug)]
 pub struct GroupedConv2dGradWeight {
-    params: ConvParams,
-    w_dims: [usize; 4],
+    /// The forward op's hyper-parameters.
+    pub params: ConvParams,
+    /// Shape of the forward op's weight.
+    pub w_dims: [usize; 4],
 }
 
 impl CustomOp2 for GroupedConv2d {

@@ -19,6 +19,16 @@ fn round_up(a: usize) -> usize {
     ceil_div(a, LANES) * LANES
 }
 
+/// Makes `dst` hold `len` floats, zeroing it only if its length changes.
+/// A scratch buffer is only ever reused with one layout per kernel call
+/// (see `kernels.rs`), so its zero border survives between fills.
+fn zero_on_resize(dst: &mut Vec<f32>, len: usize) {
+    if dst.len() != len {
+        dst.clear();
+        dst.resize(len, 0.0);
+    }
+}
+
 /// Layout of the padded input planes read by the forward and weight-gradient kernels.
 #[derive(Clone, Copy, Debug)]
 pub struct InputPad {
@@ -54,10 +64,11 @@ impl InputPad {
         oh * g.stride * self.row
     }
 
-    /// Copies the planes `x` (`planes` of them) into `dst`, padded and phase-split.
+    /// Copies the planes `x` (`planes` of them) into `dst`, padded and
+    /// phase-split. Every call with one layout writes the same positions, so
+    /// the zero border is only written when `dst` changes size.
     pub fn fill(&self, g: &ConvGeom, x: &[f32], planes: usize, dst: &mut Vec<f32>) {
-        dst.clear();
-        dst.resize(planes * self.plane, 0.0);
+        zero_on_resize(dst, planes * self.plane);
         let (s, p) = (g.stride, g.padding);
         for ci in 0..planes {
             let plane = &mut dst[ci * self.plane..(ci + 1) * self.plane];
@@ -122,8 +133,7 @@ impl GradPad {
     /// Copies the gradient planes `gy` (`planes` of them) into `dst`. Rows
     /// and columns that no input position reads fall outside and are dropped.
     pub fn fill(&self, g: &ConvGeom, gy: &[f32], planes: usize, dst: &mut Vec<f32>) {
-        dst.clear();
-        dst.resize(planes * self.plane(), 0.0);
+        zero_on_resize(dst, planes * self.plane());
         let cols = g.w_out.min(self.len - self.left);
         for co in 0..planes {
             let plane = &mut dst[co * self.plane()..(co + 1) * self.plane()];
