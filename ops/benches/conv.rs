@@ -6,6 +6,11 @@
 //! these shapes on 2 cores, so a full run takes several minutes; filter with
 //! e.g. `-- ours` to time only this crate's ops.
 
+// The same allocator as the nasarena binary, which reuses large buffers
+// instead of mapping fresh zeroed pages for every tensor.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use candle_core::{Device, Tensor, Var};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
 use nasarena_core::Seed;

@@ -1,9 +1,5 @@
-//! Geometry of a grouped 2-D convolution: shapes, validation and the
-//! ranges of output positions whose taps fall inside the input.
-//!
-//! Computing those ranges up front is what lets the kernels handle padding
-//! without a branch in the inner loop: every tap touches only the slice of
-//! an output row where it lands on real input (the border/interior split).
+//! Geometry of a grouped 2-D convolution: shapes, validation and output
+//! sizes, checked once so the kernels can index without further tests.
 
 use crate::error::{Error, Result};
 
@@ -146,25 +142,6 @@ impl ConvGeom {
     pub fn y_dims(&self) -> [usize; 4] {
         [self.n, self.c_out, self.h_out, self.w_out]
     }
-
-    /// Signed offset of tap `k` relative to `o * stride` in the input.
-    pub fn tap_offset(&self, k: usize) -> isize {
-        (k * self.dilation) as isize - self.padding as isize
-    }
-
-    /// The output positions `o` in `0..out` whose input `o * stride + off`
-    /// lies in `0..len`, as a half-open range `(lo, hi)` (empty if lo >= hi).
-    pub fn valid(&self, off: isize, len: usize, out: usize) -> (usize, usize) {
-        let s = self.stride as isize;
-        let lo = if off >= 0 { 0 } else { (-off + s - 1) / s };
-        let last = len as isize - 1 - off;
-        let hi = if last < 0 {
-            0
-        } else {
-            (last / s + 1).min(out as isize)
-        };
-        (lo as usize, (hi.max(lo)) as usize)
-    }
 }
 
 #[cfg(test)]
@@ -185,33 +162,5 @@ mod tests {
         assert!(ConvGeom::new("t", &[1, 6, 2, 2], &[6, 1, 5, 5], 1, 0, 1, 6).is_err());
         assert!(ConvGeom::new("t", &[1, 6, 8], &[6, 1, 3, 3], 1, 0, 1, 6).is_err());
         assert!(ConvGeom::new("t", &[1, 6, 8, 8], &[6, 1, 3, 3], 0, 0, 1, 6).is_err());
-    }
-
-    #[test]
-    fn valid_ranges_agree_with_brute_force() {
-        for (stride, padding, dilation) in [(1, 0, 1), (1, 1, 1), (2, 1, 1), (2, 2, 2), (3, 3, 1)] {
-            let g = ConvGeom::new(
-                "t",
-                &[1, 1, 7, 7],
-                &[1, 1, 3, 3],
-                stride,
-                padding,
-                dilation,
-                1,
-            )
-            .unwrap();
-            for k in 0..3 {
-                let off = g.tap_offset(k);
-                let (lo, hi) = g.valid(off, 7, g.w_out);
-                for o in 0..g.w_out {
-                    let i = (o * stride) as isize + off;
-                    assert_eq!(
-                        (lo..hi).contains(&o),
-                        (0..7).contains(&i),
-                        "s{stride} p{padding} d{dilation} k{k} o{o}"
-                    );
-                }
-            }
-        }
     }
 }
