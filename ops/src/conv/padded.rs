@@ -78,9 +78,15 @@ impl InputPad {
                 if s == 1 {
                     row[p..p + g.w].copy_from_slice(src);
                 } else {
-                    for (iw, &v) in src.iter().enumerate() {
-                        let c = iw + p;
-                        row[(c % s) * self.len + c / s] = v;
+                    // Phase r holds the columns iw with (iw + p) % s == r,
+                    // in order: a strided gather, no division per element.
+                    for r in 0..s {
+                        let first = (r + s - p % s) % s;
+                        let dst = &mut row[r * self.len + (first + p) / s..];
+                        let col = src.get(first..).unwrap_or(&[]).iter().step_by(s);
+                        for (d, v) in dst.iter_mut().zip(col) {
+                            *d = *v;
+                        }
                     }
                 }
             }
