@@ -9,6 +9,7 @@ use std::path::PathBuf;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod data_cmd;
+mod run_cmd;
 mod space_cmd;
 mod version;
 
@@ -47,6 +48,18 @@ struct RunArgs {
     /// The experiment file.
     #[arg(default_value = "experiments/default.toml")]
     experiment: PathBuf,
+    /// Continue unfinished runs from their journals; skip finished ones.
+    #[arg(long)]
+    resume: bool,
+    /// Where run folders go.
+    #[arg(long, default_value = "runs")]
+    runs_dir: PathBuf,
+    /// Validate the experiment and print the plan without training.
+    #[arg(long)]
+    check: bool,
+    /// No progress lines.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -117,8 +130,14 @@ fn main() -> std::process::ExitCode {
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Spaces => space_cmd::list(),
-        Command::Run(_) => not_built("run", 8),
-        Command::Report(_) => not_built("report", 9),
+        Command::Run(args) => run_cmd::run(
+            &args.experiment,
+            &args.runs_dir,
+            args.resume,
+            args.check,
+            args.quiet,
+        ),
+        Command::Report(args) => run_cmd::report(&args.runs_dir),
         Command::Compare(_) => not_built("compare", 9),
         Command::Macs(args) => space_cmd::macs(&args.space, &args.arch, &args.opts, args.json),
         Command::Data(args) => data_cmd::run(args.action),

@@ -1,11 +1,47 @@
 //! The error type of nasarena-harness.
 
+use crate::experiment::Problem;
+use std::path::PathBuf;
+
 /// Errors raised by nasarena-harness.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A requested capability has not been built yet.
-    #[error("{0} is not built yet")]
-    NotBuilt(&'static str),
+    /// The experiment file has problems; all of them are listed.
+    #[error("{}: {} problem(s):\n{}", path.display(), problems.len(), problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Config {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// An existing journal does not match what this run would do.
+    #[error("{}: {reason}", path.display())]
+    JournalMismatch { path: PathBuf, reason: String },
+    /// A space error.
+    #[error(transparent)]
+    Space(#[from] nasarena_spaces::Error),
+    /// A dataset error.
+    #[error(transparent)]
+    Data(#[from] nasarena_datasets::Error),
+    /// A strategy error.
+    #[error(transparent)]
+    Strategy(#[from] nasarena_strategies::Error),
+    /// A core error.
+    #[error(transparent)]
+    Core(#[from] nasarena_core::CoreError),
+    /// A journal could not be read.
+    #[error(transparent)]
+    Results(#[from] nasarena_results::Error),
+    /// A tensor operation failed.
+    #[error("tensor error: {0}")]
+    Tensor(#[from] candle_core::Error),
+    /// A bug: an invariant did not hold.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Result alias of nasarena-harness.

@@ -1,8 +1,14 @@
-//! nasarena-harness: nasarena harness: experiment files, budgets, trainer, run loops, journals and resume.
-//!
-//! See DESIGN.md for where this crate sits; the capability is built by its
-//! own issue.
+//! nasarena-harness: the product's spine. Experiment files, budgets, the
+//! trainer, the run loops, the shared final protocol, and crash-safe
+//! journals with resume.
 
 mod error;
+pub mod experiment;
+pub mod journal;
+pub mod machine;
+pub mod optim;
+pub mod plan;
+pub mod run;
+pub mod trainer;
 
 pub use error::{Error, Result};

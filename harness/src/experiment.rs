@@ -1,0 +1,360 @@
+//! Experiment files: typed TOML (unknown keys rejected everywhere), then
+//! [`ExperimentFile::check`] validates everything before any compute is
+//! spent and reports every problem with its key path (and line, where the
+//! key can be found in the file).
+
+use crate::trainer::Schedule;
+use nasarena_core::{Budget, BudgetUnit};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// An experiment file as written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    /// Experiment name; journals go to `runs/<name>/`.
+    pub name: String,
+    /// Experiment seed; each run's seed is derived from it.
+    pub seed: u64,
+    /// Number of seeds (repetitions) per (space, strategy).
+    pub repeats: usize,
+    /// The data.
+    pub dataset: DatasetConfig,
+    /// Search spaces (one or more).
+    pub space: Vec<SpaceConfig>,
+    /// Strategies (one or more).
+    pub strategy: Vec<StrategyConfig>,
+    /// Schedule used to score a black-box candidate.
+    pub evaluator: Schedule,
+    /// The search budget of every (space, strategy, seed) run.
+    pub budget: BudgetConfig,
+    /// The final protocol, identical for every strategy.
+    #[serde(rename = "final")]
+    pub final_protocol: FinalConfig,
+}
+
+/// Which data, and how it is split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// `fashion-mnist-subset` (bundled), `fashion-mnist`, `mnist`, `cifar10`, ...
+    pub name: String,
+    /// Folder holding the files (default: auto-detection).
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// Fraction of the training set carved out for validation.
+    pub val_fraction: f64,
+    /// Use only this many training samples (class-stratified, seeded): for
+    /// quick comparisons. The validation part is carved before.
+    #[serde(default)]
+    pub train_limit: Option<usize>,
+}
+
+/// One search space with its options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpaceConfig {
+    /// Registered space name.
+    pub name: String,
+    /// `key = "value"` options of the space.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+impl SpaceConfig {
+    /// Options as `key=value` strings, sorted by key.
+    pub fn option_strings(&self) -> Vec<String> {
+        self.options
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
+    }
+}
+
+/// One strategy with its preset and overrides.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyConfig {
+    /// Registered strategy name (`random`, `evolution`, `ga`, `reinforce`, ...).
+    pub name: String,
+    /// Named preset (e.g. `nb201`); default: the strategy's default.
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// Overrides of the preset's settings.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, toml::Value>,
+    /// Label in tables (default: `name/preset`).
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+impl StrategyConfig {
+    /// The label used in tables and journal paths.
+    pub fn label(&self) -> String {
+        match (&self.label, &self.preset) {
+            (Some(l), _) => l.clone(),
+            (None, Some(p)) => format!("{}/{}", self.name, p),
+            (None, None) => self.name.clone(),
+        }
+    }
+}
+
+/// The budget of every run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// `device_seconds`, `device_hours`, `train_samples`, `macs` or `evaluations`.
+    pub unit: BudgetUnit,
+    /// The limit in that unit.
+    pub limit: f64,
+}
+
+/// The final protocol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinalConfig {
+    /// The schedule the recommended architecture is retrained with.
+    pub schedule: Schedule,
+}
+
+/// One problem found in an experiment file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `strategy[1].preset`.
+    pub key: String,
+    /// 1-based line of the key in the file, when it can be found.
+    pub line: Option<usize>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "line {l}: `{}`: {}", self.key, self.message),
+            None => write!(f, "`{}`: {}", self.key, self.message),
+        }
+    }
+}
+
+/// Parses an experiment file; syntax and schema errors name the line.
+pub fn parse(text: &str, origin: &Path) -> crate::Result<ExperimentFile> {
+    toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        crate::Error::Config {
+            path: origin.to_path_buf(),
+            problems: vec![Problem {
+                key: "(file)".into(),
+                line,
+                message: e.message().to_string(),
+            }],
+        }
+    })
+}
+
+/// Reads and parses an experiment file.
+pub fn load(path: &Path) -> crate::Result<(ExperimentFile, String)> {
+    let text = std::fs::read_to_string(path).map_err(|e| crate::Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    Ok((parse(&text, path)?, text))
+}
+
+/// The line on which `key = ...` (the last path segment) first appears.
+pub fn find_line(text: &str, key_path: &str) -> Option<usize> {
+    let last = key_path
+        .rsplit('.')
+        .next()
+        .unwrap_or(key_path)
+        .split('[')
+        .next()
+        .unwrap_or(key_path);
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start();
+            t.starts_with(last) && t[last.len()..].trim_start().starts_with('=')
+                || t.starts_with(&format!("[{last}]"))
+                || t.starts_with(&format!("[[{last}]]"))
+        })
+        .map(|i| i + 1)
+}
+
+fn schedule_problems(prefix: &str, s: &Schedule, out: &mut Vec<(String, String)>) {
+    if s.epochs == 0 {
+        out.push((format!("{prefix}.epochs"), "must be at least 1".into()));
+    }
+    if s.batch_size == 0 {
+        out.push((format!("{prefix}.batch_size"), "must be at least 1".into()));
+    }
+    let o = &s.optimizer;
+    if !(o.lr.is_finite() && o.lr > 0.0) {
+        out.push((
+            format!("{prefix}.optimizer.lr"),
+            format!("must be positive, got {}", o.lr),
+        ));
+    }
+    if !(0.0..1.0).contains(&o.momentum) {
+        out.push((
+            format!("{prefix}.optimizer.momentum"),
+            format!("must be in [0, 1), got {}", o.momentum),
+        ));
+    }
+    if !(o.weight_decay >= 0.0 && o.weight_decay.is_finite()) {
+        out.push((
+            format!("{prefix}.optimizer.weight_decay"),
+            "must be non-negative".into(),
+        ));
+    }
+    if s.warmup_epochs >= s.epochs && s.warmup_epochs > 0 {
+        out.push((
+            format!("{prefix}.warmup_epochs"),
+            "must be fewer than epochs".into(),
+        ));
+    }
+    if let Some(c) = s.grad_clip {
+        if !(c.is_finite() && c > 0.0) {
+            out.push((format!("{prefix}.grad_clip"), "must be positive".into()));
+        }
+    }
+}
+
+impl ExperimentFile {
+    /// The structural problems of the file (values out of range, empty
+    /// lists). Problems that need the registries (unknown space or strategy,
+    /// bad options, missing data) are added by the planner.
+    pub fn value_problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if self.name.trim().is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            out.push((
+                "name".into(),
+                "use letters, digits, `-`, `_` or `.` (it names the runs folder)".into(),
+            ));
+        }
+        if self.repeats == 0 {
+            out.push(("repeats".into(), "must be at least 1".into()));
+        }
+        if !(self.dataset.val_fraction > 0.0 && self.dataset.val_fraction < 1.0) {
+            out.push((
+                "dataset.val_fraction".into(),
+                format!("must be in (0, 1), got {}", self.dataset.val_fraction),
+            ));
+        }
+        if self.dataset.train_limit == Some(0) {
+            out.push(("dataset.train_limit".into(), "must be at least 1".into()));
+        }
+        if self.space.is_empty() {
+            out.push(("space".into(), "give at least one [[space]]".into()));
+        }
+        if self.strategy.is_empty() {
+            out.push(("strategy".into(), "give at least one [[strategy]]".into()));
+        }
+        if let Err(e) = Budget::new(self.budget.unit, self.budget.limit) {
+            out.push(("budget.limit".into(), e.to_string()));
+        }
+        schedule_problems("evaluator", &self.evaluator, &mut out);
+        schedule_problems("final.schedule", &self.final_protocol.schedule, &mut out);
+        let mut labels = std::collections::BTreeSet::new();
+        for (i, s) in self.strategy.iter().enumerate() {
+            if !labels.insert(s.label()) {
+                out.push((
+                    format!("strategy[{i}].label"),
+                    format!("label `{}` is used twice; set distinct labels", s.label()),
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEFAULT: &str = include_str!("../../experiments/default.toml");
+
+    #[test]
+    fn shipped_default_parses_and_has_no_value_problems() {
+        let exp = parse(DEFAULT, Path::new("default.toml")).expect("parses");
+        assert_eq!(exp.name, "default");
+        assert!(exp.repeats >= 3, "the main job uses at least 3 seeds");
+        assert!(
+            exp.value_problems().is_empty(),
+            "{:?}",
+            exp.value_problems()
+        );
+    }
+
+    /// Every struct rejects unknown keys: insert `bogus = 1` into each table
+    /// of the default experiment and expect an error naming it.
+    #[test]
+    fn unknown_keys_are_rejected_in_every_table() {
+        let tables = [
+            ("name = \"default\"", "top level"),
+            ("[dataset]", "dataset"),
+            ("[[space]]", "space"),
+            ("[[strategy]]", "strategy"),
+            ("[evaluator]", "evaluator"),
+            ("[budget]", "budget"),
+            ("[final]", "final"),
+        ];
+        for (anchor, what) in tables {
+            let text = DEFAULT.replacen(anchor, &format!("{anchor}\nbogus = 1"), 1);
+            let err = parse(&text, Path::new("x.toml"))
+                .expect_err(what)
+                .to_string();
+            assert!(err.contains("bogus"), "{what}: {err}");
+            assert!(err.contains("line "), "{what}: {err}");
+        }
+        let nested = DEFAULT.replacen("nesterov = true", "nesterov = true, bogus = 1", 1);
+        let err = parse(&nested, Path::new("x.toml"))
+            .expect_err("optimizer")
+            .to_string();
+        assert!(err.contains("bogus"), "{err}");
+        let nested = DEFAULT.replacen(
+            "schedule = { epochs = 3",
+            "schedule = { bogus = 2, epochs = 3",
+            1,
+        );
+        assert!(parse(&nested, Path::new("x.toml")).is_err());
+    }
+
+    #[test]
+    fn value_problems_name_their_keys() {
+        let mut exp = parse(DEFAULT, Path::new("d.toml")).expect("parses");
+        exp.repeats = 0;
+        exp.evaluator.batch_size = 0;
+        exp.final_protocol.schedule.optimizer.lr = -1.0;
+        exp.dataset.val_fraction = 1.5;
+        let keys: Vec<String> = exp.value_problems().into_iter().map(|(k, _)| k).collect();
+        for key in [
+            "repeats",
+            "evaluator.batch_size",
+            "final.schedule.optimizer.lr",
+            "dataset.val_fraction",
+        ] {
+            assert!(keys.iter().any(|k| k == key), "{key} missing from {keys:?}");
+        }
+    }
+
+    #[test]
+    fn lines_are_found_for_keys() {
+        assert_eq!(
+            find_line("a = 1\n[budget]\nlimit = 3\n", "budget.limit"),
+            Some(3)
+        );
+        assert_eq!(
+            find_line("[[strategy]]\nname = \"x\"\n", "strategy[0]"),
+            Some(1)
+        );
+        assert_eq!(find_line("a = 1\n", "zzz"), None);
+    }
+}

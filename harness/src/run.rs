@@ -1,0 +1,414 @@
+//! The run loop of a black-box strategy: ask -> evaluate -> charge -> tell,
+//! until the budget cannot afford the next evaluation; then the shared
+//! final protocol. Every trial is journaled before the strategy hears of
+//! it, and a run resumes by replaying its journal: the strategy is rebuilt
+//! from its seed and told the recorded observations in order, which
+//! restores its state exactly (ask is deterministic given its state), and
+//! the recorded costs are charged to the meter again.
+
+use crate::experiment::StrategyConfig;
+use crate::journal::JournalWriter;
+use crate::machine::{calibrate, cpu_model, describe, BuildInfo};
+use crate::plan::{stratified_limit, Plan, Unit};
+use crate::trainer::{train_and_evaluate, TrainReport};
+use crate::{Error, Result};
+use candle_core::Device;
+use nasarena_core::{
+    Arch, BlackBoxStrategy, BudgetUnit, Cost, Meter, Metrics, Observation, Outcome, Seed,
+};
+use nasarena_datasets::{split, Dataset, Splits};
+use nasarena_results::{
+    DatasetInfo, FinalRecord, Header, Incumbent, Record, TrialRecord, SCHEMA_VERSION,
+};
+use nasarena_spaces::Realize;
+
+/// Builds a black-box strategy from its experiment entry.
+pub fn build_strategy(
+    cfg: &StrategyConfig,
+    seed: Seed,
+    space: &dyn Realize,
+) -> Result<Box<dyn BlackBoxStrategy>> {
+    let overrides =
+        serde_json::to_value(&cfg.overrides).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(nasarena_strategies::build_black_box(
+        &cfg.name,
+        cfg.preset.as_deref(),
+        &overrides,
+        seed,
+        space,
+    )?)
+}
+
+/// Options of a whole `run` invocation.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Build facts for the provenance header.
+    pub build: BuildInfo,
+    /// Continue unfinished runs from their journals.
+    pub resume: bool,
+    /// No progress lines.
+    pub quiet: bool,
+    /// Only this unit (for array jobs); all when `None`.
+    pub only_unit: Option<usize>,
+}
+
+/// The data of one repetition: split, then limited.
+pub fn repetition_data(plan: &Plan, unit: &Unit) -> Result<Splits> {
+    let d = &plan.experiment.dataset;
+    let mut s = split(
+        &plan.data.train,
+        plan.data.test.clone(),
+        d.val_fraction,
+        unit.seed.derive("split", 0),
+    )?;
+    if let Some(limit) = d.train_limit {
+        s.train = stratified_limit(&s.train, limit, unit.seed.derive("split", 1))?;
+        s.norm = nasarena_datasets::Normalization::of(&s.train);
+    }
+    Ok(s)
+}
+
+fn checksum(s: &Splits) -> String {
+    let hex = |c: nasarena_datasets::Checksum| c.to_string();
+    format!(
+        "{}+{}+{}",
+        hex(s.train.checksum()),
+        hex(s.val.checksum()),
+        hex(s.test.checksum())
+    )
+}
+
+/// Runs every unit of the plan (skipping finished ones on resume).
+pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<std::path::PathBuf>> {
+    let device = Device::Cpu;
+    let calibration = calibrate(&device)?;
+    let mut journals = Vec::new();
+    for unit in &plan.units {
+        if opts.only_unit.is_some_and(|u| u != unit.index) {
+            continue;
+        }
+        run_unit(plan, unit, &device, calibration, opts)?;
+        journals.push(unit.journal.clone());
+    }
+    Ok(journals)
+}
+
+fn header(
+    plan: &Plan,
+    unit: &Unit,
+    data: &Splits,
+    calibration: f64,
+    opts: &RunOptions,
+    device: &Device,
+) -> Result<Header> {
+    let exp = &plan.experiment;
+    let st = &exp.strategy[unit.strategy];
+    let sp = &exp.space[unit.space];
+    Ok(Header {
+        schema_version: SCHEMA_VERSION,
+        experiment: exp.name.clone(),
+        unit: unit.index,
+        space: sp.name.clone(),
+        space_options: sp.option_strings(),
+        strategy: st.name.clone(),
+        preset: st.preset.clone().unwrap_or_else(|| "default".into()),
+        label: st.label(),
+        seed: unit.seed.0,
+        budget: plan.budget,
+        config: serde_json::to_value(exp).map_err(|e| Error::Internal(e.to_string()))?,
+        crate_version: opts.build.version.clone(),
+        git_revision: opts.build.git_revision.clone(),
+        features: opts.build.features.clone(),
+        device: describe(device),
+        cpu_model: cpu_model(),
+        threads: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        dataset: DatasetInfo {
+            name: exp.dataset.name.clone(),
+            checksum: checksum(data),
+            train: data.train.len(),
+            val: data.val.len(),
+            test: data.test.len(),
+        },
+        calibration_seconds: calibration,
+        cost_note: "device time measured on the host after a device synchronisation".into(),
+    })
+}
+
+/// The predicted cost of evaluating `arch`, in the budget's unit, before
+/// spending it: exact for sample, MAC and evaluation budgets, the mean of
+/// past evaluations for time budgets.
+fn predicted(unit: BudgetUnit, macs: u64, train: u64, eval: u64, history: &[Cost]) -> f64 {
+    match unit {
+        BudgetUnit::Evaluations => 1.0,
+        BudgetUnit::TrainSamples => train as f64,
+        BudgetUnit::Macs => (macs as f64) * (train + eval) as f64,
+        BudgetUnit::DeviceSeconds | BudgetUnit::DeviceHours => {
+            if history.is_empty() {
+                0.0
+            } else {
+                history.iter().map(|c| c.amount(unit)).sum::<f64>() / history.len() as f64
+            }
+        }
+    }
+}
+
+fn outcome_of(report: &TrainReport, macs: u64, params: u64) -> Outcome {
+    match (&report.failure, report.epochs.last()) {
+        (Some(reason), _) => Outcome::Failed {
+            reason: reason.clone(),
+        },
+        (None, None) => Outcome::Failed {
+            reason: "no epoch finished".into(),
+        },
+        (None, Some(last)) => Outcome::Evaluated(Metrics {
+            val_accuracy: last.val_accuracy,
+            val_loss: last.val_loss,
+            val_accuracy_per_epoch: report.epochs.iter().map(|e| e.val_accuracy).collect(),
+            macs,
+            params,
+        }),
+    }
+}
+
+fn run_unit(
+    plan: &Plan,
+    unit: &Unit,
+    device: &Device,
+    calibration: f64,
+    opts: &RunOptions,
+) -> Result<()> {
+    let exp = &plan.experiment;
+    let space = plan.spaces[unit.space].as_ref();
+    let st_cfg = &exp.strategy[unit.strategy];
+    let data = repetition_data(plan, unit)?;
+    let tag = format!(
+        "[{}/{}] {} {} seed {}",
+        unit.index + 1,
+        plan.units.len(),
+        exp.space[unit.space].name,
+        st_cfg.label(),
+        unit.repeat
+    );
+    let mut strategy = build_strategy(st_cfg, unit.seed.derive("strategy", 0), space)?;
+    let mut meter = Meter::new(plan.budget);
+    let mut history: Vec<Cost> = Vec::new();
+    let mut incumbent: Option<Incumbent> = None;
+    let mut trial: u64 = 0;
+
+    let mut writer = if unit.journal.exists() {
+        if !opts.resume {
+            return Err(Error::JournalMismatch {
+                path: unit.journal.clone(),
+                reason: "a journal already exists; pass --resume to continue it or remove the runs folder".into(),
+            });
+        }
+        let (writer, journal) = JournalWriter::reopen(&unit.journal)?;
+        if journal.header.seed != unit.seed.0 || journal.header.label != st_cfg.label() {
+            return Err(Error::JournalMismatch {
+                path: unit.journal.clone(),
+                reason: "the journal was written by a different experiment configuration".into(),
+            });
+        }
+        if journal.final_record().is_some() {
+            if !opts.quiet {
+                eprintln!("{tag}: finished earlier, skipped");
+            }
+            return Ok(());
+        }
+        for record in &journal.records {
+            let Record::Trial(t) = record else { continue };
+            let proposal = strategy.ask(trial, space, &meter.progress())?;
+            if proposal.arch.choices() != t.choices.as_slice() {
+                return Err(Error::JournalMismatch {
+                    path: unit.journal.clone(),
+                    reason: format!("trial {trial}: the strategy proposes a different architecture on replay; was the journal written by another build?"),
+                });
+            }
+            strategy.tell(&Observation {
+                trial,
+                arch: proposal.arch,
+                outcome: t.outcome.clone(),
+                cost: t.cost,
+            })?;
+            meter.charge(t.cost);
+            history.push(t.cost);
+            incumbent = t.incumbent.clone();
+            trial += 1;
+        }
+        if !opts.quiet {
+            eprintln!("{tag}: resumed after {trial} recorded trials");
+        }
+        writer
+    } else {
+        JournalWriter::create(
+            &unit.journal,
+            &header(plan, unit, &data, calibration, opts, device)?,
+        )?
+    };
+
+    let train_len = data.train.len() as u64;
+    let eval_per = (exp.evaluator.epochs * data.val.len()) as u64;
+    while !meter.exhausted() {
+        let proposal = strategy.ask(trial, space, &meter.progress())?;
+        let arch = proposal.arch;
+        space.check(&arch)?;
+        let cost_report = space.cost(&arch)?;
+        let guess = predicted(
+            plan.budget.unit,
+            cost_report.macs,
+            exp.evaluator.train_samples(data.train.len()),
+            eval_per,
+            &history,
+        );
+        if meter.progress().spent.amount(plan.budget.unit) + guess > plan.budget.limit + 1e-9 {
+            break;
+        }
+        let _ = train_len;
+        let report = train_and_evaluate(
+            space,
+            &arch,
+            &data,
+            &exp.evaluator,
+            unit.seed.derive("trial", trial),
+            device,
+            false,
+        )?;
+        let mut cost = report.cost;
+        cost.evaluations = 1;
+        let outcome = outcome_of(&report, cost_report.macs, cost_report.params);
+        meter.charge(cost);
+        history.push(cost);
+        if let Some(acc) = outcome.val_accuracy() {
+            if incumbent.as_ref().is_none_or(|i| acc > i.val_accuracy) {
+                incumbent = Some(Incumbent {
+                    arch: space.format(&arch),
+                    val_accuracy: acc,
+                    trial,
+                });
+            }
+        }
+        writer.append(&Record::Trial(TrialRecord {
+            trial,
+            arch: space.format(&arch),
+            canonical: space.format(&space.canonical(&arch)),
+            choices: arch.choices().to_vec(),
+            epochs: exp.evaluator.epochs,
+            outcome: outcome.clone(),
+            cost,
+            cumulative: meter.spent(),
+            incumbent: incumbent.clone(),
+            macs: cost_report.macs,
+            params: cost_report.params,
+        }))?;
+        if !opts.quiet {
+            let shown = match &outcome {
+                Outcome::Evaluated(m) => format!("val {:.2}%", 100.0 * m.val_accuracy),
+                Outcome::Failed { reason } => format!("failed: {reason}"),
+            };
+            eprintln!(
+                "{tag}: trial {trial:>3} {shown:<16} best {:>6.2}%  budget {:>5.1}%  {:.1}s",
+                incumbent.as_ref().map_or(0.0, |i| 100.0 * i.val_accuracy),
+                100.0 * meter.progress().fraction(),
+                cost.device_seconds
+            );
+        }
+        strategy.tell(&Observation {
+            trial,
+            arch,
+            outcome,
+            cost,
+        })?;
+        trial += 1;
+    }
+    final_protocol(
+        plan,
+        unit,
+        space,
+        strategy.as_ref(),
+        &data,
+        &meter,
+        incumbent,
+        trial,
+        calibration,
+        device,
+        &mut writer,
+        &tag,
+        opts,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn final_protocol(
+    plan: &Plan,
+    unit: &Unit,
+    space: &dyn Realize,
+    strategy: &dyn BlackBoxStrategy,
+    data: &Splits,
+    meter: &Meter,
+    incumbent: Option<Incumbent>,
+    evaluations: u64,
+    calibration: f64,
+    device: &Device,
+    writer: &mut JournalWriter,
+    tag: &str,
+    opts: &RunOptions,
+) -> Result<()> {
+    let schedule = &plan.experiment.final_protocol.schedule;
+    let search_cost = meter.spent();
+    let overshoot = (search_cost.amount(plan.budget.unit) - plan.budget.limit).max(0.0);
+    let recommended: Option<Arch> = strategy.recommend();
+    let record = match recommended {
+        None => FinalRecord {
+            arch: String::new(),
+            search_val_accuracy: None,
+            test_accuracy: None,
+            failure: Some("no architecture was evaluated successfully".into()),
+            macs: 0,
+            params: 0,
+            epochs: schedule.epochs,
+            cost: Cost::default(),
+            search_cost,
+            normalised_search_cost: search_cost.device_seconds / calibration,
+            evaluations,
+            budget_overshoot: overshoot,
+        },
+        Some(arch) => {
+            let cost_report = space.cost(&arch)?;
+            let report = train_and_evaluate(
+                space,
+                &arch,
+                data,
+                schedule,
+                unit.seed.derive("final", 0),
+                device,
+                true,
+            )?;
+            FinalRecord {
+                arch: space.format(&arch),
+                search_val_accuracy: incumbent.map(|i| i.val_accuracy),
+                test_accuracy: report.test.map(|t| t.accuracy),
+                failure: report.failure.clone(),
+                macs: cost_report.macs,
+                params: cost_report.params,
+                epochs: schedule.epochs,
+                cost: report.cost,
+                search_cost,
+                normalised_search_cost: search_cost.device_seconds / calibration,
+                evaluations,
+                budget_overshoot: overshoot,
+            }
+        }
+    };
+    if !opts.quiet {
+        eprintln!(
+            "{tag}: final {} test {}",
+            record.arch,
+            record
+                .test_accuracy
+                .map_or("failed".to_string(), |a| format!("{:.2}%", 100.0 * a))
+        );
+    }
+    writer.append(&Record::Final(record))
+}

@@ -1,0 +1,264 @@
+//! The trainer: train an architecture on a dataset for a schedule and
+//! evaluate it, measuring device time after a device synchronisation.
+//!
+//! Every random choice (weight init, batch order, augmentation) is derived
+//! from the seed passed in, so one (arch, schedule, seed) always gives the
+//! same per-epoch losses on the same machine and build. A NaN or infinite
+//! loss ends training as a failure (data), never as an error or a panic.
+
+use crate::optim::{clip_grad_norm, cosine_lr, Sgd, SgdConfig};
+use crate::{Error, Result};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarMap;
+use nasarena_core::{Arch, Cost, Seed};
+use nasarena_datasets::{Augment, BatchConfig, Batcher};
+use nasarena_datasets::{Dataset, ImageDataset};
+use nasarena_datasets::{Normalization, Splits};
+use nasarena_spaces::{Network, Realize, SeededInit};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// A training schedule (the evaluator settings of an experiment).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Training epochs.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Optimiser (SGD with momentum; `lr` is the cosine schedule's peak).
+    pub optimizer: SgdConfig,
+    /// Linear warm-up epochs before the cosine decay.
+    #[serde(default)]
+    pub warmup_epochs: usize,
+    /// Gradient clipping by global norm.
+    #[serde(default)]
+    pub grad_clip: Option<f64>,
+    /// Random crop with this padding (0 = off).
+    #[serde(default)]
+    pub crop_padding: usize,
+    /// Random horizontal flips.
+    #[serde(default)]
+    pub horizontal_flip: bool,
+}
+
+impl Schedule {
+    /// Training samples one run of this schedule processes on `train`.
+    pub fn train_samples(&self, train_len: usize) -> u64 {
+        (self.epochs * train_len) as u64
+    }
+}
+
+/// Statistics of one training epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochStats {
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Training accuracy (in training mode).
+    pub train_accuracy: f64,
+    /// Validation loss after the epoch.
+    pub val_loss: f64,
+    /// Validation accuracy after the epoch.
+    pub val_accuracy: f64,
+}
+
+/// Loss and accuracy on a dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalStats {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Accuracy in [0, 1].
+    pub accuracy: f64,
+}
+
+/// What training an architecture produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainReport {
+    /// One entry per finished epoch.
+    pub epochs: Vec<EpochStats>,
+    /// Test metrics, when asked for (final protocol only).
+    pub test: Option<EvalStats>,
+    /// Why training failed, if it did.
+    pub failure: Option<String>,
+    /// What the work cost.
+    pub cost: Cost,
+}
+
+/// Trains `arch` of `space` on `data.train`, validating after every epoch;
+/// evaluates `data.test` at the end when `with_test`.
+pub fn train_and_evaluate(
+    space: &dyn Realize,
+    arch: &Arch,
+    data: &Splits,
+    schedule: &Schedule,
+    seed: Seed,
+    device: &Device,
+    with_test: bool,
+) -> Result<TrainReport> {
+    let macs_per_image = space.cost(arch)?.macs;
+    let varmap = VarMap::new();
+    let vb = SeededInit::var_builder(&varmap, seed.derive("init", 0), device);
+    let net = space.build(arch, vb)?;
+    let trainable: Vec<_> = {
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|_| Error::Internal("variable map lock poisoned".into()))?;
+        let mut named: Vec<_> = data
+            .iter()
+            .filter(|(n, _)| !n.ends_with("running_mean") && !n.ends_with("running_var"))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        // Sorted by name so the optimiser's order never depends on hashing.
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        named.into_iter().map(|(_, v)| v).collect()
+    };
+    let mut opt = Sgd::new(trainable.clone(), schedule.optimizer);
+    let augment = Augment {
+        pad: schedule.crop_padding,
+        hflip: schedule.horizontal_flip,
+    };
+    let mut batcher = Batcher::new(
+        &data.train,
+        &data.norm,
+        BatchConfig {
+            batch_size: schedule.batch_size,
+            shuffle: true,
+            drop_last: false,
+            augment,
+        },
+        seed.derive("batches", 0),
+    )?;
+    let steps_per_epoch = batcher.batches_per_epoch();
+    let total_steps = steps_per_epoch * schedule.epochs;
+    let warmup = steps_per_epoch * schedule.warmup_epochs;
+
+    let mut report = TrainReport {
+        epochs: Vec::new(),
+        test: None,
+        failure: None,
+        cost: Cost::default(),
+    };
+    let started = Instant::now();
+    let mut step = 0usize;
+    'epochs: for epoch in 0..schedule.epochs {
+        batcher.start_epoch(epoch as u64);
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        while let Some(batch) = batcher.next_batch() {
+            let x = Tensor::from_slice(batch.images, batch.shape.to_vec(), device)?;
+            let y = Tensor::from_slice(batch.labels, batch.shape[0], device)?;
+            let logits = net.forward_t(&x, true)?;
+            let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
+            let loss_value = f64::from(loss.to_scalar::<f32>()?);
+            if !loss_value.is_finite() {
+                report.failure = Some(format!(
+                    "training loss became {loss_value} at epoch {epoch}, step {step}"
+                ));
+                report.cost.train_samples += (seen) as u64;
+                break 'epochs;
+            }
+            let mut grads = loss.backward()?;
+            if let Some(max_norm) = schedule.grad_clip {
+                clip_grad_norm(&trainable, &mut grads, max_norm)?;
+            }
+            opt.set_lr(cosine_lr(
+                step,
+                total_steps,
+                warmup,
+                schedule.optimizer.lr,
+                0.0,
+            ));
+            opt.step(&grads)?;
+            let n = batch.shape[0];
+            loss_sum += loss_value * n as f64;
+            correct += count_correct(&logits, &y)?;
+            seen += n;
+            step += 1;
+        }
+        report.cost.train_samples += seen as u64;
+        let val = evaluate(
+            net.as_ref(),
+            &data.val,
+            &data.norm,
+            schedule.batch_size,
+            device,
+        )?;
+        report.cost.eval_samples += data.val.len() as u64;
+        report.epochs.push(EpochStats {
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_accuracy: correct as f64 / seen.max(1) as f64,
+            val_loss: val.loss,
+            val_accuracy: val.accuracy,
+        });
+    }
+    if with_test && report.failure.is_none() {
+        report.test = Some(evaluate(
+            net.as_ref(),
+            &data.test,
+            &data.norm,
+            schedule.batch_size,
+            device,
+        )?);
+        report.cost.eval_samples += data.test.len() as u64;
+    }
+    device.synchronize()?;
+    report.cost.device_seconds = started.elapsed().as_secs_f64();
+    report.cost.macs = macs_per_image.saturating_mul(
+        report
+            .cost
+            .train_samples
+            .saturating_add(report.cost.eval_samples),
+    );
+    Ok(report)
+}
+
+fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<usize> {
+    let predicted = logits.argmax(1)?;
+    let hits = predicted.eq(labels)?.to_dtype(DType::F32)?.sum_all()?;
+    Ok(hits.to_scalar::<f32>()? as usize)
+}
+
+/// Loss and accuracy of `net` (inference mode) on `data`.
+pub fn evaluate(
+    net: &dyn Network,
+    data: &ImageDataset,
+    norm: &Normalization,
+    batch_size: usize,
+    device: &Device,
+) -> Result<EvalStats> {
+    let mut batcher = Batcher::new(
+        data,
+        norm,
+        BatchConfig {
+            batch_size,
+            shuffle: false,
+            drop_last: false,
+            augment: Augment::default(),
+        },
+        Seed(0),
+    )?;
+    batcher.start_epoch(0);
+    let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+    while let Some(batch) = batcher.next_batch() {
+        let x = Tensor::from_slice(batch.images, batch.shape.to_vec(), device)?;
+        let y = Tensor::from_slice(batch.labels, batch.shape[0], device)?;
+        let logits = net.forward_t(&x, false)?;
+        let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
+        let n = batch.shape[0];
+        loss_sum += f64::from(loss.to_scalar::<f32>()?) * n as f64;
+        correct += count_correct(&logits, &y)?;
+        seen += n;
+    }
+    if seen == 0 {
+        return Err(Error::Internal(format!("dataset {} is empty", data.name())));
+    }
+    let loss = loss_sum / seen as f64;
+    Ok(EvalStats {
+        loss: if loss.is_finite() {
+            loss
+        } else {
+            f64::INFINITY
+        },
+        accuracy: correct as f64 / seen as f64,
+    })
+}

@@ -1,0 +1,70 @@
+//! `nasarena run` and `nasarena report`.
+
+use anyhow::{Context, Result};
+use nasarena_harness::machine::BuildInfo;
+use nasarena_harness::run::{run_plan, RunOptions};
+use nasarena_harness::{experiment, plan};
+use nasarena_results::{find_journals, read_journal, table};
+use std::path::Path;
+
+fn build_info() -> BuildInfo {
+    BuildInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_revision: env!("NASARENA_GIT_REV").to_string(),
+        features: env!("NASARENA_FEATURES").to_string(),
+    }
+}
+
+/// Validates, plans and runs an experiment, then prints the result table.
+pub fn run(
+    path: &Path,
+    runs_root: &Path,
+    resume: bool,
+    check_only: bool,
+    quiet: bool,
+) -> Result<()> {
+    let (exp, text) = experiment::load(path)?;
+    let plan = plan::plan(exp, &text, path, runs_root)?;
+    eprintln!(
+        "experiment `{}`: {} runs ({} spaces x {} strategies x {} seeds), budget {} {:?} each",
+        plan.experiment.name,
+        plan.units.len(),
+        plan.experiment.space.len(),
+        plan.experiment.strategy.len(),
+        plan.experiment.repeats,
+        plan.budget.limit,
+        plan.budget.unit,
+    );
+    if check_only {
+        for u in &plan.units {
+            println!("{}", u.journal.display());
+        }
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let opts = RunOptions {
+        build: build_info(),
+        resume,
+        quiet,
+        only_unit: None,
+    };
+    run_plan(&plan, &opts)?;
+    eprintln!("finished in {:.1} s", started.elapsed().as_secs_f64());
+    report(&plan.runs_dir)?;
+    println!("journals: {}", plan.runs_dir.display());
+    Ok(())
+}
+
+/// Prints the result tables of every journal under `dir`.
+pub fn report(dir: &Path) -> Result<()> {
+    let paths = find_journals(dir).with_context(|| format!("reading {}", dir.display()))?;
+    if paths.is_empty() {
+        anyhow::bail!("no journals (*.jsonl) under {}", dir.display());
+    }
+    let journals = paths
+        .iter()
+        .map(|p| read_journal(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    print!("{}", table::markdown(&table::build_rows(&journals)));
+    Ok(())
+}

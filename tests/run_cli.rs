@@ -1,0 +1,258 @@
+//! End-to-end tests of `nasarena run`/`report` through the real binary on
+//! the bundled Fashion-MNIST subset: journals, budgets, determinism,
+//! kill-and-resume, and configuration errors reported before training.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn nasarena(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nasarena"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the nasarena binary starts")
+}
+
+const TINY: &str = r#"
+name = "tiny"
+seed = 7
+repeats = 1
+
+[dataset]
+name = "fashion-mnist-subset"
+val_fraction = 0.05
+train_limit = 160
+
+[[space]]
+name = "cell"
+options = { C = "4", N = "1", input = "1x28x28", classes = "10" }
+
+[[strategy]]
+name = "random"
+
+[[strategy]]
+name = "evolution"
+preset = "nb201"
+overrides = { population_size = 2, sample_size = 1 }
+
+[evaluator]
+epochs = 1
+batch_size = 32
+optimizer = { lr = 0.05, momentum = 0.9 }
+
+[budget]
+unit = "evaluations"
+limit = 3
+
+[final]
+schedule = { epochs = 1, batch_size = 32, optimizer = { lr = 0.05, momentum = 0.9 } }
+"#;
+
+fn write_experiment(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("exp.toml");
+    std::fs::write(&path, text).expect("write experiment");
+    path
+}
+
+/// Journal lines with timing fields removed (they legitimately differ).
+fn normalised_lines(path: &Path) -> Vec<Value> {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for key in [
+                    "device_seconds",
+                    "calibration_seconds",
+                    "normalised_search_cost",
+                ] {
+                    map.remove(key);
+                }
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    std::fs::read_to_string(path)
+        .expect("journal")
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).expect("every journal line is JSON");
+            strip(&mut v);
+            v
+        })
+        .collect()
+}
+
+fn journals(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        // The folder may not exist yet while a run is starting.
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "jsonl") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn tiny_experiment_runs_is_deterministic_and_resumes_after_kill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exp = write_experiment(dir.path(), TINY);
+    let exp = exp.to_str().expect("utf8");
+    let out = nasarena(&["run", exp, "--runs-dir", "a", "--quiet"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("| random |") && table.contains("| evolution/nb201 |"),
+        "{table}"
+    );
+
+    let first = journals(&dir.path().join("a"));
+    assert_eq!(first.len(), 2);
+    for j in &first {
+        let lines = normalised_lines(j);
+        assert_eq!(lines[0]["kind"], "header");
+        let trials: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "trial").collect();
+        assert_eq!(trials.len(), 3, "budget of 3 evaluations is spent exactly");
+        let last = lines.last().expect("lines");
+        assert_eq!(last["kind"], "final");
+        assert_eq!(last["evaluations"], 3);
+        assert_eq!(last["budget_overshoot"], 0.0);
+        let acc = last["test_accuracy"].as_f64().expect("test accuracy");
+        assert!((0.0..=1.0).contains(&acc));
+    }
+
+    // Same command again: identical journals apart from timing fields.
+    let out = nasarena(&["run", exp, "--runs-dir", "b", "--quiet"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let second = journals(&dir.path().join("b"));
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!(normalised_lines(a), normalised_lines(b), "{}", a.display());
+    }
+
+    // Kill mid-run, resume: the same records as the uninterrupted run.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nasarena"))
+        .args(["run", exp, "--runs-dir", "c", "--quiet"])
+        .current_dir(dir.path())
+        .spawn()
+        .expect("spawn");
+    let watched = dir.path().join("c");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let trial_lines = journals(&watched)
+            .iter()
+            .map(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap_or_default()
+                    .matches("\"kind\":\"trial\"")
+                    .count()
+            })
+            .sum::<usize>();
+        if trial_lines >= 2 || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    // Simulate a torn write on one journal as well.
+    if let Some(j) = journals(&watched).first() {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(j)
+            .expect("open");
+        std::io::Write::write_all(&mut f, b"{\"kind\":\"trial\",\"tri").expect("torn write");
+    }
+    let out = nasarena(
+        &["run", exp, "--runs-dir", "c", "--resume", "--quiet"],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("torn last line"));
+    let resumed = journals(&watched);
+    assert_eq!(resumed.len(), 2);
+    for (a, c) in first.iter().zip(&resumed) {
+        assert_eq!(normalised_lines(a), normalised_lines(c), "{}", c.display());
+    }
+
+    // report reads the journals back.
+    let out = nasarena(&["report", "a"], dir.path());
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("test acc"));
+}
+
+fn expect_config_error(text: &str, needles: &[&str]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exp = write_experiment(dir.path(), text);
+    let out = nasarena(
+        &["run", exp.to_str().expect("utf8"), "--runs-dir", "r"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for n in needles {
+        assert!(err.contains(n), "`{n}` missing from:\n{err}");
+    }
+    assert!(
+        !dir.path().join("r").exists(),
+        "nothing may run before the checks pass"
+    );
+}
+
+#[test]
+fn typo_key_is_named_with_its_line() {
+    let text = TINY.replace("val_fraction", "val_fracton");
+    expect_config_error(&text, &["val_fracton", "line 8"]);
+}
+
+#[test]
+fn wrong_type_is_named() {
+    let text = TINY.replace("repeats = 1", "repeats = \"one\"");
+    expect_config_error(&text, &["line 4", "invalid type"]);
+}
+
+#[test]
+fn missing_dataset_folder_is_named() {
+    let text = TINY.replace(
+        "name = \"fashion-mnist-subset\"",
+        "name = \"fashion-mnist\"\ndata_dir = \"/nonexistent/fmnist\"",
+    );
+    expect_config_error(&text, &["dataset.data_dir", "/nonexistent/fmnist"]);
+}
+
+#[test]
+fn impossible_budget_is_named() {
+    let text = TINY.replace("limit = 3", "limit = 0");
+    expect_config_error(&text, &["budget.limit", "positive"]);
+}
+
+#[test]
+fn unknown_strategy_and_bad_space_option_are_all_reported() {
+    let text = TINY
+        .replace("name = \"random\"", "name = \"randomm\"")
+        .replace("C = \"4\"", "C = \"four\"");
+    expect_config_error(&text, &["strategy[0].name", "randomm", "space[0]", "`C`"]);
+}
