@@ -319,10 +319,10 @@ mod tests {
             .expect_err("optimizer")
             .to_string();
         assert!(err.contains("bogus"), "{err}");
-        let nested = DEFAULT.replacen(
-            "schedule = { epochs = 3",
-            "schedule = { bogus = 2, epochs = 3",
-            1,
+        let nested = DEFAULT.replacen("schedule = { epochs", "schedule = { bogus = 2, epochs", 1);
+        assert_ne!(
+            nested, DEFAULT,
+            "the anchor exists in the default experiment"
         );
         assert!(parse(&nested, Path::new("x.toml")).is_err());
     }
