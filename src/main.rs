@@ -117,6 +117,7 @@ struct TabulateArgs {
 }
 
 fn main() -> std::process::ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -150,4 +151,15 @@ fn dispatch(cli: Cli) -> Result<()> {
 /// than pretend to work.
 fn not_built(command: &str, issue: u32) -> Result<()> {
     bail!("`nasarena {command}` is not built yet (tracked in issue {issue})")
+}
+
+/// Rust ignores SIGPIPE, so `nasarena spaces | head` would panic on the
+/// closed pipe; like other Unix tools, exit quietly instead.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread starts; it only
+    // resets one signal's disposition to the system default.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
