@@ -174,7 +174,11 @@ fn built_networks_match_analytic_counts() {
     let opts = SpaceOptions::parse("fbnet", &items).expect("opts");
     let paper28 = FbnetSpace::new(presets::PAPER, opts).expect("space");
     assert_eq!(paper28.plan().head_hw, (1, 1));
-    check_built(&paper28, &paper28.parse(presets::FBNET_C).expect("arch"), 10);
+    check_built(
+        &paper28,
+        &paper28.parse(presets::FBNET_C).expect("arch"),
+        10,
+    );
     // The trait's build gives the same network shape.
     let varmap = candle_nn::VarMap::new();
     let vb = SeededInit::var_builder(&varmap, Seed(1), &Device::Cpu);
