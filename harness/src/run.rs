@@ -39,6 +39,43 @@ pub fn build_strategy(
     )?)
 }
 
+/// Restores a strategy, meter, cost history and incumbent from a journal's
+/// trial records: the rebuilt strategy is asked again and told the recorded
+/// outcomes, so its state is exactly that of the interrupted run.
+fn replay(
+    strategy: &mut dyn BlackBoxStrategy,
+    space: &dyn Realize,
+    records: &[Record],
+    meter: &mut Meter,
+    history: &mut Vec<Cost>,
+    incumbent: &mut Option<Incumbent>,
+    path: &std::path::Path,
+) -> Result<()> {
+    for t in records.iter().filter_map(|r| match r {
+        Record::Trial(t) => Some(t),
+        _ => None,
+    }) {
+        let trial = history.len() as u64;
+        let proposal = strategy.ask(trial, space, &meter.progress())?;
+        if proposal.arch.choices() != t.choices.as_slice() {
+            return Err(Error::JournalMismatch {
+                path: path.to_path_buf(),
+                reason: format!("trial {trial}: the strategy proposes a different architecture on replay; was the journal written by another build?"),
+            });
+        }
+        strategy.tell(&Observation {
+            trial,
+            arch: proposal.arch,
+            outcome: t.outcome.clone(),
+            cost: t.cost,
+        })?;
+        meter.charge(t.cost);
+        history.push(t.cost);
+        *incumbent = t.incumbent.clone();
+    }
+    Ok(())
+}
+
 /// Options of a whole `run` invocation.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -66,16 +103,6 @@ pub fn repetition_data(plan: &Plan, unit: &Unit) -> Result<Splits> {
         s.norm = nasarena_datasets::Normalization::of(&s.train);
     }
     Ok(s)
-}
-
-fn checksum(s: &Splits) -> String {
-    let hex = |c: nasarena_datasets::Checksum| c.to_string();
-    format!(
-        "{}+{}+{}",
-        hex(s.train.checksum()),
-        hex(s.val.checksum()),
-        hex(s.test.checksum())
-    )
 }
 
 /// Runs every unit of the plan (skipping finished ones on resume).
@@ -126,7 +153,7 @@ fn header(
             .unwrap_or(1),
         dataset: DatasetInfo {
             name: exp.dataset.name.clone(),
-            checksum: checksum(data),
+            checksum: data.checksum().to_string(),
             train: data.train.len(),
             val: data.val.len(),
             test: data.test.len(),
@@ -217,26 +244,16 @@ fn run_unit(
             }
             return Ok(());
         }
-        for record in &journal.records {
-            let Record::Trial(t) = record else { continue };
-            let proposal = strategy.ask(trial, space, &meter.progress())?;
-            if proposal.arch.choices() != t.choices.as_slice() {
-                return Err(Error::JournalMismatch {
-                    path: unit.journal.clone(),
-                    reason: format!("trial {trial}: the strategy proposes a different architecture on replay; was the journal written by another build?"),
-                });
-            }
-            strategy.tell(&Observation {
-                trial,
-                arch: proposal.arch,
-                outcome: t.outcome.clone(),
-                cost: t.cost,
-            })?;
-            meter.charge(t.cost);
-            history.push(t.cost);
-            incumbent = t.incumbent.clone();
-            trial += 1;
-        }
+        replay(
+            strategy.as_mut(),
+            space,
+            &journal.records,
+            &mut meter,
+            &mut history,
+            &mut incumbent,
+            &unit.journal,
+        )?;
+        trial = history.len() as u64;
         if !opts.quiet {
             eprintln!("{tag}: resumed after {trial} recorded trials");
         }
@@ -248,7 +265,6 @@ fn run_unit(
         )?
     };
 
-    let train_len = data.train.len() as u64;
     let eval_per = (exp.evaluator.epochs * data.val.len()) as u64;
     while !meter.exhausted() {
         let proposal = strategy.ask(trial, space, &meter.progress())?;
@@ -265,7 +281,6 @@ fn run_unit(
         if meter.progress().spent.amount(plan.budget.unit) + guess > plan.budget.limit + 1e-9 {
             break;
         }
-        let _ = train_len;
         let report = train_and_evaluate(
             space,
             &arch,

@@ -14,6 +14,7 @@ use nasarena_core::{Arch, Cost, Seed};
 use nasarena_datasets::{Augment, BatchConfig, Batcher};
 use nasarena_datasets::{Dataset, ImageDataset};
 use nasarena_datasets::{Normalization, Splits};
+use nasarena_spaces::layers::trainable_vars;
 use nasarena_spaces::{Network, Realize, SeededInit};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -99,20 +100,7 @@ pub fn train_and_evaluate(
     let varmap = VarMap::new();
     let vb = SeededInit::var_builder(&varmap, seed.derive("init", 0), device);
     let net = space.build(arch, vb)?;
-    let trainable: Vec<_> = {
-        let data = varmap
-            .data()
-            .lock()
-            .map_err(|_| Error::Internal("variable map lock poisoned".into()))?;
-        let mut named: Vec<_> = data
-            .iter()
-            .filter(|(n, _)| !n.ends_with("running_mean") && !n.ends_with("running_var"))
-            .map(|(n, v)| (n.clone(), v.clone()))
-            .collect();
-        // Sorted by name so the optimiser's order never depends on hashing.
-        named.sort_by(|a, b| a.0.cmp(&b.0));
-        named.into_iter().map(|(_, v)| v).collect()
-    };
+    let trainable = trainable_vars(&varmap);
     let mut opt = Sgd::new(trainable.clone(), schedule.optimizer);
     let augment = Augment {
         pad: schedule.crop_padding,

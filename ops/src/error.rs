@@ -3,10 +3,6 @@
 /// Errors raised by nasarena-ops.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A requested capability has not been built yet.
-    #[error("{0} is not built yet")]
-    NotBuilt(&'static str),
-
     /// A convolution was called with shapes or hyper-parameters that do not fit.
     #[error("nasarena-ops {op}: {reason}")]
     BadConv {

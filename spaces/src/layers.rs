@@ -262,21 +262,29 @@ impl ConvBn {
     }
 }
 
-/// Trainable parameters in a VarMap: every variable except BN running
-/// statistics, which are buffers (PyTorch's `parameters()` excludes them).
+/// Whether a VarMap entry is a BN running statistic: a buffer, not a
+/// trainable parameter (PyTorch's `parameters()` excludes them too).
+pub fn is_buffer(name: &str) -> bool {
+    name.ends_with("running_mean") || name.ends_with("running_var")
+}
+
+/// The trainable variables of a VarMap (buffers excluded), sorted by name
+/// so an optimiser's order never depends on hashing.
+pub fn trainable_vars(varmap: &candle_nn::VarMap) -> Vec<candle_core::Var> {
+    let Ok(data) = varmap.data().lock() else {
+        return Vec::new();
+    };
+    let mut named: Vec<_> = data.iter().filter(|(name, _)| !is_buffer(name)).collect();
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    named.into_iter().map(|(_, v)| v.clone()).collect()
+}
+
+/// Trainable parameters in a VarMap: every variable except BN buffers.
 pub fn trainable_params(varmap: &candle_nn::VarMap) -> u64 {
-    varmap
-        .data()
-        .lock()
-        .map(|d| {
-            d.iter()
-                .filter(|(name, _)| {
-                    !name.ends_with("running_mean") && !name.ends_with("running_var")
-                })
-                .map(|(_, v)| v.elem_count() as u64)
-                .sum()
-        })
-        .unwrap_or(0)
+    trainable_vars(varmap)
+        .iter()
+        .map(|v| v.elem_count() as u64)
+        .sum()
 }
 
 #[cfg(test)]

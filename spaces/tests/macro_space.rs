@@ -134,7 +134,7 @@ fn every_parameter_gets_a_gradient() {
     let grads = loss.backward().expect("backward");
     let data = varmap.data().lock().expect("varmap");
     for (name, var) in data.iter() {
-        if name.ends_with("running_mean") || name.ends_with("running_var") {
+        if nasarena_spaces::layers::is_buffer(name) {
             continue; // BN buffers, not trainable
         }
         let g = grads.get(var.as_tensor());
