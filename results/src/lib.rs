@@ -10,6 +10,6 @@ pub mod table;
 pub use error::{Error, Result};
 pub use journal::{find_journals, read_journal, Journal};
 pub use record::{
-    DatasetInfo, EpochRecord, FinalRecord, Header, HeaderLine, Incumbent, Record, TrialRecord,
-    SCHEMA_VERSION,
+    DatasetInfo, DeriveRecord, EpochRecord, FinalRecord, Header, HeaderLine, Incumbent, Record,
+    ScoredArch, TrialRecord, SCHEMA_VERSION,
 };

@@ -9,7 +9,7 @@ use nasarena_core::{Budget, Cost, Outcome};
 use serde::{Deserialize, Serialize};
 
 /// Version of the record schema written into every header.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Provenance of a run: everything needed to reproduce or audit it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -114,21 +114,69 @@ pub struct TrialRecord {
     pub params: u64,
 }
 
-/// One epoch of a one-shot (supernet) search.
+/// One epoch of a one-shot (supernet) search: enough to watch the search
+/// converge (temperature, per-decision entropy, the current argmax).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EpochRecord {
     /// Epoch from 0.
     pub epoch: usize,
+    /// Whether the architecture parameters were updated in this epoch
+    /// (false during the weight-only warm-up).
+    pub trained_architecture: bool,
+    /// Gumbel-Softmax temperature used in this epoch (`None` for plain
+    /// softmax relaxations such as DARTS).
+    pub tau: Option<f64>,
     /// Mean training loss of the supernet weights.
     pub train_loss: f64,
-    /// Validation accuracy of the supernet with the current mixing.
+    /// Mean task (cross-entropy) loss on the architecture-update split.
+    pub val_loss: f64,
+    /// Validation accuracy of the supernet running the current argmax
+    /// architecture with the shared weights.
     pub val_accuracy: f64,
-    /// Architecture derived from the current parameters.
+    /// Entropy (nats) of each decision's distribution at the epoch's end.
+    pub entropy: Vec<f64>,
+    /// Architecture derived (argmax) from the current parameters.
     pub derived: String,
+    /// MACs of the derived architecture (batch 1).
+    pub derived_macs: u64,
+    /// Expected MACs under the current distribution (batch 1).
+    pub expected_macs: f64,
     /// Cost of this epoch.
     pub cost: Cost,
     /// Cost of the run so far.
+    pub cumulative: Cost,
+}
+
+/// One architecture scored when a one-shot search derives its result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoredArch {
+    /// Genotype string.
+    pub arch: String,
+    /// Validation accuracy with the shared supernet weights.
+    pub val_accuracy: f64,
+    /// MACs (batch 1).
+    pub macs: u64,
+    /// Trainable parameters of the stand-alone network.
+    pub params: u64,
+    /// True for the argmax architecture, false for a sampled one.
+    pub argmax: bool,
+}
+
+/// The derivation step of a one-shot search: the argmax architecture and
+/// architectures sampled from the learned distribution, each scored on the
+/// validation split; the best is recommended (as SqueezeNAS does).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeriveRecord {
+    /// Every candidate scored, argmax first.
+    pub candidates: Vec<ScoredArch>,
+    /// Genotype string of the recommended architecture.
+    pub chosen: String,
+    /// Cost of scoring.
+    pub cost: Cost,
+    /// Cost of the run so far (search included).
     pub cumulative: Cost,
 }
 
@@ -172,6 +220,8 @@ pub enum Record {
     Trial(TrialRecord),
     /// A one-shot search epoch.
     Epoch(EpochRecord),
+    /// A one-shot search's derivation (after its last epoch).
+    Derive(DeriveRecord),
     /// The final protocol's result; the run is complete after it.
     Final(FinalRecord),
 }
