@@ -12,6 +12,7 @@ mod options;
 mod realize;
 mod registry;
 pub mod squeezenas;
+pub mod supernet;
 
 pub use cell::CellSpace;
 pub use error::{Error, Result};
@@ -22,3 +23,4 @@ pub use options::SpaceOptions;
 pub use realize::{CostReport, LayerCost, Network, Realize};
 pub use registry::{build_space, registry, SpaceEntry};
 pub use squeezenas::SqueezeNasSpace;
+pub use supernet::Supernet;

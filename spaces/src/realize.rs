@@ -6,6 +6,7 @@
 //! `in * out` per linear layer. BN, activations, pooling, residual adds and
 //! upsampling are not counted; dilation does not change the count.
 
+use crate::supernet::Supernet;
 use crate::Result;
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
@@ -76,4 +77,16 @@ pub trait Realize: SearchSpace {
     /// A trainable network for the architecture; weights are created
     /// through `vb` (use [`crate::init::SeededInit`] for reproducible init).
     fn build(&self, arch: &Arch, vb: VarBuilder) -> Result<Box<dyn Network>>;
+
+    /// A weight-sharing supernet holding every candidate of every decision
+    /// (see [`crate::supernet`]); spaces without one say so.
+    fn build_supernet(&self, vb: VarBuilder) -> Result<Box<dyn Supernet>> {
+        let _ = vb;
+        Err(crate::Error::Unsupported {
+            space: self.name().to_string(),
+            reason:
+                "this space has no weight-sharing supernet; one-shot strategies cannot search it"
+                    .into(),
+        })
+    }
 }

@@ -13,6 +13,7 @@ pub mod canonical;
 pub mod cost;
 pub mod genotype;
 mod network;
+pub mod supernet;
 
 pub use network::CellNetwork;
 
@@ -95,6 +96,15 @@ impl CellSpace {
             counter,
         )?)
     }
+
+    /// The supernet with a MAC counter attached.
+    pub fn build_supernet_counted(
+        &self,
+        vb: VarBuilder,
+        counter: Option<&MacCounter>,
+    ) -> Result<supernet::CellSupernet> {
+        Ok(supernet::CellSupernet::new(&self.skeleton, vb, counter)?)
+    }
 }
 
 impl SearchSpace for CellSpace {
@@ -147,5 +157,9 @@ impl Realize for CellSpace {
 
     fn build(&self, arch: &Arch, vb: VarBuilder) -> Result<Box<dyn Network>> {
         Ok(Box::new(self.build_counted(arch, vb, None)?))
+    }
+
+    fn build_supernet(&self, vb: VarBuilder) -> Result<Box<dyn crate::Supernet>> {
+        Ok(Box::new(self.build_supernet_counted(vb, None)?))
     }
 }

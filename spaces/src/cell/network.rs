@@ -11,7 +11,7 @@ use candle_nn::{BatchNorm, VarBuilder};
 
 /// One edge's operation.
 #[derive(Clone, Debug)]
-enum EdgeOp {
+pub(super) enum EdgeOp {
     None,
     Skip,
     /// ReLU -> conv -> BN.
@@ -21,7 +21,24 @@ enum EdgeOp {
 }
 
 impl EdgeOp {
-    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Option<Tensor>> {
+    /// The operation `op` (index into [`OPS`]) on `channels` channels, its
+    /// variables under `vb`.
+    pub(super) fn new(
+        op: usize,
+        channels: usize,
+        vb: VarBuilder,
+        mac: Option<&MacCounter>,
+    ) -> Result<Self> {
+        Ok(match (OPS.get(op).copied(), op_conv(op, channels)) {
+            (_, Some(spec)) => EdgeOp::Conv(ConvBn::new(spec, vb, mac)?),
+            (Some("skip_connect"), _) => EdgeOp::Skip,
+            (Some("avg_pool_3x3"), _) => EdgeOp::Pool,
+            _ => EdgeOp::None,
+        })
+    }
+
+    /// The edge's output, `None` for the zero operation.
+    pub(super) fn forward_t(&self, x: &Tensor, train: bool) -> Result<Option<Tensor>> {
         match self {
             EdgeOp::None => Ok(None),
             EdgeOp::Skip => Ok(Some(x.clone())),
@@ -67,16 +84,8 @@ impl Cell {
     ) -> Result<Self> {
         let mut edges = Vec::with_capacity(EDGES.len());
         for (&(to, from), &op) in EDGES.iter().zip(choices) {
-            let op = op as usize;
-            let edge = match (OPS.get(op).copied(), op_conv(op, channels)) {
-                (_, Some(spec)) => {
-                    EdgeOp::Conv(ConvBn::new(spec, vb.pp(format!("edge{to}_{from}")), mac)?)
-                }
-                (Some("skip_connect"), _) => EdgeOp::Skip,
-                (Some("avg_pool_3x3"), _) => EdgeOp::Pool,
-                _ => EdgeOp::None,
-            };
-            edges.push(edge);
+            let vb = vb.pp(format!("edge{to}_{from}"));
+            edges.push(EdgeOp::new(op as usize, channels, vb, mac)?);
         }
         Ok(Cell { edges })
     }
@@ -110,14 +119,19 @@ impl Cell {
 
 /// NAS-Bench-201's `ResNetBasicblock` at stride 2.
 #[derive(Clone, Debug)]
-struct Reduction {
+pub(super) struct Reduction {
     conv_a: ConvBn,
     conv_b: ConvBn,
     shortcut: crate::layers::Conv,
 }
 
 impl Reduction {
-    fn new(c_in: usize, c_out: usize, vb: VarBuilder, mac: Option<&MacCounter>) -> Result<Self> {
+    pub(super) fn new(
+        c_in: usize,
+        c_out: usize,
+        vb: VarBuilder,
+        mac: Option<&MacCounter>,
+    ) -> Result<Self> {
         let (a, b, s) = reduction_specs(c_in, c_out);
         Ok(Reduction {
             conv_a: ConvBn::new(a, vb.pp("conv_a"), mac)?,
@@ -126,7 +140,7 @@ impl Reduction {
         })
     }
 
-    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+    pub(super) fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let y = self.conv_a.forward_t(&x.relu()?, train)?;
         let y = self.conv_b.forward_t(&y.relu()?, train)?;
         let s = self.shortcut.forward(&x.avg_pool2d(2)?)?;

@@ -22,6 +22,7 @@ pub(crate) mod genotype;
 pub mod network;
 pub mod plan;
 pub mod presets;
+pub mod supernet;
 pub mod tally;
 
 use crate::layers::MacCounter;
@@ -32,6 +33,7 @@ use nasarena_core::{Arch, Decision, SearchSpace};
 use network::FbnetNetwork;
 use plan::Plan;
 use presets::{Preset, HEAD_CHANNELS, LAYERS};
+use supernet::FbnetSupernet;
 
 /// Option keys accepted by the fbnet spaces.
 pub const OPTIONS: &[&str] = &["input", "classes", "head", "width", "drop_strides"];
@@ -163,6 +165,15 @@ impl FbnetSpace {
         let candidates = self.candidates(arch)?;
         Ok(FbnetNetwork::new(&self.plan, &candidates, vb, counter)?)
     }
+
+    /// Builds the supernet; `counter` adds the MACs of whatever runs.
+    pub fn build_supernet_counted(
+        &self,
+        vb: VarBuilder,
+        counter: Option<&MacCounter>,
+    ) -> Result<FbnetSupernet> {
+        Ok(FbnetSupernet::new(&self.plan, vb, counter)?)
+    }
 }
 
 impl SearchSpace for FbnetSpace {
@@ -222,5 +233,9 @@ impl Realize for FbnetSpace {
 
     fn build(&self, arch: &Arch, vb: VarBuilder) -> Result<Box<dyn Network>> {
         Ok(Box::new(self.build_counted(arch, vb, None)?))
+    }
+
+    fn build_supernet(&self, vb: VarBuilder) -> Result<Box<dyn crate::Supernet>> {
+        Ok(Box::new(self.build_supernet_counted(vb, None)?))
     }
 }

@@ -1,0 +1,130 @@
+//! The NAS-Bench-201 supernet (Dong & Yang 2020, Sec. 3; the DARTS/GDAS
+//! search cell): the skeleton of [`super::cost`] where every edge of every
+//! cell holds all five operations with their own weights. The six edges'
+//! mixing weights are shared by all cells, as the searched genotype is.
+//!
+//! Variable names: `stem.*`, `cells.{b}.edge{to}_{from}.{op}.*` for cells,
+//! `cells.{b}.{conv_a,conv_b,shortcut}.*` for reductions, `lastact_bn`,
+//! `classifier`.
+
+use super::cost::Skeleton;
+use super::genotype::{EDGES, OPS};
+use super::network::{EdgeOp, Reduction};
+use crate::layers::{batch_norm, ConvBn, Linear, MacCounter};
+use crate::supernet::{check_mixing, mix, Supernet};
+use candle_core::{DType, Module, ModuleT, Result, Tensor};
+use candle_nn::{BatchNorm, VarBuilder};
+
+/// A cell with every operation on every edge: `edges[e][o]`.
+#[derive(Debug)]
+struct MixedCell {
+    edges: Vec<Vec<EdgeOp>>,
+}
+
+impl MixedCell {
+    fn new(channels: usize, vb: VarBuilder, mac: Option<&MacCounter>) -> Result<Self> {
+        let edges = EDGES
+            .iter()
+            .map(|&(to, from)| {
+                let vb = vb.pp(format!("edge{to}_{from}"));
+                (0..OPS.len())
+                    .map(|o| EdgeOp::new(o, channels, vb.pp(OPS[o]), mac))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(MixedCell { edges })
+    }
+
+    fn forward_mixed(&self, x: &Tensor, mixing: &[Tensor], hard: bool) -> Result<Tensor> {
+        let mut nodes: Vec<Tensor> = vec![x.clone()];
+        for node in 1..=3 {
+            let mut sum: Option<Tensor> = None;
+            for ((ops, weights), &(to, from)) in self.edges.iter().zip(mixing).zip(EDGES.iter()) {
+                if to != node {
+                    continue;
+                }
+                let input = &nodes[from];
+                if let Some(y) = mix(weights, hard, |o| ops[o].forward_t(input, true))? {
+                    sum = Some(match sum {
+                        Some(s) => (s + y)?,
+                        None => y,
+                    });
+                }
+            }
+            nodes.push(match sum {
+                Some(s) => s,
+                None => x.zeros_like()?,
+            });
+        }
+        nodes
+            .pop()
+            .ok_or_else(|| candle_core::Error::Msg("empty cell".into()))
+    }
+}
+
+#[derive(Debug)]
+enum Block {
+    Cell(MixedCell),
+    Reduction(Box<Reduction>),
+}
+
+/// A built cell-space supernet.
+#[derive(Debug)]
+pub struct CellSupernet {
+    stem: ConvBn,
+    blocks: Vec<Block>,
+    last_bn: BatchNorm,
+    classifier: Linear,
+}
+
+impl CellSupernet {
+    /// Creates every variable under `vb`; `mac` counts what runs.
+    pub fn new(skeleton: &Skeleton, vb: VarBuilder, mac: Option<&MacCounter>) -> Result<Self> {
+        let stem = ConvBn::new(skeleton.stem(), vb.pp("stem"), mac)?;
+        let mut blocks = Vec::new();
+        let stages = skeleton.stages();
+        for (s, stage) in stages.iter().enumerate() {
+            if s > 0 {
+                let vb = vb.pp(format!("cells.{}", blocks.len()));
+                let reduction = Reduction::new(stages[s - 1].channels, stage.channels, vb, mac)?;
+                blocks.push(Block::Reduction(Box::new(reduction)));
+            }
+            for _ in 0..skeleton.cells {
+                let vb = vb.pp(format!("cells.{}", blocks.len()));
+                blocks.push(Block::Cell(MixedCell::new(stage.channels, vb, mac)?));
+            }
+        }
+        let last = stages[2].channels;
+        Ok(CellSupernet {
+            stem,
+            blocks,
+            last_bn: batch_norm(last, vb.pp("lastact_bn"))?,
+            classifier: Linear::new(last, skeleton.classes, vb.pp("classifier"), mac)?,
+        })
+    }
+}
+
+impl Supernet for CellSupernet {
+    fn forward_mixed(&self, input: &Tensor, mixing: &[Tensor], hard: bool) -> Result<Tensor> {
+        if mixing.len() != EDGES.len() {
+            candle_core::bail!(
+                "cell supernet: {} mixing tensors for {} edges",
+                mixing.len(),
+                EDGES.len()
+            );
+        }
+        let batch = input.dim(0)?;
+        for (e, w) in mixing.iter().enumerate() {
+            check_mixing(e, w, OPS.len(), batch)?;
+        }
+        let mut x = self.stem.forward_t(&input.to_dtype(DType::F32)?, true)?;
+        for block in &self.blocks {
+            x = match block {
+                Block::Cell(c) => c.forward_mixed(&x, mixing, hard)?,
+                Block::Reduction(r) => r.forward_t(&x, true)?,
+            };
+        }
+        let x = self.last_bn.forward_t(&x, true)?.relu()?;
+        self.classifier.forward(&x.mean((2, 3))?)
+    }
+}

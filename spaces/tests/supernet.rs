@@ -1,0 +1,291 @@
+//! Supernets against the stand-alone networks: hard one-hot mixing runs
+//! exactly the chosen architecture (same MACs, same logits once the shared
+//! weights are copied into the stand-alone network), soft mixing runs every
+//! candidate, and mixed layers pass a finite-difference gradient check.
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::VarMap;
+use nasarena_core::{Arch, SearchSpace, Seed};
+use nasarena_spaces::fbnet::presets;
+use nasarena_spaces::layers::MacCounter;
+use nasarena_spaces::supernet::{one_hot_mixing, Supernet};
+use nasarena_spaces::{CellSpace, FbnetSpace, Realize, SeededInit, SpaceOptions};
+
+fn cell_space() -> CellSpace {
+    let opts: Vec<String> = ["C=4", "N=1", "input=1x12x12", "classes=5"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    CellSpace::from_options(SpaceOptions::parse("cell", &opts).expect("opts")).expect("space")
+}
+
+fn fbnet_space() -> FbnetSpace {
+    let opts: Vec<String> = ["width=0.25", "input=1x16x16", "classes=5"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    FbnetSpace::new(
+        presets::SMALL_28,
+        SpaceOptions::parse("fbnet-28", &opts).expect("opts"),
+    )
+    .expect("space")
+}
+
+fn input(space: &dyn Realize, batch: usize) -> Tensor {
+    let [c, h, w] = space.input_shape();
+    let n = batch * c * h * w;
+    let values: Vec<f32> = (0..n)
+        .map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0)
+        .collect();
+    Tensor::from_vec(values, (batch, c, h, w), &Device::Cpu).expect("input")
+}
+
+fn arities(space: &dyn SearchSpace) -> Vec<usize> {
+    space.decisions().iter().map(|d| d.arity()).collect()
+}
+
+/// Copies every stand-alone variable's value into the supernet variable
+/// that `rename` maps its name to.
+fn copy_shared_weights(standalone: &VarMap, supernet: &VarMap, rename: impl Fn(&str) -> String) {
+    let src = standalone.data().lock().expect("lock");
+    let dst = supernet.data().lock().expect("lock");
+    for (name, var) in src.iter() {
+        let target = rename(name);
+        let Some(dst_var) = dst.get(&target) else {
+            panic!("supernet has no variable {target} for {name}");
+        };
+        dst_var.set(var.as_tensor()).expect("set");
+    }
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .and_then(|d| d.abs())
+        .and_then(|d| d.flatten_all())
+        .and_then(|d| d.max(0))
+        .and_then(|d| d.to_scalar::<f32>())
+        .expect("diff")
+}
+
+/// Inserts the candidate name after the `prefix{i}` path element that
+/// `position` finds, e.g. `layers.3.pw.conv.weight` ->
+/// `layers.3.k3_e6.pw.conv.weight`.
+fn insert_after(name: &str, depth: usize, candidate: &str) -> String {
+    let parts: Vec<&str> = name.split('.').collect();
+    let mut out: Vec<&str> = parts[..depth].to_vec();
+    out.push(candidate);
+    out.extend_from_slice(&parts[depth..]);
+    out.join(".")
+}
+
+#[test]
+fn fbnet_one_hot_supernet_is_the_standalone_network() {
+    let space = fbnet_space();
+    let mut rng = Seed(3).rng();
+    for round in 0..3 {
+        let arch = space.sample(&mut rng);
+        let sup_map = VarMap::new();
+        let counter = MacCounter::new();
+        let sup = space
+            .build_supernet_counted(
+                SeededInit::var_builder(&sup_map, Seed(round), &Device::Cpu),
+                Some(&counter),
+            )
+            .expect("supernet");
+        let net_map = VarMap::new();
+        let net = space
+            .build(
+                &arch,
+                SeededInit::var_builder(&net_map, Seed(100 + round), &Device::Cpu),
+            )
+            .expect("net");
+        let names = nasarena_spaces::fbnet::block::CANDIDATES;
+        copy_shared_weights(&net_map, &sup_map, |name| {
+            if let Some(rest) = name.strip_prefix("layers.") {
+                let layer: usize = rest
+                    .split('.')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .expect("layer");
+                insert_after(name, 2, names[arch.choices()[layer] as usize])
+            } else {
+                name.to_string()
+            }
+        });
+        let x = input(&space, 4);
+        let mixing = one_hot_mixing(arch.choices(), &arities(&space), &Device::Cpu).expect("mix");
+        let a = sup
+            .forward_mixed(&x, &mixing, true)
+            .expect("supernet forward");
+        assert_eq!(
+            counter.total(),
+            space.cost(&arch).expect("cost").macs,
+            "{}",
+            space.format(&arch)
+        );
+        let b = net.forward_t(&x, true).expect("net forward");
+        assert!(max_abs_diff(&a, &b) < 1e-4, "{}", space.format(&arch));
+    }
+}
+
+#[test]
+fn cell_one_hot_supernet_is_the_standalone_network() {
+    let space = cell_space();
+    let ops = nasarena_spaces::cell::genotype::OPS;
+    let mut rng = Seed(5).rng();
+    for round in 0..4 {
+        let arch = space.sample(&mut rng);
+        let sup_map = VarMap::new();
+        let counter = MacCounter::new();
+        let sup = space
+            .build_supernet_counted(
+                SeededInit::var_builder(&sup_map, Seed(round), &Device::Cpu),
+                Some(&counter),
+            )
+            .expect("supernet");
+        let net_map = VarMap::new();
+        let net = space
+            .build(
+                &arch,
+                SeededInit::var_builder(&net_map, Seed(50 + round), &Device::Cpu),
+            )
+            .expect("net");
+        let edges = nasarena_spaces::cell::genotype::EDGES;
+        copy_shared_weights(&net_map, &sup_map, |name| {
+            let parts: Vec<&str> = name.split('.').collect();
+            match parts.get(2).and_then(|p| p.strip_prefix("edge")) {
+                Some(edge) => {
+                    let (to, from) = edge.split_once('_').expect("edge name");
+                    let key = (to.parse().expect("to"), from.parse().expect("from"));
+                    let e = edges.iter().position(|&x| x == key).expect("edge");
+                    insert_after(name, 3, ops[arch.choices()[e] as usize])
+                }
+                None => name.to_string(),
+            }
+        });
+        let x = input(&space, 3);
+        let mixing = one_hot_mixing(arch.choices(), &arities(&space), &Device::Cpu).expect("mix");
+        let a = sup
+            .forward_mixed(&x, &mixing, true)
+            .expect("supernet forward");
+        assert_eq!(
+            counter.total(),
+            space.cost(&arch).expect("cost").macs,
+            "{}",
+            space.format(&arch)
+        );
+        let b = net.forward_t(&x, true).expect("net forward");
+        assert!(max_abs_diff(&a, &b) < 1e-4, "{}", space.format(&arch));
+    }
+}
+
+/// Soft mixing runs every candidate: the counted MACs are the fixed part
+/// plus every entry of the candidate table (cells: once per cell).
+#[test]
+fn soft_mixing_runs_every_candidate() {
+    let space = fbnet_space();
+    let counter = MacCounter::new();
+    let varmap = VarMap::new();
+    let sup = space
+        .build_supernet_counted(
+            SeededInit::var_builder(&varmap, Seed(1), &Device::Cpu),
+            Some(&counter),
+        )
+        .expect("supernet");
+    let table = space.candidate_macs().expect("table");
+    let arch = Arch::new(vec![0; 22]);
+    let fixed = space.cost(&arch).expect("cost").macs - table.iter().map(|row| row[0]).sum::<u64>();
+    let uniform: Vec<Tensor> = arities(&space)
+        .iter()
+        .map(|&a| Tensor::full(1.0 / a as f32, (1, a), &Device::Cpu).expect("w"))
+        .collect();
+    sup.forward_mixed(&input(&space, 2), &uniform, false)
+        .expect("forward");
+    let all: u64 = table.iter().flatten().sum();
+    assert_eq!(counter.total(), fixed + all);
+}
+
+/// Central finite differences of the supernet's loss with respect to the
+/// mixing weights of every decision (soft, per-image rows) against the
+/// autograd gradient.
+#[test]
+fn mixing_gradient_matches_finite_differences() {
+    let space = cell_space();
+    let varmap = VarMap::new();
+    let sup = space
+        .build_supernet(SeededInit::var_builder(&varmap, Seed(9), &Device::Cpu))
+        .expect("supernet");
+    let x = input(&space, 2);
+    let base: Vec<Vec<f32>> = (0..6)
+        .map(|e| {
+            (0..10)
+                .map(|i| 0.1 + ((e * 10 + i) * 7 % 13) as f32 / 20.0)
+                .collect()
+        })
+        .collect();
+    let loss = |values: &[Vec<f32>]| -> f64 {
+        let mixing: Vec<Tensor> = values
+            .iter()
+            .map(|v| Tensor::from_vec(v.clone(), (2, 5), &Device::Cpu).expect("w"))
+            .collect();
+        let y = sup.forward_mixed(&x, &mixing, false).expect("forward");
+        f64::from(
+            y.sqr()
+                .and_then(|t| t.sum_all())
+                .and_then(|t| t.to_scalar::<f32>())
+                .expect("loss"),
+        )
+    };
+    let vars: Vec<Var> = base
+        .iter()
+        .map(|v| Var::from_vec(v.clone(), (2, 5), &Device::Cpu).expect("var"))
+        .collect();
+    let mixing: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+    let y = sup.forward_mixed(&x, &mixing, false).expect("forward");
+    let grads = y
+        .sqr()
+        .and_then(|t| t.sum_all())
+        .and_then(|t| t.backward())
+        .expect("backward");
+    // Small steps: BN over two images and ReLU kinks make the loss strongly
+    // curved in some directions (1e-2 already leaves the linear regime).
+    let eps = 1e-3f32;
+    for (e, var) in vars.iter().enumerate() {
+        let g: Vec<f32> = grads
+            .get(var.as_tensor())
+            .expect("grad")
+            .flatten_all()
+            .and_then(|t| t.to_vec1())
+            .expect("g");
+        for i in 0..10 {
+            let mut plus = base.clone();
+            plus[e][i] += eps;
+            let mut minus = base.clone();
+            minus[e][i] -= eps;
+            let fd = (loss(&plus) - loss(&minus)) / (2.0 * f64::from(eps));
+            // f32 arithmetic: a 5% band still catches a missing or wrong path.
+            let tol = 5e-2 * fd.abs().max(1.0);
+            assert!(
+                (fd - f64::from(g[i])).abs() < tol,
+                "edge {e} entry {i}: autograd {} vs finite difference {fd}",
+                g[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn wrong_mixing_shape_is_an_error() {
+    let space = cell_space();
+    let varmap = VarMap::new();
+    let sup = space
+        .build_supernet(SeededInit::var_builder(&varmap, Seed(2), &Device::Cpu))
+        .expect("supernet");
+    let bad: Vec<Tensor> = (0..6)
+        .map(|_| Tensor::ones((1, 4), DType::F32, &Device::Cpu).expect("w"))
+        .collect();
+    let err = sup
+        .forward_mixed(&input(&space, 2), &bad, false)
+        .expect_err("shape");
+    assert!(err.to_string().contains("expected 1x5 or 2x5"), "{err}");
+}
