@@ -98,6 +98,26 @@ pub trait OneShotStrategy: std::fmt::Debug {
     /// Applies one optimiser step to the architecture parameters.
     fn update_architecture(&mut self, grads: &GradStore) -> Result<()>;
 
-    /// The architecture the current parameters recommend.
+    /// The architecture the current parameters recommend (the argmax).
     fn derive(&self, space: &dyn SearchSpace) -> Result<Arch>;
+
+    /// The sampling temperature of `ctx`'s epoch, if the relaxation has one.
+    fn temperature(&self, ctx: &StepContext) -> Option<f64> {
+        let _ = ctx;
+        None
+    }
+
+    /// The current distribution over each decision's options.
+    fn distribution(&self) -> Result<Vec<Vec<f64>>>;
+
+    /// `k` architectures drawn from the learned distribution, for scoring
+    /// next to the argmax when the search derives its result.
+    fn sample_architectures(&mut self, k: usize, space: &dyn SearchSpace) -> Result<Vec<Arch>>;
+
+    /// The whole state (parameters, optimiser moments, RNG) as JSON, for an
+    /// exact resume; see [`BlackBoxStrategy::save_state`].
+    fn save_state(&self) -> Result<serde_json::Value>;
+
+    /// Replaces the state with one saved by `save_state`.
+    fn restore_state(&mut self, state: &serde_json::Value) -> Result<()>;
 }

@@ -17,7 +17,7 @@ pub enum Error {
     #[error("strategy `{strategy}`: cannot read config: {reason}")]
     ConfigSyntax { strategy: String, reason: String },
     /// No strategy is registered under this name.
-    #[error("unknown black-box strategy `{name}`; known strategies: {known}")]
+    #[error("unknown strategy `{name}`; known strategies: {known}")]
     UnknownStrategy { name: String, known: String },
     /// The strategy has no preset of this name.
     #[error("strategy `{strategy}` has no preset `{preset}`; known presets: {known}")]

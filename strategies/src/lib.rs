@@ -9,11 +9,16 @@
 //! ranks by the scalar of its [`config::ObjectiveConfig`] (accuracy or the
 //! MnasNet reward, optionally under a hard MAC limit), and saves its whole
 //! state for an exact resume. [`build_black_box`] builds one by name.
+//!
+//! One-shot strategies ([`nasarena_core::OneShotStrategy`]): differentiable
+//! search on a weight-sharing supernet, [`gumbel`] (FBNet, GDAS,
+//! SqueezeNAS presets and the DARTS softmax baseline); [`build_one_shot`].
 
 pub mod config;
 mod error;
 pub mod evolution;
 pub mod ga;
+pub mod gumbel;
 pub mod random;
 pub mod registry;
 pub mod reinforce;
@@ -21,4 +26,4 @@ pub mod reward;
 mod state;
 
 pub use error::{Error, Result};
-pub use registry::{build_black_box, BLACK_BOX};
+pub use registry::{build_black_box, build_one_shot, is_one_shot, BLACK_BOX, ONE_SHOT};

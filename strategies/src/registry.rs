@@ -9,10 +9,11 @@
 use crate::config::merge_overrides;
 use crate::evolution::{Evolution, EvolutionConfig};
 use crate::ga::{Ga, GaConfig};
+use crate::gumbel::{self, CostTable, Gumbel, GumbelConfig};
 use crate::random::{RandomConfig, RandomSearch};
 use crate::reinforce::{self, Reinforce};
 use crate::{Error, Result};
-use nasarena_core::{BlackBoxStrategy, SearchSpace, Seed};
+use nasarena_core::{BlackBoxStrategy, OneShotStrategy, SearchSpace, Seed};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -23,6 +24,51 @@ pub const BLACK_BOX: &[(&str, &[&str])] = &[
     (crate::ga::NAME, GaConfig::PRESETS),
     (reinforce::NAME, reinforce::PRESETS),
 ];
+
+/// Registered one-shot strategies and their presets (default first).
+pub const ONE_SHOT: &[(&str, &[&str])] = &[(gumbel::NAME, gumbel::PRESETS)];
+
+/// Whether `name` is a registered one-shot strategy.
+pub fn is_one_shot(name: &str) -> bool {
+    ONE_SHOT.iter().any(|(n, _)| *n == name)
+}
+
+fn known_names() -> String {
+    BLACK_BOX
+        .iter()
+        .chain(ONE_SHOT)
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Builds a one-shot strategy by name and preset with overrides; `costs`
+/// is the space's per-candidate MAC table (needed by MAC-aware losses).
+pub fn build_one_shot(
+    name: &str,
+    preset: Option<&str>,
+    overrides: &serde_json::Value,
+    seed: Seed,
+    space: &dyn SearchSpace,
+    costs: Option<&CostTable>,
+) -> Result<Box<dyn OneShotStrategy>> {
+    match name {
+        gumbel::NAME => {
+            let c = resolve(
+                name,
+                gumbel::PRESETS,
+                preset,
+                GumbelConfig::preset,
+                overrides,
+            )?;
+            Ok(Box::new(Gumbel::new(c, seed, space, costs)?))
+        }
+        _ => Err(Error::UnknownStrategy {
+            name: name.to_string(),
+            known: known_names(),
+        }),
+    }
+}
 
 fn resolve<C: Serialize + DeserializeOwned>(
     strategy: &str,
@@ -86,11 +132,7 @@ pub fn build_black_box(
         _ => {
             return Err(Error::UnknownStrategy {
                 name: name.to_string(),
-                known: BLACK_BOX
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known: known_names(),
             })
         }
     };

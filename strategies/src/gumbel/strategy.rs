@@ -1,0 +1,371 @@
+//! The `gumbel` one-shot strategy: architecture logits, their relaxation
+//! into mixing weights, the (MAC-aware) search loss and Adam on theta.
+
+use super::relax::{gumbel_noise, probabilities, relax};
+use super::{CostLoss, GumbelConfig, Relaxation, NAME};
+use crate::{Error, Result};
+use candle_core::backprop::GradStore;
+use candle_core::{DType, Device, Tensor, Var};
+use nasarena_core::{
+    Arch, CoreError, MixingWeights, OneShotStrategy, SearchSpace, Seed, SeedRng, StepContext,
+};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// MACs of every candidate of every decision plus the fixed part (stem,
+/// head, reductions), such that an architecture's MACs are
+/// `fixed + sum_d per_decision[d][choice_d]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CostTable {
+    /// MACs outside the searched decisions.
+    pub fixed: u64,
+    /// `per_decision[d][o]`: MACs of option `o` of decision `d`.
+    pub per_decision: Vec<Vec<u64>>,
+}
+
+/// Adam moments of theta.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Moments {
+    step: u64,
+    m: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+}
+
+/// Everything that changes during a search, for save/restore.
+#[derive(Serialize, Deserialize)]
+struct SavedState {
+    theta: Vec<Vec<f32>>,
+    moments: Moments,
+    rng: SeedRng,
+}
+
+/// The `gumbel` strategy.
+#[derive(Debug)]
+pub struct Gumbel {
+    cfg: GumbelConfig,
+    theta: Vec<Var>,
+    /// `(arity, 1)` cost columns in cost units, one per decision.
+    cost_columns: Option<(f64, Vec<Tensor>)>,
+    moments: Moments,
+    rng: SeedRng,
+}
+
+fn tensor_err(e: candle_core::Error) -> Error {
+    Error::Tensor {
+        strategy: NAME.into(),
+        source: e,
+    }
+}
+
+fn core_err(e: Error) -> CoreError {
+    e.into()
+}
+
+impl Gumbel {
+    /// A search over `space` with logits at `cfg.theta_init`; `costs` is
+    /// needed by a MAC-aware loss.
+    pub fn new(
+        cfg: GumbelConfig,
+        seed: Seed,
+        space: &dyn SearchSpace,
+        costs: Option<&CostTable>,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        let device = Device::Cpu;
+        let arities: Vec<usize> = space.decisions().iter().map(|d| d.arity()).collect();
+        let theta = arities
+            .iter()
+            .map(|&a| Var::from_vec(vec![cfg.theta_init; a], (1, a), &device))
+            .collect::<candle_core::Result<Vec<_>>>()
+            .map_err(tensor_err)?;
+        let cost_columns = match (cfg.cost_loss, costs) {
+            (CostLoss::None, _) => None,
+            (_, None) => {
+                return Err(Error::config(
+                    NAME,
+                    "cost_loss",
+                    format!("needs a per-candidate MAC table, which space `{}` does not provide; use cost_loss = {{ kind = \"none\" }}", space.name()),
+                ))
+            }
+            (_, Some(table)) => Some(cost_columns(&cfg, table, &arities, &device)?),
+        };
+        Ok(Gumbel {
+            cfg,
+            theta,
+            cost_columns,
+            moments: Moments::default(),
+            rng: seed.derive("gumbel", 0).rng(),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &GumbelConfig {
+        &self.cfg
+    }
+
+    /// Expected cost per mixing row, `(rows, 1)`, in cost units.
+    fn expected_cost(&self, mixing: &MixingWeights) -> candle_core::Result<Option<Tensor>> {
+        let Some((fixed, columns)) = &self.cost_columns else {
+            return Ok(None);
+        };
+        let mut total: Option<Tensor> = None;
+        for (m, col) in mixing.per_decision.iter().zip(columns) {
+            let c = m.matmul(col)?;
+            total = Some(match total {
+                Some(t) => (t + c)?,
+                None => c,
+            });
+        }
+        total.map(|t| t + *fixed).transpose()
+    }
+
+    fn warmup_epochs(&self, total: usize) -> usize {
+        (self.cfg.warmup_fraction * total as f64).round() as usize
+    }
+}
+
+/// The cost table as `(arity, 1)` columns in cost units, after checking
+/// that the logarithm of the multiplicative loss stays positive.
+fn cost_columns(
+    cfg: &GumbelConfig,
+    table: &CostTable,
+    arities: &[usize],
+    device: &Device,
+) -> Result<(f64, Vec<Tensor>)> {
+    let fits = table.per_decision.len() == arities.len()
+        && table
+            .per_decision
+            .iter()
+            .zip(arities)
+            .all(|(row, &a)| row.len() == a);
+    if !fits {
+        return Err(Error::SpaceMismatch {
+            strategy: NAME.into(),
+            reason: "the MAC table does not match the space's decisions".into(),
+        });
+    }
+    let unit = cfg.cost_unit_macs;
+    let smallest = table.fixed as f64
+        + table
+            .per_decision
+            .iter()
+            .map(|row| row.iter().copied().min().unwrap_or(0) as f64)
+            .sum::<f64>();
+    if matches!(cfg.cost_loss, CostLoss::Multiplicative { .. }) && smallest / unit <= 1.0 {
+        return Err(Error::config(
+            NAME,
+            "cost_unit_macs",
+            format!("makes the cheapest architecture cost {} units; ln(COST) must stay positive, so use a unit below {smallest} MACs", smallest / unit),
+        ));
+    }
+    let columns = table
+        .per_decision
+        .iter()
+        .map(|row| {
+            let v: Vec<f32> = row.iter().map(|&m| (m as f64 / unit) as f32).collect();
+            Tensor::from_vec(v, (row.len(), 1), device)
+        })
+        .collect::<candle_core::Result<Vec<_>>>()
+        .map_err(tensor_err)?;
+    Ok((table.fixed as f64 / unit, columns))
+}
+
+impl OneShotStrategy for Gumbel {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn arch_vars(&self) -> Vec<Var> {
+        self.theta.clone()
+    }
+
+    fn trains_architecture(&self, ctx: &StepContext) -> bool {
+        ctx.epoch >= self.warmup_epochs(ctx.total_epochs)
+    }
+
+    fn mixing_weights(
+        &mut self,
+        ctx: &StepContext,
+        batch: usize,
+    ) -> nasarena_core::Result<MixingWeights> {
+        let tau = self.cfg.tau.at(ctx.epoch, ctx.total_epochs);
+        let rows = if self.cfg.per_image { batch.max(1) } else { 1 };
+        let hard = self.cfg.relaxation == Relaxation::Hard;
+        let mut per_decision = Vec::with_capacity(self.theta.len());
+        for theta in &self.theta {
+            let w = match self.cfg.relaxation {
+                Relaxation::Softmax => relax(theta.as_tensor(), None, 1.0, false),
+                _ => {
+                    let arity = theta.dim(1).map_err(tensor_err).map_err(core_err)?;
+                    let g = gumbel_noise(rows, arity, &mut self.rng);
+                    Tensor::from_vec(g, (rows, arity), theta.device())
+                        .and_then(|g| relax(theta.as_tensor(), Some(&g), tau, hard))
+                }
+            };
+            per_decision.push(w.map_err(tensor_err).map_err(core_err)?);
+        }
+        Ok(MixingWeights { per_decision, hard })
+    }
+
+    fn search_loss(
+        &self,
+        task_loss: &Tensor,
+        mixing: &MixingWeights,
+    ) -> nasarena_core::Result<Tensor> {
+        let loss = || -> candle_core::Result<Tensor> {
+            let Some(cost) = self.expected_cost(mixing)? else {
+                return Ok(task_loss.clone());
+            };
+            let cost = cost.mean_all()?;
+            match self.cfg.cost_loss {
+                CostLoss::None => Ok(task_loss.clone()),
+                CostLoss::Multiplicative { alpha, beta } => {
+                    let factor = (cost.log()?.powf(beta)? * alpha)?;
+                    task_loss * factor
+                }
+                CostLoss::Additive { lambda } => task_loss + (cost * lambda)?,
+            }
+        };
+        loss().map_err(tensor_err).map_err(core_err)
+    }
+
+    fn update_architecture(&mut self, grads: &GradStore) -> nasarena_core::Result<()> {
+        let o = self.cfg.theta_optimizer;
+        if self.moments.m.len() != self.theta.len() {
+            self.moments.m = self
+                .theta
+                .iter()
+                .map(|t| vec![0.0; t.elem_count()])
+                .collect();
+            self.moments.v = self.moments.m.clone();
+        }
+        self.moments.step += 1;
+        let t = self.moments.step as i32;
+        let (c1, c2) = (1.0 - o.beta1.powi(t), 1.0 - o.beta2.powi(t));
+        for (i, theta) in self.theta.iter().enumerate() {
+            let Some(g) = grads.get(theta.as_tensor()) else {
+                continue;
+            };
+            let mut step = || -> candle_core::Result<()> {
+                let g: Vec<f32> = g.flatten_all()?.to_vec1()?;
+                let mut w: Vec<f32> = theta.as_tensor().flatten_all()?.to_vec1()?;
+                let (m, v) = (&mut self.moments.m[i], &mut self.moments.v[i]);
+                for k in 0..w.len() {
+                    let grad = f64::from(g[k]) + o.weight_decay * f64::from(w[k]);
+                    m[k] = (o.beta1 * f64::from(m[k]) + (1.0 - o.beta1) * grad) as f32;
+                    v[k] = (o.beta2 * f64::from(v[k]) + (1.0 - o.beta2) * grad * grad) as f32;
+                    let update =
+                        o.lr * (f64::from(m[k]) / c1) / ((f64::from(v[k]) / c2).sqrt() + o.eps);
+                    w[k] -= update as f32;
+                }
+                theta.set(&Tensor::from_vec(w, theta.shape(), theta.device())?)
+            };
+            step().map_err(tensor_err).map_err(core_err)?;
+        }
+        Ok(())
+    }
+
+    fn derive(&self, space: &dyn SearchSpace) -> nasarena_core::Result<Arch> {
+        let choices = self
+            .theta
+            .iter()
+            .map(|t| {
+                t.as_tensor()
+                    .flatten_all()
+                    .and_then(|v| v.argmax(0))
+                    .and_then(|i| i.to_scalar::<u32>())
+            })
+            .collect::<candle_core::Result<Vec<u32>>>()
+            .map_err(tensor_err)
+            .map_err(core_err)?;
+        let arch = Arch::new(choices);
+        space.check(&arch)?;
+        Ok(arch)
+    }
+
+    fn temperature(&self, ctx: &StepContext) -> Option<f64> {
+        (self.cfg.relaxation != Relaxation::Softmax)
+            .then(|| self.cfg.tau.at(ctx.epoch, ctx.total_epochs))
+    }
+
+    fn distribution(&self) -> nasarena_core::Result<Vec<Vec<f64>>> {
+        self.theta
+            .iter()
+            .map(|t| probabilities(t.as_tensor()))
+            .collect::<candle_core::Result<Vec<_>>>()
+            .map_err(tensor_err)
+            .map_err(core_err)
+    }
+
+    fn sample_architectures(
+        &mut self,
+        k: usize,
+        space: &dyn SearchSpace,
+    ) -> nasarena_core::Result<Vec<Arch>> {
+        let dist = self.distribution()?;
+        let mut archs = Vec::with_capacity(k);
+        for _ in 0..k {
+            let choices: Vec<u32> = dist
+                .iter()
+                .map(|p| {
+                    let u: f64 = self.rng.random();
+                    let mut acc = 0.0;
+                    let last = p.len().saturating_sub(1);
+                    p.iter()
+                        .position(|&q| {
+                            acc += q;
+                            u < acc
+                        })
+                        .unwrap_or(last) as u32
+                })
+                .collect();
+            let arch = Arch::new(choices);
+            space.check(&arch)?;
+            archs.push(arch);
+        }
+        Ok(archs)
+    }
+
+    fn save_state(&self) -> nasarena_core::Result<serde_json::Value> {
+        let theta = self
+            .theta
+            .iter()
+            .map(|t| t.as_tensor().flatten_all().and_then(|v| v.to_vec1::<f32>()))
+            .collect::<candle_core::Result<Vec<_>>>()
+            .map_err(tensor_err)
+            .map_err(core_err)?;
+        let state = SavedState {
+            theta,
+            moments: self.moments.clone(),
+            rng: self.rng.clone(),
+        };
+        serde_json::to_value(&state).map_err(|e| core_err(Error::state(NAME, e)))
+    }
+
+    fn restore_state(&mut self, state: &serde_json::Value) -> nasarena_core::Result<()> {
+        let saved: SavedState =
+            serde_json::from_value(state.clone()).map_err(|e| core_err(Error::state(NAME, e)))?;
+        if saved.theta.len() != self.theta.len()
+            || saved
+                .theta
+                .iter()
+                .zip(&self.theta)
+                .any(|(s, t)| s.len() != t.elem_count())
+        {
+            return Err(core_err(Error::state(
+                NAME,
+                "saved logits do not fit this space",
+            )));
+        }
+        for (values, theta) in saved.theta.into_iter().zip(&self.theta) {
+            Tensor::from_vec(values, theta.shape(), theta.device())
+                .and_then(|t| t.to_dtype(DType::F32))
+                .and_then(|t| theta.set(&t))
+                .map_err(tensor_err)
+                .map_err(core_err)?;
+        }
+        self.moments = saved.moments;
+        self.rng = saved.rng;
+        Ok(())
+    }
+}
