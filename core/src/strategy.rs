@@ -110,6 +110,12 @@ pub trait OneShotStrategy: std::fmt::Debug {
     /// The current distribution over each decision's options.
     fn distribution(&self) -> Result<Vec<Vec<f64>>>;
 
+    /// How many sampled architectures to score next to the argmax when the
+    /// search derives its result (SqueezeNAS, FBNet); 0 for argmax only.
+    fn derivation_samples(&self) -> usize {
+        0
+    }
+
     /// `k` architectures drawn from the learned distribution, for scoring
     /// next to the argmax when the search derives its result.
     fn sample_architectures(&mut self, k: usize, space: &dyn SearchSpace) -> Result<Vec<Arch>>;

@@ -6,6 +6,7 @@ mod error;
 pub mod experiment;
 pub mod journal;
 pub mod machine;
+pub mod one_shot;
 pub mod optim;
 pub mod plan;
 pub mod run;

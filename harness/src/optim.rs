@@ -65,6 +65,25 @@ impl Sgd {
         self.lr
     }
 
+    /// The momentum buffers, one per variable (`None` before its first
+    /// update), for checkpoints.
+    pub fn buffers(&self) -> &[Option<Tensor>] {
+        &self.buffers
+    }
+
+    /// Restores momentum buffers saved by [`Sgd::buffers`].
+    pub fn set_buffers(&mut self, buffers: Vec<Option<Tensor>>) -> Result<()> {
+        if buffers.len() != self.vars.len() {
+            candle_core::bail!(
+                "{} momentum buffers for {} variables",
+                buffers.len(),
+                self.vars.len()
+            );
+        }
+        self.buffers = buffers;
+        Ok(())
+    }
+
     /// One update from the gradients of a backward pass. Variables without
     /// a gradient are left unchanged.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {

@@ -70,25 +70,7 @@ pub fn plan(exp: ExperimentFile, text: &str, origin: &Path, runs_root: &Path) ->
         }
     }
     for (i, st) in exp.strategy.iter().enumerate() {
-        let known = nasarena_strategies::BLACK_BOX;
-        if !known.iter().any(|(name, _)| *name == st.name) {
-            let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
-            problems.push((
-                format!("strategy[{i}].name"),
-                format!(
-                    "unknown strategy `{}`; known: {}",
-                    st.name,
-                    names.join(", ")
-                ),
-            ));
-            continue;
-        }
-        for space in &spaces {
-            if let Err(e) = crate::run::build_strategy(st, Seed(0), space.as_ref()) {
-                problems.push((format!("strategy[{i}]"), e.to_string()));
-                break;
-            }
-        }
+        problems.extend(strategy_problems(i, st, &exp, &spaces));
     }
     let missing_dir = exp.dataset.data_dir.as_ref().filter(|d| !d.is_dir());
     if let Some(dir) = missing_dir {
@@ -189,6 +171,66 @@ pub fn plan(exp: ExperimentFile, text: &str, origin: &Path, runs_root: &Path) ->
         units,
         runs_dir,
     })
+}
+
+/// Problems with strategy `i`: unknown name, a preset or override the
+/// strategy rejects on some space, a one-shot strategy on a space without a
+/// supernet or with a budget unit it cannot be counted in.
+fn strategy_problems(
+    i: usize,
+    st: &crate::experiment::StrategyConfig,
+    exp: &ExperimentFile,
+    spaces: &[Box<dyn Realize>],
+) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let black_box = nasarena_strategies::BLACK_BOX;
+    let one_shot = nasarena_strategies::ONE_SHOT;
+    let is_one_shot = nasarena_strategies::is_one_shot(&st.name);
+    if !is_one_shot && !black_box.iter().any(|(name, _)| *name == st.name) {
+        let names: Vec<&str> = black_box.iter().chain(one_shot).map(|(n, _)| *n).collect();
+        problems.push((
+            format!("strategy[{i}].name"),
+            format!(
+                "unknown strategy `{}`; known: {}",
+                st.name,
+                names.join(", ")
+            ),
+        ));
+        return problems;
+    }
+    if is_one_shot {
+        if let Some(message) = crate::one_shot::budget_problem(exp.budget.unit) {
+            problems.push(("budget.unit".into(), message));
+        }
+    }
+    for (si, space) in spaces.iter().enumerate() {
+        let built = if is_one_shot {
+            crate::one_shot::build_one_shot_strategy(st, Seed(0), space.as_ref()).and_then(|_| {
+                let vb = candle_nn::VarBuilder::zeros(
+                    candle_core::DType::F32,
+                    &candle_core::Device::Cpu,
+                );
+                space.build_supernet(vb).map(|_| ()).map_err(Into::into)
+            })
+        } else {
+            crate::run::build_strategy(st, Seed(0), space.as_ref()).map(|_| ())
+        };
+        if let Err(e) = built {
+            let key = if is_one_shot {
+                format!("space[{si}].name")
+            } else {
+                format!("strategy[{i}]")
+            };
+            let key = if matches!(e, Error::Space(_)) {
+                key
+            } else {
+                format!("strategy[{i}]")
+            };
+            problems.push((key, e.to_string()));
+            break;
+        }
+    }
+    problems
 }
 
 /// At most `limit` samples of `data`, the same number from every class

@@ -199,6 +199,72 @@ fn outcome_of(report: &TrainReport, macs: u64, params: u64) -> Outcome {
     }
 }
 
+/// What opening a unit's journal found.
+pub(crate) enum Opened {
+    /// The run finished earlier; nothing to do.
+    Finished,
+    /// A new journal with its header written.
+    Fresh(JournalWriter),
+    /// An unfinished journal to continue, with what it holds so far.
+    Resumed(JournalWriter, Box<nasarena_results::Journal>),
+}
+
+/// Creates the unit's journal, or reopens it on `--resume` after checking
+/// that it belongs to this run.
+pub(crate) fn open_journal(
+    plan: &Plan,
+    unit: &Unit,
+    data: &Splits,
+    calibration: f64,
+    opts: &RunOptions,
+    device: &Device,
+    tag: &str,
+) -> Result<Opened> {
+    if !unit.journal.exists() {
+        let header = header(plan, unit, data, calibration, opts, device)?;
+        return Ok(Opened::Fresh(JournalWriter::create(
+            &unit.journal,
+            &header,
+        )?));
+    }
+    if !opts.resume {
+        return Err(Error::JournalMismatch {
+            path: unit.journal.clone(),
+            reason:
+                "a journal already exists; pass --resume to continue it or remove the runs folder"
+                    .into(),
+        });
+    }
+    let st_cfg = &plan.experiment.strategy[unit.strategy];
+    let (writer, journal) = JournalWriter::reopen(&unit.journal)?;
+    if journal.header.seed != unit.seed.0 || journal.header.label != st_cfg.label() {
+        return Err(Error::JournalMismatch {
+            path: unit.journal.clone(),
+            reason: "the journal was written by a different experiment configuration".into(),
+        });
+    }
+    if journal.final_record().is_some() {
+        if !opts.quiet {
+            eprintln!("{tag}: finished earlier, skipped");
+        }
+        return Ok(Opened::Finished);
+    }
+    Ok(Opened::Resumed(writer, Box::new(journal)))
+}
+
+/// The label printed in front of a unit's progress lines.
+pub(crate) fn unit_tag(plan: &Plan, unit: &Unit) -> String {
+    let exp = &plan.experiment;
+    format!(
+        "[{}/{}] {} {} seed {}",
+        unit.index + 1,
+        plan.units.len(),
+        exp.space[unit.space].name,
+        exp.strategy[unit.strategy].label(),
+        unit.repeat
+    )
+}
+
 fn run_unit(
     plan: &Plan,
     unit: &Unit,
@@ -209,60 +275,36 @@ fn run_unit(
     let exp = &plan.experiment;
     let space = plan.spaces[unit.space].as_ref();
     let st_cfg = &exp.strategy[unit.strategy];
+    if nasarena_strategies::is_one_shot(&st_cfg.name) {
+        return crate::one_shot::run_one_shot_unit(plan, unit, device, calibration, opts);
+    }
     let data = repetition_data(plan, unit)?;
-    let tag = format!(
-        "[{}/{}] {} {} seed {}",
-        unit.index + 1,
-        plan.units.len(),
-        exp.space[unit.space].name,
-        st_cfg.label(),
-        unit.repeat
-    );
+    let tag = unit_tag(plan, unit);
     let mut strategy = build_strategy(st_cfg, unit.seed.derive("strategy", 0), space)?;
     let mut meter = Meter::new(plan.budget);
     let mut history: Vec<Cost> = Vec::new();
     let mut incumbent: Option<Incumbent> = None;
     let mut trial: u64 = 0;
 
-    let mut writer = if unit.journal.exists() {
-        if !opts.resume {
-            return Err(Error::JournalMismatch {
-                path: unit.journal.clone(),
-                reason: "a journal already exists; pass --resume to continue it or remove the runs folder".into(),
-            });
-        }
-        let (writer, journal) = JournalWriter::reopen(&unit.journal)?;
-        if journal.header.seed != unit.seed.0 || journal.header.label != st_cfg.label() {
-            return Err(Error::JournalMismatch {
-                path: unit.journal.clone(),
-                reason: "the journal was written by a different experiment configuration".into(),
-            });
-        }
-        if journal.final_record().is_some() {
+    let mut writer = match open_journal(plan, unit, &data, calibration, opts, device, &tag)? {
+        Opened::Finished => return Ok(()),
+        Opened::Fresh(writer) => writer,
+        Opened::Resumed(writer, journal) => {
+            replay(
+                strategy.as_mut(),
+                space,
+                &journal.records,
+                &mut meter,
+                &mut history,
+                &mut incumbent,
+                &unit.journal,
+            )?;
+            trial = history.len() as u64;
             if !opts.quiet {
-                eprintln!("{tag}: finished earlier, skipped");
+                eprintln!("{tag}: resumed after {trial} recorded trials");
             }
-            return Ok(());
+            writer
         }
-        replay(
-            strategy.as_mut(),
-            space,
-            &journal.records,
-            &mut meter,
-            &mut history,
-            &mut incumbent,
-            &unit.journal,
-        )?;
-        trial = history.len() as u64;
-        if !opts.quiet {
-            eprintln!("{tag}: resumed after {trial} recorded trials");
-        }
-        writer
-    } else {
-        JournalWriter::create(
-            &unit.journal,
-            &header(plan, unit, &data, calibration, opts, device)?,
-        )?
     };
 
     let eval_per = (exp.evaluator.epochs * data.val.len()) as u64;
@@ -337,15 +379,18 @@ fn run_unit(
         })?;
         trial += 1;
     }
+    let searched = Searched {
+        recommended: strategy.recommend(),
+        search_val_accuracy: incumbent.map(|i| i.val_accuracy),
+        evaluations: trial,
+    };
     final_protocol(
         plan,
         unit,
         space,
-        strategy.as_ref(),
+        &searched,
         &data,
         &meter,
-        incumbent,
-        trial,
         calibration,
         device,
         &mut writer,
@@ -354,16 +399,24 @@ fn run_unit(
     )
 }
 
+/// What a search hands to the final protocol.
+pub(crate) struct Searched {
+    /// The architecture to retrain, if the search found one.
+    pub recommended: Option<Arch>,
+    /// Its validation accuracy during the search (the search signal).
+    pub search_val_accuracy: Option<f64>,
+    /// Evaluations (black-box) or epochs (one-shot) the search ran.
+    pub evaluations: u64,
+}
+
 #[allow(clippy::too_many_arguments)]
-fn final_protocol(
+pub(crate) fn final_protocol(
     plan: &Plan,
     unit: &Unit,
     space: &dyn Realize,
-    strategy: &dyn BlackBoxStrategy,
+    searched: &Searched,
     data: &Splits,
     meter: &Meter,
-    incumbent: Option<Incumbent>,
-    evaluations: u64,
     calibration: f64,
     device: &Device,
     writer: &mut JournalWriter,
@@ -373,8 +426,8 @@ fn final_protocol(
     let schedule = &plan.experiment.final_protocol.schedule;
     let search_cost = meter.spent();
     let overshoot = (search_cost.amount(plan.budget.unit) - plan.budget.limit).max(0.0);
-    let recommended: Option<Arch> = strategy.recommend();
-    let record = match recommended {
+    let evaluations = searched.evaluations;
+    let record = match searched.recommended.clone() {
         None => FinalRecord {
             arch: String::new(),
             search_val_accuracy: None,
@@ -402,7 +455,7 @@ fn final_protocol(
             )?;
             FinalRecord {
                 arch: space.format(&arch),
-                search_val_accuracy: incumbent.map(|i| i.val_accuracy),
+                search_val_accuracy: searched.search_val_accuracy,
                 test_accuracy: report.test.map(|t| t.accuracy),
                 failure: report.failure.clone(),
                 macs: cost_report.macs,

@@ -214,6 +214,18 @@ pub fn evaluate(
     batch_size: usize,
     device: &Device,
 ) -> Result<EvalStats> {
+    evaluate_with(|x| net.forward_t(x, false), data, norm, batch_size, device)
+}
+
+/// Loss and accuracy of the logits `forward` gives for each batch of
+/// `data` (in order, unaugmented).
+pub fn evaluate_with(
+    forward: impl Fn(&Tensor) -> candle_core::Result<Tensor>,
+    data: &ImageDataset,
+    norm: &Normalization,
+    batch_size: usize,
+    device: &Device,
+) -> Result<EvalStats> {
     let mut batcher = Batcher::new(
         data,
         norm,
@@ -230,7 +242,7 @@ pub fn evaluate(
     while let Some(batch) = batcher.next_batch() {
         let x = Tensor::from_slice(batch.images, batch.shape.to_vec(), device)?;
         let y = Tensor::from_slice(batch.labels, batch.shape[0], device)?;
-        let logits = net.forward_t(&x, false)?;
+        let logits = forward(&x)?;
         let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
         let n = batch.shape[0];
         loss_sum += f64::from(loss.to_scalar::<f32>()?) * n as f64;

@@ -129,10 +129,14 @@ pub struct EpochRecord {
     pub tau: Option<f64>,
     /// Mean training loss of the supernet weights.
     pub train_loss: f64,
-    /// Mean task (cross-entropy) loss on the architecture-update split.
-    pub val_loss: f64,
-    /// Validation accuracy of the supernet running the current argmax
-    /// architecture with the shared weights.
+    /// Mean task (cross-entropy) loss of the architecture steps on their
+    /// part of the training split; `None` in warm-up epochs.
+    pub arch_loss: Option<f64>,
+    /// Validation loss of the current argmax architecture run with the
+    /// shared weights; `None` when it was not finite.
+    pub val_loss: Option<f64>,
+    /// Validation accuracy of the current argmax architecture run with the
+    /// shared weights.
     pub val_accuracy: f64,
     /// Entropy (nats) of each decision's distribution at the epoch's end.
     pub entropy: Vec<f64>,
@@ -142,6 +146,8 @@ pub struct EpochRecord {
     pub derived_macs: u64,
     /// Expected MACs under the current distribution (batch 1).
     pub expected_macs: f64,
+    /// Why the search stopped in this epoch (a non-finite loss), if it did.
+    pub failure: Option<String>,
     /// Cost of this epoch.
     pub cost: Cost,
     /// Cost of the run so far.

@@ -86,7 +86,9 @@ impl TauSchedule {
             TauSchedule::Exponential { start, decay } => start * (-decay * epoch as f64).exp(),
             TauSchedule::Linear { start, end } => {
                 let span = total.saturating_sub(1).max(1) as f64;
-                start + (end - start) * (epoch as f64 / span).min(1.0)
+                let f = (epoch as f64 / span).min(1.0);
+                // Weighted form: exact at both ends.
+                start * (1.0 - f) + end * f
             }
             TauSchedule::Constant { value } => value,
         }

@@ -297,6 +297,10 @@ impl OneShotStrategy for Gumbel {
             .map_err(core_err)
     }
 
+    fn derivation_samples(&self) -> usize {
+        self.cfg.derive_samples
+    }
+
     fn sample_architectures(
         &mut self,
         k: usize,

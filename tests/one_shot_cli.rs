@@ -1,0 +1,245 @@
+//! End-to-end tests of one-shot (supernet) searches through the real
+//! binary: epoch and derive records, budgets in train samples, identical
+//! journals for identical commands, and an exact resume after SIGKILL from
+//! the per-epoch checkpoint.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn nasarena(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nasarena"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the nasarena binary starts")
+}
+
+/// 160 training images: 128 train the weights, 32 the architecture; 480
+/// train samples afford three epochs (no warm-up epoch at this length).
+const TINY: &str = r#"
+name = "tiny-one-shot"
+seed = 11
+repeats = 1
+
+[dataset]
+name = "fashion-mnist-subset"
+val_fraction = 0.02
+train_limit = 160
+
+[[space]]
+name = "cell"
+options = { C = "4", N = "1", input = "1x28x28", classes = "10" }
+
+[[strategy]]
+name = "gumbel"
+preset = "gdas"
+
+[[strategy]]
+name = "gumbel"
+preset = "fbnet"
+overrides = { derive_samples = 2, cost_unit_macs = 1e5 }
+
+[evaluator]
+epochs = 1
+batch_size = 32
+optimizer = { lr = 0.05, momentum = 0.9 }
+
+[budget]
+unit = "train_samples"
+limit = 480
+
+[final]
+schedule = { epochs = 1, batch_size = 32, optimizer = { lr = 0.05, momentum = 0.9 } }
+"#;
+
+fn journals(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "jsonl") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for j in journals(dir) {
+        if let Ok(entries) = std::fs::read_dir(j.parent().expect("parent")) {
+            names.extend(
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned()),
+            );
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Journal lines without timing fields.
+fn normalised(path: &Path) -> Vec<Value> {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for key in [
+                    "device_seconds",
+                    "calibration_seconds",
+                    "normalised_search_cost",
+                ] {
+                    map.remove(key);
+                }
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    std::fs::read_to_string(path)
+        .expect("journal")
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).expect("JSON line");
+            strip(&mut v);
+            v
+        })
+        .collect()
+}
+
+fn run_ok(args: &[&str], cwd: &Path) {
+    let out = nasarena(args, cwd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn one_shot_runs_are_journaled_deterministic_and_resume_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("exp.toml"), TINY).expect("write");
+    run_ok(
+        &["run", "exp.toml", "--runs-dir", "a", "--quiet"],
+        dir.path(),
+    );
+    let first = journals(&dir.path().join("a"));
+    assert_eq!(first.len(), 2);
+    for j in &first {
+        let lines = normalised(j);
+        let epochs: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "epoch").collect();
+        assert_eq!(epochs.len(), 3, "{}", j.display());
+        for (e, rec) in epochs.iter().enumerate() {
+            assert_eq!(rec["epoch"], e);
+            assert_eq!(rec["entropy"].as_array().expect("entropy").len(), 6);
+            assert_eq!(rec["cost"]["train_samples"], 160);
+            assert!(rec["val_accuracy"].as_f64().is_some());
+        }
+        let derive = lines
+            .iter()
+            .find(|l| l["kind"] == "derive")
+            .expect("derive record");
+        let n = derive["candidates"].as_array().expect("candidates").len();
+        assert!((1..=3).contains(&n));
+        let last = lines.last().expect("lines");
+        assert_eq!(last["kind"], "final");
+        assert_eq!(last["arch"], derive["chosen"]);
+        assert_eq!(last["search_cost"]["train_samples"], 480);
+        assert_eq!(last["budget_overshoot"], 0.0);
+    }
+    // gdas's tau falls linearly from 10 to 0.1 over the three epochs.
+    let gdas = first
+        .iter()
+        .find(|p| p.to_string_lossy().contains("gdas"))
+        .expect("gdas");
+    let taus: Vec<f64> = normalised(gdas)
+        .iter()
+        .filter(|l| l["kind"] == "epoch")
+        .map(|l| l["tau"].as_f64().expect("tau"))
+        .collect();
+    assert_eq!(taus, vec![10.0, 5.05, 0.1]);
+    assert!(
+        !files_in(&dir.path().join("a"))
+            .iter()
+            .any(|f| f.contains("ckpt")),
+        "finished runs leave no checkpoints"
+    );
+
+    run_ok(
+        &["run", "exp.toml", "--runs-dir", "b", "--quiet"],
+        dir.path(),
+    );
+    for (a, b) in first.iter().zip(&journals(&dir.path().join("b"))) {
+        assert_eq!(normalised(a), normalised(b), "{}", a.display());
+    }
+
+    // Kill once the first epoch is recorded, resume, compare.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nasarena"))
+        .args(["run", "exp.toml", "--runs-dir", "c", "--quiet"])
+        .current_dir(dir.path())
+        .spawn()
+        .expect("spawn");
+    let watched = dir.path().join("c");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while std::time::Instant::now() < deadline {
+        let epochs: usize = journals(&watched)
+            .iter()
+            .map(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap_or_default()
+                    .matches("\"kind\":\"epoch\"")
+                    .count()
+            })
+            .sum();
+        if epochs >= 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    run_ok(
+        &["run", "exp.toml", "--runs-dir", "c", "--resume", "--quiet"],
+        dir.path(),
+    );
+    for (a, c) in first.iter().zip(&journals(&watched)) {
+        assert_eq!(normalised(a), normalised(c), "{}", c.display());
+    }
+}
+
+#[test]
+fn one_shot_config_problems_are_named_before_training() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = TINY
+        .replace("unit = \"train_samples\"", "unit = \"evaluations\"")
+        .replace("preset = \"fbnet\"", "preset = \"fbnet\"\nlabel = \"fb\"")
+        .replace("derive_samples = 2,", "derive_samples = 2, warmup = 3,");
+    std::fs::write(dir.path().join("exp.toml"), bad).expect("write");
+    let out = nasarena(&["run", "exp.toml", "--runs-dir", "a"], dir.path());
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("budget.unit") && err.contains("one-shot"),
+        "{err}"
+    );
+    assert!(err.contains("warmup"), "{err}");
+    assert!(journals(&dir.path().join("a")).is_empty(), "nothing ran");
+
+    let macro_space = TINY.replace("name = \"cell\"\noptions = { C = \"4\", N = \"1\", input = \"1x28x28\", classes = \"10\" }", "name = \"macro\"\noptions = { input = \"1x28x28\", classes = \"10\" }");
+    std::fs::write(dir.path().join("exp.toml"), macro_space).expect("write");
+    let out = nasarena(&["run", "exp.toml", "--runs-dir", "a"], dir.path());
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("supernet"), "{err}");
+}
