@@ -22,7 +22,11 @@ fn main() -> anyhow::Result<()> {
     )?;
     let device = Device::Cpu;
     let [c, h, w] = space.input_shape();
-    let batch = 64;
+    // Batch size from the environment (default 64): soft supernets need much memory.
+    let batch: usize = std::env::var("BATCH")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(64);
     let steps = 5;
     let x = Tensor::from_vec(
         (0..batch * c * h * w)
