@@ -256,3 +256,46 @@ fn unknown_strategy_and_bad_space_option_are_all_reported() {
         .replace("C = \"4\"", "C = \"four\"");
     expect_config_error(&text, &["strategy[0].name", "randomm", "space[0]", "`C`"]);
 }
+
+/// Every experiment shipped in `experiments/` passes the pre-run check
+/// (`cell.toml` needs Debian's full Fashion-MNIST, which CI installs).
+#[test]
+fn shipped_experiments_pass_the_check() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let full_installed = nasarena_datasets::locate::locate("fashion-mnist", None).is_some();
+    for entry in std::fs::read_dir(root.join("experiments")).expect("experiments/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read");
+        if text.contains("name = \"fashion-mnist\"") && !full_installed {
+            eprintln!(
+                "{}: dataset-fashion-mnist not installed; skipped",
+                path.display()
+            );
+            continue;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = nasarena(
+            &[
+                "run",
+                path.to_str().expect("utf8"),
+                "--check",
+                "--runs-dir",
+                "r",
+            ],
+            dir.path(),
+        );
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            journals(&dir.path().join("r")).is_empty(),
+            "--check runs nothing"
+        );
+    }
+}
