@@ -60,6 +60,10 @@ struct RunArgs {
     /// No progress lines.
     #[arg(long, short)]
     quiet: bool,
+    /// Runs to execute concurrently, each with cores/N threads; journals
+    /// are the same as with one job.
+    #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +141,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             args.resume,
             args.check,
             args.quiet,
+            usize::from(args.jobs),
         ),
         Command::Report(args) => run_cmd::report(&args.runs_dir),
         Command::Compare(_) => not_built("compare", 9),

@@ -22,6 +22,7 @@ pub fn run(
     resume: bool,
     check_only: bool,
     quiet: bool,
+    jobs: usize,
 ) -> Result<()> {
     let (exp, text) = experiment::load(path)?;
     let plan = plan::plan(exp, &text, path, runs_root)?;
@@ -47,6 +48,7 @@ pub fn run(
         resume,
         quiet,
         only_unit: None,
+        jobs,
     };
     run_plan(&plan, &opts)?;
     eprintln!("finished in {:.1} s", started.elapsed().as_secs_f64());

@@ -149,6 +149,30 @@ fn tiny_experiment_runs_is_deterministic_and_resumes_after_kill() {
         assert_eq!(normalised_lines(a), normalised_lines(b), "{}", a.display());
     }
 
+    // Two runs at once, each on its own share of the cores: same journals
+    // (the thread count aside, which the header records).
+    let out = nasarena(
+        &["run", exp, "--runs-dir", "d", "--quiet", "--jobs", "2"],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parallel = journals(&dir.path().join("d"));
+    assert_eq!(parallel.len(), first.len());
+    for (a, d) in first.iter().zip(&parallel) {
+        let without_threads = |p: &Path| {
+            let mut lines = normalised_lines(p);
+            if let Some(Value::Object(h)) = lines.first_mut() {
+                h.remove("threads");
+            }
+            lines
+        };
+        assert_eq!(without_threads(a), without_threads(d), "{}", d.display());
+    }
+
     // Kill mid-run, resume: the same records as the uninterrupted run.
     let mut child = Command::new(env!("CARGO_BIN_EXE_nasarena"))
         .args(["run", exp, "--runs-dir", "c", "--quiet"])

@@ -87,6 +87,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Only this unit (for array jobs); all when `None`.
     pub only_unit: Option<usize>,
+    /// Runs executed concurrently (1: one after the other).
+    pub jobs: usize,
 }
 
 /// The data of one repetition: split, then limited.
@@ -105,19 +107,74 @@ pub fn repetition_data(plan: &Plan, unit: &Unit) -> Result<Splits> {
     Ok(s)
 }
 
-/// Runs every unit of the plan (skipping finished ones on resume).
+/// Runs every unit of the plan (skipping finished ones on resume). With
+/// `opts.jobs > 1`, that many runs execute concurrently, each inside its
+/// own rayon pool of `cores / jobs` threads (candle's CPU kernels and ours
+/// parallelise on the current pool), so runs never compete for threads.
+/// Every run is independent and seeded on its own, and its kernels split
+/// work by output element, never by reduction, so a run's journal does not
+/// depend on the thread split (checked end to end).
 pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<std::path::PathBuf>> {
     let device = Device::Cpu;
     let calibration = calibrate(&device)?;
-    let mut journals = Vec::new();
-    for unit in &plan.units {
-        if opts.only_unit.is_some_and(|u| u != unit.index) {
-            continue;
+    let units: Vec<&Unit> = plan
+        .units
+        .iter()
+        .filter(|u| opts.only_unit.is_none_or(|only| only == u.index))
+        .collect();
+    let jobs = opts.jobs.clamp(1, units.len().max(1));
+    if jobs == 1 {
+        for unit in &units {
+            run_unit(plan, unit, &device, calibration, opts)?;
         }
-        run_unit(plan, unit, &device, calibration, opts)?;
-        journals.push(unit.journal.clone());
+    } else {
+        run_concurrently(plan, &units, jobs, &device, calibration, opts)?;
     }
-    Ok(journals)
+    Ok(units.iter().map(|u| u.journal.clone()).collect())
+}
+
+fn run_concurrently(
+    plan: &Plan,
+    units: &[&Unit],
+    jobs: usize,
+    device: &Device,
+    calibration: f64,
+    opts: &RunOptions,
+) -> Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = (cores / jobs).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let worker = || -> Result<()> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Internal(format!("thread pool: {e}")))?;
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let Some(unit) = units.get(i) else {
+                return Ok(());
+            };
+            if let Err(e) = pool.install(|| run_unit(plan, unit, device, calibration, opts)) {
+                // Stop handing out runs; the others finish their current
+                // one (every journal stays resumable).
+                next.store(units.len(), std::sync::atomic::Ordering::SeqCst);
+                return Err(e);
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs).map(|_| scope.spawn(worker)).collect();
+        let mut first: Result<()> = Ok(());
+        for h in handles {
+            let outcome = h
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("a run thread panicked".into())));
+            if first.is_ok() {
+                first = outcome;
+            }
+        }
+        first
+    })
 }
 
 fn header(
@@ -148,9 +205,8 @@ fn header(
         features: opts.build.features.clone(),
         device: describe(device),
         cpu_model: cpu_model(),
-        threads: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        // Inside a `--jobs` worker this is the worker's pool.
+        threads: rayon::current_num_threads(),
         dataset: DatasetInfo {
             name: exp.dataset.name.clone(),
             checksum: data.checksum().to_string(),

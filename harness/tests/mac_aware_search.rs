@@ -58,6 +58,7 @@ fn search(beta: f64, dir: &std::path::Path) -> Journal {
         resume: false,
         quiet: true,
         only_unit: None,
+        jobs: 1,
     };
     let journals = run_plan(&plan, &opts).expect("run");
     read_journal(&journals[0]).expect("journal")
