@@ -3,12 +3,14 @@
 //! journals with resume.
 
 mod error;
+pub mod evaluator;
 pub mod experiment;
 pub mod journal;
 pub mod machine;
 pub mod optim;
 pub mod plan;
 pub mod run;
+pub mod table;
 pub mod trainer;
 
 pub use error::{Error, Result};

@@ -6,20 +6,16 @@
 //! restores its state exactly (ask is deterministic given its state), and
 //! the recorded costs are charged to the meter again.
 
+use crate::evaluator::Evaluator;
 use crate::experiment::StrategyConfig;
 use crate::journal::JournalWriter;
 use crate::machine::{calibrate, cpu_model, describe, BuildInfo};
 use crate::plan::{stratified_limit, Plan, Unit};
-use crate::trainer::{train_and_evaluate, TrainReport};
 use crate::{Error, Result};
 use candle_core::Device;
-use nasarena_core::{
-    Arch, BlackBoxStrategy, BudgetUnit, Cost, Meter, Metrics, Observation, Outcome, Seed,
-};
-use nasarena_datasets::{split, Dataset, Splits};
-use nasarena_results::{
-    DatasetInfo, FinalRecord, Header, Incumbent, Record, TrialRecord, SCHEMA_VERSION,
-};
+use nasarena_core::{Arch, BlackBoxStrategy, BudgetUnit, Cost, Meter, Observation, Outcome, Seed};
+use nasarena_datasets::{split, Splits};
+use nasarena_results::{FinalRecord, Header, Incumbent, Record, TrialRecord, SCHEMA_VERSION};
 use nasarena_spaces::Realize;
 
 /// Builds a black-box strategy from its experiment entry.
@@ -92,9 +88,13 @@ pub struct RunOptions {
 /// The data of one repetition: split, then limited.
 pub fn repetition_data(plan: &Plan, unit: &Unit) -> Result<Splits> {
     let d = &plan.experiment.dataset;
+    let data = plan
+        .data
+        .as_ref()
+        .ok_or_else(|| Error::Internal("a table experiment has no images".into()))?;
     let mut s = split(
-        &plan.data.train,
-        plan.data.test.clone(),
+        &data.train,
+        data.test.clone(),
         d.val_fraction,
         unit.seed.derive("split", 0),
     )?;
@@ -108,7 +108,11 @@ pub fn repetition_data(plan: &Plan, unit: &Unit) -> Result<Splits> {
 /// Runs every unit of the plan (skipping finished ones on resume).
 pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<std::path::PathBuf>> {
     let device = Device::Cpu;
-    let calibration = calibrate(&device)?;
+    // A table's costs were measured on the machine that built it.
+    let calibration = match &plan.table {
+        Some(t) => t.table.header().calibration_seconds.unwrap_or(1.0),
+        None => calibrate(&device)?,
+    };
     let mut journals = Vec::new();
     for unit in &plan.units {
         if opts.only_unit.is_some_and(|u| u != unit.index) {
@@ -123,7 +127,7 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<std::path::PathBuf
 fn header(
     plan: &Plan,
     unit: &Unit,
-    data: &Splits,
+    evaluator: &Evaluator<'_>,
     calibration: f64,
     opts: &RunOptions,
     device: &Device,
@@ -151,15 +155,9 @@ fn header(
         threads: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
-        dataset: DatasetInfo {
-            name: exp.dataset.name.clone(),
-            checksum: data.checksum().to_string(),
-            train: data.train.len(),
-            val: data.val.len(),
-            test: data.test.len(),
-        },
+        dataset: evaluator.dataset_info(&exp.dataset.name),
         calibration_seconds: calibration,
-        cost_note: "device time measured on the host after a device synchronisation".into(),
+        cost_note: evaluator.cost_note(),
     })
 }
 
@@ -181,24 +179,6 @@ fn predicted(unit: BudgetUnit, macs: u64, train: u64, eval: u64, history: &[Cost
     }
 }
 
-fn outcome_of(report: &TrainReport, macs: u64, params: u64) -> Outcome {
-    match (&report.failure, report.epochs.last()) {
-        (Some(reason), _) => Outcome::Failed {
-            reason: reason.clone(),
-        },
-        (None, None) => Outcome::Failed {
-            reason: "no epoch finished".into(),
-        },
-        (None, Some(last)) => Outcome::Evaluated(Metrics {
-            val_accuracy: last.val_accuracy,
-            val_loss: last.val_loss,
-            val_accuracy_per_epoch: report.epochs.iter().map(|e| e.val_accuracy).collect(),
-            macs,
-            params,
-        }),
-    }
-}
-
 fn run_unit(
     plan: &Plan,
     unit: &Unit,
@@ -209,7 +189,7 @@ fn run_unit(
     let exp = &plan.experiment;
     let space = plan.spaces[unit.space].as_ref();
     let st_cfg = &exp.strategy[unit.strategy];
-    let data = repetition_data(plan, unit)?;
+    let evaluator = Evaluator::for_unit(plan, unit, device)?;
     let tag = format!(
         "[{}/{}] {} {} seed {}",
         unit.index + 1,
@@ -261,11 +241,13 @@ fn run_unit(
     } else {
         JournalWriter::create(
             &unit.journal,
-            &header(plan, unit, &data, calibration, opts, device)?,
+            &header(plan, unit, &evaluator, calibration, opts, device)?,
         )?
-    };
+    }
+    .with_sync(evaluator.journal_sync());
 
-    let eval_per = (exp.evaluator.epochs * data.val.len()) as u64;
+    let (train_len, val_len) = evaluator.samples_per_epoch();
+    let eval_per = exp.evaluator.epochs as u64 * val_len;
     while !meter.exhausted() {
         let proposal = strategy.ask(trial, space, &meter.progress())?;
         let arch = proposal.arch;
@@ -274,25 +256,19 @@ fn run_unit(
         let guess = predicted(
             plan.budget.unit,
             cost_report.macs,
-            exp.evaluator.train_samples(data.train.len()),
+            exp.evaluator.epochs as u64 * train_len,
             eval_per,
             &history,
         );
         if meter.progress().spent.amount(plan.budget.unit) + guess > plan.budget.limit + 1e-9 {
             break;
         }
-        let report = train_and_evaluate(
+        let (outcome, cost) = evaluator.evaluate(
             space,
             &arch,
-            &data,
             &exp.evaluator,
             unit.seed.derive("trial", trial),
-            device,
-            false,
         )?;
-        let mut cost = report.cost;
-        cost.evaluations = 1;
-        let outcome = outcome_of(&report, cost_report.macs, cost_report.params);
         meter.charge(cost);
         history.push(cost);
         if let Some(acc) = outcome.val_accuracy() {
@@ -342,12 +318,11 @@ fn run_unit(
         unit,
         space,
         strategy.as_ref(),
-        &data,
+        &evaluator,
         &meter,
         incumbent,
         trial,
         calibration,
-        device,
         &mut writer,
         &tag,
         opts,
@@ -360,12 +335,11 @@ fn final_protocol(
     unit: &Unit,
     space: &dyn Realize,
     strategy: &dyn BlackBoxStrategy,
-    data: &Splits,
+    evaluator: &Evaluator<'_>,
     meter: &Meter,
     incumbent: Option<Incumbent>,
     evaluations: u64,
     calibration: f64,
-    device: &Device,
     writer: &mut JournalWriter,
     tag: &str,
     opts: &RunOptions,
@@ -391,19 +365,12 @@ fn final_protocol(
         },
         Some(arch) => {
             let cost_report = space.cost(&arch)?;
-            let report = train_and_evaluate(
-                space,
-                &arch,
-                data,
-                schedule,
-                unit.seed.derive("final", 0),
-                device,
-                true,
-            )?;
+            let report =
+                evaluator.final_test(space, &arch, schedule, unit.seed.derive("final", 0))?;
             FinalRecord {
                 arch: space.format(&arch),
                 search_val_accuracy: incumbent.map(|i| i.val_accuracy),
-                test_accuracy: report.test.map(|t| t.accuracy),
+                test_accuracy: report.test_accuracy,
                 failure: report.failure.clone(),
                 macs: cost_report.macs,
                 params: cost_report.params,
