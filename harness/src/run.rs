@@ -113,15 +113,57 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<std::path::PathBuf
         Some(t) => t.table.header().calibration_seconds.unwrap_or(1.0),
         None => calibrate(&device)?,
     };
-    let mut journals = Vec::new();
-    for unit in &plan.units {
-        if opts.only_unit.is_some_and(|u| u != unit.index) {
-            continue;
+    let units: Vec<&Unit> = plan
+        .units
+        .iter()
+        .filter(|u| opts.only_unit.is_none_or(|o| o == u.index))
+        .collect();
+    if plan.table.is_some() {
+        run_parallel(plan, &units, &device, calibration, opts)?;
+    } else {
+        for unit in &units {
+            run_unit(plan, unit, &device, calibration, opts)?;
         }
-        run_unit(plan, unit, &device, calibration, opts)?;
-        journals.push(unit.journal.clone());
     }
-    Ok(journals)
+    Ok(units.iter().map(|u| u.journal.clone()).collect())
+}
+
+/// Table runs take milliseconds and are independent (one journal each,
+/// deterministic whatever the order): one worker per core. The first
+/// error stops the workers from starting further runs.
+fn run_parallel(
+    plan: &Plan,
+    units: &[&Unit],
+    device: &Device,
+    calibration: f64,
+    opts: &RunOptions,
+) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers.min(units.len()).max(1))
+            .map(|_| {
+                s.spawn(|| -> Result<()> {
+                    while !failed.load(Ordering::Relaxed) {
+                        let Some(unit) = units.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                            break;
+                        };
+                        if let Err(e) = run_unit(plan, unit, device, calibration, opts) {
+                            failed.store(true, Ordering::Relaxed);
+                            return Err(e);
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(Error::Internal("a run thread panicked".into())))
+        })
+    })
 }
 
 fn header(
