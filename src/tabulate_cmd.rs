@@ -62,6 +62,15 @@ enum Action {
         /// Strategy label to test against.
         #[arg(long, default_value = "random")]
         baseline: String,
+        /// Also write the Markdown report to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write an SVG anytime plot (every `--svg-step` evaluations).
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        /// Spacing of the plot's points, in evaluations.
+        #[arg(long, default_value_t = 5)]
+        svg_step: u64,
     },
 }
 
@@ -85,7 +94,17 @@ pub fn run(rest: &[String]) -> Result<()> {
             table,
             at,
             baseline,
-        } => curve(&runs, &table, &at, &baseline),
+            out,
+            svg,
+            svg_step,
+        } => curve(
+            &runs,
+            &table,
+            &at,
+            &baseline,
+            out.as_deref(),
+            svg.as_deref().map(|p| (p, svg_step)),
+        ),
     }
 }
 
@@ -236,7 +255,14 @@ fn info(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn curve(runs: &Path, table_path: &Path, at: &[u64], baseline: &str) -> Result<()> {
+fn curve(
+    runs: &Path,
+    table_path: &Path,
+    at: &[u64],
+    baseline: &str,
+    out: Option<&Path>,
+    svg: Option<(&Path, u64)>,
+) -> Result<()> {
     let (table, _) = open_timed(table_path)?;
     let h = table.header();
     let space = build_space(
@@ -270,14 +296,30 @@ fn curve(runs: &Path, table_path: &Path, at: &[u64], baseline: &str) -> Result<(
         }
     }
     let curves = budget_curve::budget_curves(&journals, at, baseline, &test_of);
-    println!(
-        "### {} on {} ({}), table sha256 {}\n",
+    let title = format!(
+        "{} on {} ({} epochs), table sha256 {}",
         h.space,
         h.dataset,
-        format_args!("{} epochs", h.fidelities[last]),
+        h.fidelities[last],
         &table.checksum()[..16]
     );
-    print!("{}", budget_curve::markdown(&curves, baseline));
-    println!("\nBudgets are counted in evaluations ({}).", h.cost_note);
+    let report = format!(
+        "### {title}\n\n{}\nBudgets are counted in evaluations ({}).\n",
+        budget_curve::markdown(&curves, baseline),
+        h.cost_note
+    );
+    print!("{report}");
+    if let Some(path) = out {
+        std::fs::write(path, &report).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some((path, step)) = svg {
+        let max = at.iter().copied().max().unwrap_or(0);
+        let ks: Vec<u64> = (1..=max)
+            .filter(|k| k % step.max(1) == 0 || *k == 1)
+            .collect();
+        let dense = budget_curve::budget_curves(&journals, &ks, baseline, &test_of);
+        let plot = nasarena_results::anytime_svg::anytime_svg(&dense, &title);
+        std::fs::write(path, plot).with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }

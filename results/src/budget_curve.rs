@@ -235,10 +235,10 @@ pub fn markdown(curves: &[Curve], baseline: &str) -> String {
     let _ = writeln!(s, "\nMean ± 95% CI (Student's t over seeds) of the test accuracy (%) of the architecture with the best validation accuracy after k evaluations; rank: mean over seeds (1 = best); p: paired two-sided Wilcoxon signed-rank test against `{baseline}` over seeds.");
     let _ = writeln!(
         s,
-        "\n| strategy |{}",
+        "\n| Δ vs {baseline} (p) |{}",
         budgets
             .iter()
-            .map(|b| format!(" p @{b} |"))
+            .map(|b| format!(" @{b} |"))
             .collect::<String>()
     );
     let _ = writeln!(s, "|---|{}", "---:|".repeat(budgets.len()));
