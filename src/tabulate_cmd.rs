@@ -275,8 +275,12 @@ fn curve(
         let i = table
             .find(a.choices())
             .or_else(|| table.find(space.canonical(&a).choices()))?;
-        let v = table.values(i, 0, last).test_accuracy;
-        v.is_finite().then_some(v)
+        // Mean over the table's seeds: the expected test accuracy.
+        let tests: Vec<f64> = (0..h.seeds)
+            .map(|s| table.values(i, s, last).test_accuracy)
+            .filter(|v| v.is_finite())
+            .collect();
+        (!tests.is_empty()).then(|| tests.iter().sum::<f64>() / tests.len() as f64)
     };
     let paths = find_journals(runs).with_context(|| format!("reading {}", runs.display()))?;
     if paths.is_empty() {
