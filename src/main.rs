@@ -11,6 +11,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod data_cmd;
 mod run_cmd;
 mod space_cmd;
+mod tabulate_cmd;
 mod version;
 
 /// Compare neural architecture search strategies fairly: random search,
@@ -148,7 +149,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Macs(args) => space_cmd::macs(&args.space, &args.arch, &args.opts, args.json),
         Command::Data(args) => data_cmd::run(args.action),
         Command::Bench => not_built("bench", 4),
-        Command::Tabulate(_) => not_built("tabulate", 10),
+        Command::Tabulate(args) => tabulate_cmd::run(&args.rest),
     }
 }
 

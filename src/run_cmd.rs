@@ -42,6 +42,13 @@ pub fn run(
         }
         return Ok(());
     }
+    if plan.table.is_some() && std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // Table runs do no training; the only tensor work is a strategy's
+        // tiny controller update, where candle's per-matmul thread hand-off
+        // costs far more than it saves, and runs go one per core anyway.
+        // Set before any worker thread starts.
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
     let started = std::time::Instant::now();
     let opts = RunOptions {
         build: build_info(),

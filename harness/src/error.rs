@@ -21,6 +21,17 @@ pub enum Error {
     /// An existing journal does not match what this run would do.
     #[error("{}: {reason}", path.display())]
     JournalMismatch { path: PathBuf, reason: String },
+    /// A table file is unusable (corrupted, truncated, another version,
+    /// space or dataset).
+    #[error("table {}: {reason}", path.display())]
+    Table { path: PathBuf, reason: String },
+    /// A community table could not be imported; every problem is listed
+    /// (with its line).
+    #[error("{}: {} problem(s) (nothing was written):\n{}", path.display(), problems.len(), problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Import {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
     /// A space error.
     #[error(transparent)]
     Space(#[from] nasarena_spaces::Error),

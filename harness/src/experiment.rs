@@ -32,6 +32,32 @@ pub struct ExperimentFile {
     /// The final protocol, identical for every strategy.
     #[serde(rename = "final")]
     pub final_protocol: FinalConfig,
+    /// Look black-box evaluations up in a tabular benchmark instead of
+    /// training (see `crate::table`); absent: train live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<TableConfig>,
+}
+
+/// A tabular benchmark standing in for training: `[table]`.
+///
+/// The experiment must still describe what the table measured, and
+/// `check` compares it with the table's header before anything runs:
+/// `[[space]]` (one, options written out in full) and `dataset.name` must
+/// be the table's; `evaluator.epochs` and `final.schedule.epochs` must be
+/// recorded fidelities, and both schedules otherwise equal the table's
+/// training schedule (see `nasarena tabulate info`). No images are loaded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    /// The table file (relative paths: from the working directory).
+    pub path: PathBuf,
+    /// Expected sha256 of the file (as `tabulate info` prints it): pins
+    /// the exact table a published comparison used.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// When journal records are made durable (see `JournalSync`).
+    #[serde(default)]
+    pub journal_sync: crate::journal::JournalSync,
 }
 
 /// Which data, and how it is split.
@@ -305,9 +331,11 @@ mod tests {
             ("[evaluator]", "evaluator"),
             ("[budget]", "budget"),
             ("[final]", "final"),
+            ("[table]", "table"),
         ];
+        let with_table = format!("{DEFAULT}\n[table]\npath = \"t.nastable\"\n");
         for (anchor, what) in tables {
-            let text = DEFAULT.replacen(anchor, &format!("{anchor}\nbogus = 1"), 1);
+            let text = with_table.replacen(anchor, &format!("{anchor}\nbogus = 1"), 1);
             let err = parse(&text, Path::new("x.toml"))
                 .expect_err(what)
                 .to_string();

@@ -3,6 +3,7 @@
 //! journals with resume.
 
 mod error;
+pub mod evaluator;
 pub mod experiment;
 pub mod journal;
 pub mod machine;
@@ -10,6 +11,7 @@ pub mod one_shot;
 pub mod optim;
 pub mod plan;
 pub mod run;
+pub mod table;
 pub mod trainer;
 
 pub use error::{Error, Result};

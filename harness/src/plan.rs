@@ -35,8 +35,10 @@ pub struct Plan {
     pub experiment: ExperimentFile,
     /// The spaces, built.
     pub spaces: Vec<Box<dyn Realize>>,
-    /// The data.
-    pub data: TrainTest,
+    /// The images (`None` when evaluations are looked up in a table).
+    pub data: Option<TrainTest>,
+    /// The table evaluations are looked up in, if the experiment has one.
+    pub table: Option<crate::evaluator::TableSource>,
     /// The budget of every run.
     pub budget: Budget,
     /// The runs.
@@ -72,6 +74,69 @@ pub fn plan(exp: ExperimentFile, text: &str, origin: &Path, runs_root: &Path) ->
     for (i, st) in exp.strategy.iter().enumerate() {
         problems.extend(strategy_problems(i, st, &exp, &spaces));
     }
+    let (table, data) = match &exp.table {
+        Some(cfg) => {
+            let (table, found) = crate::table::plan::check(&exp, cfg, &spaces);
+            problems.extend(found);
+            (table, None)
+        }
+        None => (None, load_data(&exp, &spaces, &mut problems)),
+    };
+    if !problems.is_empty() {
+        return Err(Error::Config {
+            path: origin.to_path_buf(),
+            problems: problems
+                .into_iter()
+                .map(|(key, message)| Problem {
+                    line: find_line(text, &key),
+                    key,
+                    message,
+                })
+                .collect(),
+        });
+    }
+    let budget = Budget::new(exp.budget.unit, exp.budget.limit)?;
+    let runs_dir = runs_root.join(slug(&exp.name));
+    let mut units = Vec::new();
+    for (si, s) in exp.space.iter().enumerate() {
+        let space_dir = if s.options.is_empty() {
+            slug(&s.name)
+        } else {
+            slug(&format!("{}-{}", s.name, s.option_strings().join("-")))
+        };
+        for (ti, st) in exp.strategy.iter().enumerate() {
+            for repeat in 0..exp.repeats {
+                units.push(Unit {
+                    index: units.len(),
+                    space: si,
+                    strategy: ti,
+                    repeat,
+                    seed: Seed(exp.seed).derive("repeat", repeat as u64),
+                    journal: runs_dir
+                        .join(&space_dir)
+                        .join(slug(&st.label()))
+                        .join(format!("seed-{repeat}.jsonl")),
+                });
+            }
+        }
+    }
+    Ok(Plan {
+        experiment: exp,
+        spaces,
+        data,
+        table,
+        budget,
+        units,
+        runs_dir,
+    })
+}
+
+/// Loads the experiment's images and checks them against the spaces.
+fn load_data(
+    exp: &ExperimentFile,
+    spaces: &[Box<dyn Realize>],
+    problems: &mut Vec<(String, String)>,
+) -> Option<TrainTest> {
     let missing_dir = exp.dataset.data_dir.as_ref().filter(|d| !d.is_dir());
     if let Some(dir) = missing_dir {
         problems.push((
@@ -124,53 +189,7 @@ pub fn plan(exp: ExperimentFile, text: &str, origin: &Path, runs_root: &Path) ->
             }
         }
     }
-    if !problems.is_empty() {
-        return Err(Error::Config {
-            path: origin.to_path_buf(),
-            problems: problems
-                .into_iter()
-                .map(|(key, message)| Problem {
-                    line: find_line(text, &key),
-                    key,
-                    message,
-                })
-                .collect(),
-        });
-    }
-    let data = data.ok_or_else(|| Error::Internal("dataset missing after checks".into()))?;
-    let budget = Budget::new(exp.budget.unit, exp.budget.limit)?;
-    let runs_dir = runs_root.join(slug(&exp.name));
-    let mut units = Vec::new();
-    for (si, s) in exp.space.iter().enumerate() {
-        let space_dir = if s.options.is_empty() {
-            slug(&s.name)
-        } else {
-            slug(&format!("{}-{}", s.name, s.option_strings().join("-")))
-        };
-        for (ti, st) in exp.strategy.iter().enumerate() {
-            for repeat in 0..exp.repeats {
-                units.push(Unit {
-                    index: units.len(),
-                    space: si,
-                    strategy: ti,
-                    repeat,
-                    seed: Seed(exp.seed).derive("repeat", repeat as u64),
-                    journal: runs_dir
-                        .join(&space_dir)
-                        .join(slug(&st.label()))
-                        .join(format!("seed-{repeat}.jsonl")),
-                });
-            }
-        }
-    }
-    Ok(Plan {
-        experiment: exp,
-        spaces,
-        data,
-        budget,
-        units,
-        runs_dir,
-    })
+    data
 }
 
 /// Problems with strategy `i`: unknown name, a preset or override the
@@ -201,6 +220,12 @@ fn strategy_problems(
     if is_one_shot {
         if let Some(message) = crate::one_shot::budget_problem(exp.budget.unit) {
             problems.push(("budget.unit".into(), message));
+        }
+        if exp.table.is_some() {
+            problems.push((
+                format!("strategy[{i}].name"),
+                format!("`{}` trains a weight-sharing supernet on images; it cannot run on a tabular benchmark (looking its derived architecture up in the table is not built yet)", st.name),
+            ));
         }
     }
     for (si, space) in spaces.iter().enumerate() {

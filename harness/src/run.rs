@@ -6,20 +6,16 @@
 //! restores its state exactly (ask is deterministic given its state), and
 //! the recorded costs are charged to the meter again.
 
+use crate::evaluator::Evaluator;
 use crate::experiment::StrategyConfig;
 use crate::journal::JournalWriter;
 use crate::machine::{calibrate, cpu_model, describe, BuildInfo};
 use crate::plan::{stratified_limit, Plan, Unit};
-use crate::trainer::{train_and_evaluate, TrainReport};
 use crate::{Error, Result};
 use candle_core::Device;
-use nasarena_core::{
-    Arch, BlackBoxStrategy, BudgetUnit, Cost, Meter, Metrics, Observation, Outcome, Seed,
-};
-use nasarena_datasets::{split, Dataset, Splits};
-use nasarena_results::{
-    DatasetInfo, FinalRecord, Header, Incumbent, Record, TrialRecord, SCHEMA_VERSION,
-};
+use nasarena_core::{Arch, BlackBoxStrategy, BudgetUnit, Cost, Meter, Observation, Outcome, Seed};
+use nasarena_datasets::{split, Splits};
+use nasarena_results::{FinalRecord, Header, Incumbent, Record, TrialRecord, SCHEMA_VERSION};
 use nasarena_spaces::Realize;
 
 /// Builds a black-box strategy from its experiment entry.
@@ -94,9 +90,13 @@ pub struct RunOptions {
 /// The data of one repetition: split, then limited.
 pub fn repetition_data(plan: &Plan, unit: &Unit) -> Result<Splits> {
     let d = &plan.experiment.dataset;
+    let data = plan
+        .data
+        .as_ref()
+        .ok_or_else(|| Error::Internal("a table experiment has no images".into()))?;
     let mut s = split(
-        &plan.data.train,
-        plan.data.test.clone(),
+        &data.train,
+        data.test.clone(),
         d.val_fraction,
         unit.seed.derive("split", 0),
     )?;
@@ -116,13 +116,24 @@ pub fn repetition_data(plan: &Plan, unit: &Unit) -> Result<Splits> {
 /// depend on the thread split (checked end to end).
 pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<std::path::PathBuf>> {
     let device = Device::Cpu;
-    let calibration = calibrate(&device)?;
+    // A table's costs were measured on the machine that built it.
+    let calibration = match &plan.table {
+        Some(t) => t.table.header().calibration_seconds.unwrap_or(1.0),
+        None => calibrate(&device)?,
+    };
     let units: Vec<&Unit> = plan
         .units
         .iter()
         .filter(|u| opts.only_unit.is_none_or(|only| only == u.index))
         .collect();
-    let jobs = opts.jobs.clamp(1, units.len().max(1));
+    // Table runs take milliseconds: one per core unless told otherwise.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let wanted = if plan.table.is_some() {
+        opts.jobs.max(cores)
+    } else {
+        opts.jobs
+    };
+    let jobs = wanted.clamp(1, units.len().max(1));
     if jobs == 1 {
         for unit in &units {
             run_unit(plan, unit, &device, calibration, opts)?;
@@ -180,7 +191,7 @@ fn run_concurrently(
 fn header(
     plan: &Plan,
     unit: &Unit,
-    data: &Splits,
+    evaluator: &Evaluator<'_>,
     calibration: f64,
     opts: &RunOptions,
     device: &Device,
@@ -207,15 +218,9 @@ fn header(
         cpu_model: cpu_model(),
         // Inside a `--jobs` worker this is the worker's pool.
         threads: rayon::current_num_threads(),
-        dataset: DatasetInfo {
-            name: exp.dataset.name.clone(),
-            checksum: data.checksum().to_string(),
-            train: data.train.len(),
-            val: data.val.len(),
-            test: data.test.len(),
-        },
+        dataset: evaluator.dataset_info(&exp.dataset.name),
         calibration_seconds: calibration,
-        cost_note: "device time measured on the host after a device synchronisation".into(),
+        cost_note: evaluator.cost_note(),
     })
 }
 
@@ -237,24 +242,6 @@ fn predicted(unit: BudgetUnit, macs: u64, train: u64, eval: u64, history: &[Cost
     }
 }
 
-fn outcome_of(report: &TrainReport, macs: u64, params: u64) -> Outcome {
-    match (&report.failure, report.epochs.last()) {
-        (Some(reason), _) => Outcome::Failed {
-            reason: reason.clone(),
-        },
-        (None, None) => Outcome::Failed {
-            reason: "no epoch finished".into(),
-        },
-        (None, Some(last)) => Outcome::Evaluated(Metrics {
-            val_accuracy: last.val_accuracy,
-            val_loss: last.val_loss,
-            val_accuracy_per_epoch: report.epochs.iter().map(|e| e.val_accuracy).collect(),
-            macs,
-            params,
-        }),
-    }
-}
-
 /// What opening a unit's journal found.
 pub(crate) enum Opened {
     /// The run finished earlier; nothing to do.
@@ -270,18 +257,16 @@ pub(crate) enum Opened {
 pub(crate) fn open_journal(
     plan: &Plan,
     unit: &Unit,
-    data: &Splits,
+    evaluator: &Evaluator<'_>,
     calibration: f64,
     opts: &RunOptions,
     device: &Device,
     tag: &str,
 ) -> Result<Opened> {
     if !unit.journal.exists() {
-        let header = header(plan, unit, data, calibration, opts, device)?;
-        return Ok(Opened::Fresh(JournalWriter::create(
-            &unit.journal,
-            &header,
-        )?));
+        let header = header(plan, unit, evaluator, calibration, opts, device)?;
+        let writer = JournalWriter::create(&unit.journal, &header)?;
+        return Ok(Opened::Fresh(writer.with_sync(evaluator.journal_sync())));
     }
     if !opts.resume {
         return Err(Error::JournalMismatch {
@@ -305,7 +290,10 @@ pub(crate) fn open_journal(
         }
         return Ok(Opened::Finished);
     }
-    Ok(Opened::Resumed(writer, Box::new(journal)))
+    Ok(Opened::Resumed(
+        writer.with_sync(evaluator.journal_sync()),
+        Box::new(journal),
+    ))
 }
 
 /// The label printed in front of a unit's progress lines.
@@ -334,7 +322,7 @@ fn run_unit(
     if nasarena_strategies::is_one_shot(&st_cfg.name) {
         return crate::one_shot::run_one_shot_unit(plan, unit, device, calibration, opts);
     }
-    let data = repetition_data(plan, unit)?;
+    let evaluator = Evaluator::for_unit(plan, unit, device)?;
     let tag = unit_tag(plan, unit);
     let mut strategy = build_strategy(st_cfg, unit.seed.derive("strategy", 0), space)?;
     let mut meter = Meter::new(plan.budget);
@@ -342,7 +330,7 @@ fn run_unit(
     let mut incumbent: Option<Incumbent> = None;
     let mut trial: u64 = 0;
 
-    let mut writer = match open_journal(plan, unit, &data, calibration, opts, device, &tag)? {
+    let mut writer = match open_journal(plan, unit, &evaluator, calibration, opts, device, &tag)? {
         Opened::Finished => return Ok(()),
         Opened::Fresh(writer) => writer,
         Opened::Resumed(writer, journal) => {
@@ -363,7 +351,8 @@ fn run_unit(
         }
     };
 
-    let eval_per = (exp.evaluator.epochs * data.val.len()) as u64;
+    let (train_len, val_len) = evaluator.samples_per_epoch();
+    let eval_per = exp.evaluator.epochs as u64 * val_len;
     while !meter.exhausted() {
         let proposal = strategy.ask(trial, space, &meter.progress())?;
         let arch = proposal.arch;
@@ -372,25 +361,19 @@ fn run_unit(
         let guess = predicted(
             plan.budget.unit,
             cost_report.macs,
-            exp.evaluator.train_samples(data.train.len()),
+            exp.evaluator.epochs as u64 * train_len,
             eval_per,
             &history,
         );
         if meter.progress().spent.amount(plan.budget.unit) + guess > plan.budget.limit + 1e-9 {
             break;
         }
-        let report = train_and_evaluate(
+        let (outcome, cost) = evaluator.evaluate(
             space,
             &arch,
-            &data,
             &exp.evaluator,
             unit.seed.derive("trial", trial),
-            device,
-            false,
         )?;
-        let mut cost = report.cost;
-        cost.evaluations = 1;
-        let outcome = outcome_of(&report, cost_report.macs, cost_report.params);
         meter.charge(cost);
         history.push(cost);
         if let Some(acc) = outcome.val_accuracy() {
@@ -445,10 +428,9 @@ fn run_unit(
         unit,
         space,
         &searched,
-        &data,
+        &evaluator,
         &meter,
         calibration,
-        device,
         &mut writer,
         &tag,
         opts,
@@ -471,10 +453,9 @@ pub(crate) fn final_protocol(
     unit: &Unit,
     space: &dyn Realize,
     searched: &Searched,
-    data: &Splits,
+    evaluator: &Evaluator<'_>,
     meter: &Meter,
     calibration: f64,
-    device: &Device,
     writer: &mut JournalWriter,
     tag: &str,
     opts: &RunOptions,
@@ -500,19 +481,12 @@ pub(crate) fn final_protocol(
         },
         Some(arch) => {
             let cost_report = space.cost(&arch)?;
-            let report = train_and_evaluate(
-                space,
-                &arch,
-                data,
-                schedule,
-                unit.seed.derive("final", 0),
-                device,
-                true,
-            )?;
+            let report =
+                evaluator.final_test(space, &arch, schedule, unit.seed.derive("final", 0))?;
             FinalRecord {
                 arch: space.format(&arch),
                 search_val_accuracy: searched.search_val_accuracy,
-                test_accuracy: report.test.map(|t| t.accuracy),
+                test_accuracy: report.test_accuracy,
                 failure: report.failure.clone(),
                 macs: cost_report.macs,
                 params: cost_report.params,

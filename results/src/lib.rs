@@ -2,6 +2,8 @@
 //! regression comparisons derived from journals (pure functions over files
 //! the harness wrote).
 
+pub mod anytime_svg;
+pub mod budget_curve;
 mod error;
 pub mod journal;
 pub mod record;

@@ -15,10 +15,11 @@ mod checkpoint;
 mod driver;
 mod search;
 
+use crate::evaluator::Evaluator;
 use crate::experiment::StrategyConfig;
 use crate::optim::Sgd;
 use crate::plan::{Plan, Unit};
-use crate::run::{final_protocol, open_journal, repetition_data, unit_tag, Opened, RunOptions};
+use crate::run::{final_protocol, open_journal, unit_tag, Opened, RunOptions};
 use crate::{Error, Result};
 use candle_core::Device;
 use candle_nn::VarMap;
@@ -158,7 +159,12 @@ pub fn run_one_shot_unit(
 ) -> Result<()> {
     let exp = &plan.experiment;
     let space = plan.spaces[unit.space].as_ref();
-    let data = repetition_data(plan, unit)?;
+    let evaluator = Evaluator::for_unit(plan, unit, device)?;
+    let Evaluator::Live { data, .. } = &evaluator else {
+        return Err(Error::Internal(
+            "one-shot strategies train a supernet and cannot run on a table".into(),
+        ));
+    };
     let tag = unit_tag(plan, unit);
     let seed = unit.seed;
     let mut strategy = build_one_shot_strategy(
@@ -189,7 +195,7 @@ pub fn run_one_shot_unit(
     let mut meter = Meter::new(plan.budget);
 
     let (mut writer, resumed) =
-        match open_journal(plan, unit, &data, calibration, opts, device, &tag)? {
+        match open_journal(plan, unit, &evaluator, calibration, opts, device, &tag)? {
             Opened::Finished => return Ok(()),
             Opened::Fresh(writer) => (writer, Resume::default()),
             Opened::Resumed(mut writer, journal) => {
@@ -262,10 +268,9 @@ pub fn run_one_shot_unit(
         unit,
         space,
         &searched,
-        &data,
+        &evaluator,
         &meter,
         calibration,
-        device,
         &mut writer,
         &tag,
         opts,

@@ -1,0 +1,350 @@
+//! Tabular benchmarks: every architecture of a (small) space trained once
+//! and its results stored, so that a black-box search can be replayed in
+//! milliseconds by looking evaluations up instead of training
+//! (NAS-Bench-101, Ying et al. 2019; NAS-Bench-201, Dong & Yang 2020).
+//!
+//! A [`Table`] holds, per architecture: its choices, the entry of its
+//! canonical class (isomorphic cells share one), MACs and parameters, and
+//! per seed and recorded fidelity (epochs): validation accuracy and loss,
+//! test accuracy, training loss and device seconds of that epoch. Values a
+//! source does not record (an imported table has no times or losses) are
+//! NaN in memory and declared in the header ([`TableHeader::recorded`]).
+//! The file format is in [`format`], validation in [`reader`], the
+//! NAS-Bench-201 CSV importer in [`import_nb201`].
+
+pub mod format;
+pub mod import_nb201;
+pub mod plan;
+pub mod reader;
+#[cfg(test)]
+mod tests;
+
+use crate::trainer::Schedule;
+use nasarena_core::Arch;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Number of values stored per (entry, seed, fidelity).
+pub const VALUES: usize = 5;
+
+/// What a table says about itself: the JSON header of the file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableHeader {
+    /// Registered space name, e.g. `cell`.
+    pub space: String,
+    /// Every option of the space, explicit (defaults written out).
+    pub space_options: BTreeMap<String, String>,
+    /// Dataset name, e.g. `cifar10`.
+    pub dataset: String,
+    /// Decisions per architecture.
+    pub decisions: usize,
+    /// Epochs at which results are recorded, strictly increasing.
+    pub fidelities: Vec<usize>,
+    /// Training seeds per architecture.
+    pub seeds: usize,
+    /// Number of entries (architectures).
+    pub entries: usize,
+    /// Which of the per-epoch values the source recorded.
+    pub recorded: Recorded,
+    /// How the entries were trained.
+    pub settings: TableSettings,
+    /// Calibration seconds of the machine that measured the times, if any
+    /// (see `machine::calibrate`).
+    #[serde(default)]
+    pub calibration_seconds: Option<f64>,
+    /// What the costs of a search on this table are counted in, in words.
+    pub cost_note: String,
+    /// Where the table came from: tool, command, source file and checksum.
+    pub provenance: BTreeMap<String, String>,
+}
+
+/// Which per-epoch values the source recorded (the others are NaN).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recorded {
+    /// Validation loss.
+    pub val_loss: bool,
+    /// Training loss.
+    pub train_loss: bool,
+    /// Device seconds per epoch.
+    pub device_seconds: bool,
+}
+
+/// The training settings behind a table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSettings {
+    /// The training schedule at the largest fidelity.
+    pub schedule: Schedule,
+    /// Sizes of the train, validation and test parts the entries used.
+    pub splits: [usize; 3],
+    /// The experiment-style validation fraction, when the validation part
+    /// was carved from the training set by nasarena (`None` for imported
+    /// benchmarks with their own splits).
+    #[serde(default)]
+    pub val_fraction: Option<f64>,
+    /// Training samples limit, as in an experiment's `dataset.train_limit`.
+    #[serde(default)]
+    pub train_limit: Option<usize>,
+    /// Anything else worth knowing, in words.
+    pub note: String,
+}
+
+/// The values recorded for one entry, seed and fidelity.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochValues {
+    /// Validation accuracy in [0, 1]; NaN when training failed.
+    pub val_accuracy: f64,
+    /// Mean validation cross-entropy (NaN when not recorded).
+    pub val_loss: f64,
+    /// Test accuracy in [0, 1] (NaN when not recorded or failed).
+    pub test_accuracy: f64,
+    /// Mean training loss of the epoch (NaN when not recorded).
+    pub train_loss: f64,
+    /// Device seconds of this epoch (NaN when not recorded).
+    pub device_seconds: f64,
+}
+
+impl EpochValues {
+    fn to_array(self) -> [f32; VALUES] {
+        [
+            self.val_accuracy as f32,
+            self.val_loss as f32,
+            self.test_accuracy as f32,
+            self.train_loss as f32,
+            self.device_seconds as f32,
+        ]
+    }
+
+    fn from_slice(v: &[f32]) -> Self {
+        let at = |i: usize| v.get(i).map_or(f64::NAN, |&x| f64::from(x));
+        EpochValues {
+            val_accuracy: at(0),
+            val_loss: at(1),
+            test_accuracy: at(2),
+            train_loss: at(3),
+            device_seconds: at(4),
+        }
+    }
+}
+
+/// One architecture's row while a table is being built.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntryData {
+    /// The architecture.
+    pub arch: Arch,
+    /// Its canonical representative (must be an entry of the table too).
+    pub canonical: Arch,
+    /// MACs, batch 1.
+    pub macs: u64,
+    /// Trainable parameters.
+    pub params: u64,
+    /// `values[seed][fidelity]`.
+    pub values: Vec<Vec<EpochValues>>,
+}
+
+/// A loaded, validated table. Entries are sorted by architecture, so a
+/// lookup is a binary search and loading needs no index.
+#[derive(Clone)]
+pub struct Table {
+    header: TableHeader,
+    choices: Vec<u16>,
+    canonical: Vec<u32>,
+    macs: Vec<u64>,
+    params: Vec<u64>,
+    values: Vec<f32>,
+    checksum: String,
+}
+
+impl PartialEq for Table {
+    /// Equal content, NaN (not recorded) equal to NaN.
+    fn eq(&self, other: &Self) -> bool {
+        self.header == other.header
+            && self.choices == other.choices
+            && self.canonical == other.canonical
+            && self.macs == other.macs
+            && self.params == other.params
+            && self.values.len() == other.values.len()
+            && self
+                .values
+                .iter()
+                .zip(&other.values)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("space", &self.header.space)
+            .field("dataset", &self.header.dataset)
+            .field("entries", &self.len())
+            .field("checksum", &self.checksum)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Table {
+    /// Builds a table from entries (any order), encoding it once to fix
+    /// its checksum. Fails when entries are duplicated, a canonical
+    /// representative is missing, or shapes disagree with the header.
+    pub fn from_entries(
+        mut header: TableHeader,
+        mut entries: Vec<EntryData>,
+    ) -> crate::Result<Table> {
+        let bad = |reason: String| crate::Error::Table {
+            path: "(new table)".into(),
+            reason,
+        };
+        entries.sort_by(|a, b| a.arch.cmp(&b.arch));
+        header.entries = entries.len();
+        let d = header.decisions;
+        let per_entry = header.seeds * header.fidelities.len() * VALUES;
+        let mut t = Table {
+            choices: Vec::with_capacity(entries.len() * d),
+            canonical: Vec::with_capacity(entries.len()),
+            macs: Vec::with_capacity(entries.len()),
+            params: Vec::with_capacity(entries.len()),
+            values: Vec::with_capacity(entries.len() * per_entry),
+            header,
+            checksum: String::new(),
+        };
+        for e in &entries {
+            if e.arch.len() != d {
+                return Err(bad(format!(
+                    "entry {:?} has {} decisions, the table {d}",
+                    e.arch.choices(),
+                    e.arch.len()
+                )));
+            }
+            for &c in e.arch.choices() {
+                t.choices.push(u16::try_from(c).map_err(|_| {
+                    bad(format!(
+                        "choice {c} does not fit the format (at most 65,535)"
+                    ))
+                })?);
+            }
+            t.macs.push(e.macs);
+            t.params.push(e.params);
+            if e.values.len() != t.header.seeds
+                || e.values
+                    .iter()
+                    .any(|s| s.len() != t.header.fidelities.len())
+            {
+                return Err(bad(format!(
+                    "entry {:?}: values for {} seeds, expected {} seeds x {} fidelities",
+                    e.arch.choices(),
+                    e.values.len(),
+                    t.header.seeds,
+                    t.header.fidelities.len()
+                )));
+            }
+            for v in e.values.iter().flatten() {
+                t.values.extend_from_slice(&v.to_array());
+            }
+        }
+        for e in &entries {
+            let rep = t.find(e.canonical.choices()).ok_or_else(|| {
+                bad(format!(
+                    "the canonical form {:?} of {:?} is not in the table",
+                    e.canonical.choices(),
+                    e.arch.choices()
+                ))
+            })?;
+            t.canonical.push(rep as u32);
+        }
+        let bytes = format::encode(&t)?;
+        t = format::decode(&bytes, std::path::Path::new("(new table)"))?;
+        Ok(t)
+    }
+
+    /// The header.
+    pub fn header(&self) -> &TableHeader {
+        &self.header
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.macs.len()
+    }
+
+    /// True when the table has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.macs.is_empty()
+    }
+
+    /// Hex sha256 of the file's contents (the file's last 32 bytes).
+    pub fn checksum(&self) -> &str {
+        &self.checksum
+    }
+
+    fn choices_of(&self, i: usize) -> &[u16] {
+        let d = self.header.decisions;
+        &self.choices[i * d..(i + 1) * d]
+    }
+
+    /// The architecture of entry `i`.
+    pub fn arch(&self, i: usize) -> Arch {
+        Arch::new(self.choices_of(i).iter().map(|&c| u32::from(c)).collect())
+    }
+
+    /// The entry holding exactly these choices (binary search).
+    pub fn find(&self, choices: &[u32]) -> Option<usize> {
+        if choices.len() != self.header.decisions {
+            return None;
+        }
+        let (mut lo, mut hi) = (0usize, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let ord = self
+                .choices_of(mid)
+                .iter()
+                .map(|&c| u32::from(c))
+                .cmp(choices.iter().copied());
+            match ord {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    /// The entry of the canonical class of entry `i`.
+    pub fn canonical_of(&self, i: usize) -> usize {
+        self.canonical[i] as usize
+    }
+
+    /// MACs (batch 1) of entry `i`.
+    pub fn macs(&self, i: usize) -> u64 {
+        self.macs[i]
+    }
+
+    /// Parameters of entry `i`.
+    pub fn params(&self, i: usize) -> u64 {
+        self.params[i]
+    }
+
+    /// Position of `epochs` among the recorded fidelities.
+    pub fn fidelity_index(&self, epochs: usize) -> Option<usize> {
+        self.header.fidelities.iter().position(|&f| f == epochs)
+    }
+
+    /// The values of entry `i` for `seed` at fidelity position `f`.
+    pub fn values(&self, i: usize, seed: usize, f: usize) -> EpochValues {
+        let fids = self.header.fidelities.len();
+        let start = ((i * self.header.seeds + seed) * fids + f) * VALUES;
+        EpochValues::from_slice(self.values.get(start..start + VALUES).unwrap_or(&[]))
+    }
+
+    /// True when every epoch from 1 to the largest fidelity is recorded,
+    /// so per-epoch curves and summed epoch times are complete.
+    pub fn every_epoch(&self) -> bool {
+        self.header
+            .fidelities
+            .iter()
+            .enumerate()
+            .all(|(k, &f)| f == k + 1)
+    }
+}
