@@ -165,7 +165,7 @@ pub fn gate(base: &Summary, new: &Summary, opts: &GateOptions) -> GateReport {
             let raw_vals = |xs: &[(u64, f64)]| xs.iter().map(|p| p.1).collect::<Vec<_>>();
             let (mb, mn) = (median(&raw_vals(&b)), median(&raw_vals(&n)));
             let worsening = match (mb, mn) {
-                (Some(x), Some(y)) if x.is_finite() && y.is_finite() => Some(sign * (x - y)),
+                (Some(x), Some(y)) if x.is_finite() && y.is_finite() => Some(sign * (x - y) + 0.0),
                 _ => None,
             };
             let min_p = if t.kind == crate::stats::TestKind::Wilcoxon {
