@@ -259,6 +259,12 @@ fn seeded(r: &Row) -> Vec<(u64, f64)> {
 /// Wilcoxon when both rows ran exactly the same distinct seeds, else
 /// Mann-Whitney; `alt` is about `x` relative to `y`.
 pub fn rank_test(x: &[(u64, f64)], y: &[(u64, f64)], alt: Alternative) -> Option<TestResult> {
+    let sorted = |v: &[(u64, f64)]| {
+        let mut v = v.to_vec();
+        v.sort_by_key(|p| p.0);
+        v
+    };
+    let (x, y) = (sorted(x), sorted(y));
     let xs: Vec<u64> = x.iter().map(|p| p.0).collect();
     let ys: Vec<u64> = y.iter().map(|p| p.0).collect();
     let mut distinct = xs.clone();
