@@ -3,10 +3,10 @@
 //! The curve is a step function: after a trial (or epoch) that cost the run
 //! `c` so far, the best validation accuracy seen is `y`; before the first
 //! evaluation it is 0. The normalised area under it over the budget
-//! (anytime AUC, as used for anytime comparisons of optimisers, e.g. the
-//! COCO/BBOB methodology of Hansen et al. 2021) rewards finding good
+//! (anytime AUC; an anytime-performance summary in the spirit of the area
+//! under the runtime ECDF in COCO, Hansen et al. 2021) rewards finding good
 //! architectures early; cost-to-target is the cost of first reaching a
-//! given accuracy.
+//! given accuracy (the fixed-target view of the same curve).
 
 use crate::load::CurvePoint;
 
