@@ -9,6 +9,7 @@ use std::path::PathBuf;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod data_cmd;
+mod report_cmd;
 mod run_cmd;
 mod space_cmd;
 mod tabulate_cmd;
@@ -28,10 +29,10 @@ struct Cli {
 enum Command {
     /// Run an experiment (default: experiments/default.toml) and journal every event.
     Run(RunArgs),
-    /// Build result tables (md, csv, latex, json) from run journals.
-    Report(ReportArgs),
-    /// Compare two sets of runs and fail when search efficiency regressed.
-    Compare(CompareArgs),
+    /// Build result tables (md, csv, latex, json) and plots from run journals.
+    Report(report_cmd::ReportArgs),
+    /// Compare two sets of runs; exit 1 when NEW is significantly worse.
+    Compare(report_cmd::CompareArgs),
     /// Count MACs and parameters of an architecture given as a genotype string.
     Macs(MacsArgs),
     /// List the registered search spaces.
@@ -65,20 +66,6 @@ struct RunArgs {
     /// are the same as with one job.
     #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
-}
-
-#[derive(Debug, Args)]
-struct ReportArgs {
-    /// The directory holding run journals.
-    runs_dir: PathBuf,
-}
-
-#[derive(Debug, Args)]
-struct CompareArgs {
-    /// Journals of the baseline.
-    baseline: PathBuf,
-    /// Journals of the candidate.
-    candidate: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -125,7 +112,7 @@ fn main() -> std::process::ExitCode {
     restore_default_sigpipe();
     let cli = Cli::parse();
     match dispatch(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE
@@ -133,8 +120,8 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn dispatch(cli: Cli) -> Result<()> {
-    match cli.command {
+fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
+    let done = match cli.command {
         Command::Spaces => space_cmd::list(),
         Command::Run(args) => run_cmd::run(
             &args.experiment,
@@ -144,13 +131,15 @@ fn dispatch(cli: Cli) -> Result<()> {
             args.quiet,
             usize::from(args.jobs),
         ),
-        Command::Report(args) => run_cmd::report(&args.runs_dir),
-        Command::Compare(_) => not_built("compare", 9),
+        Command::Report(args) => report_cmd::report(&args),
+        // compare has three outcomes: 0 ok, 1 regression, 2 bad input.
+        Command::Compare(args) => return Ok(report_cmd::compare(&args)),
         Command::Macs(args) => space_cmd::macs(&args.space, &args.arch, &args.opts, args.json),
         Command::Data(args) => data_cmd::run(args.action),
         Command::Bench => not_built("bench", 4),
         Command::Tabulate(args) => tabulate_cmd::run(&args.rest),
-    }
+    };
+    done.map(|()| std::process::ExitCode::SUCCESS)
 }
 
 /// Subcommands whose capability a later issue builds: fail loudly rather

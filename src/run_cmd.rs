@@ -1,10 +1,9 @@
-//! `nasarena run` and `nasarena report`.
+//! `nasarena run`.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use nasarena_harness::machine::BuildInfo;
 use nasarena_harness::run::{run_plan, RunOptions};
 use nasarena_harness::{experiment, plan};
-use nasarena_results::{find_journals, read_journal, table};
 use std::path::Path;
 
 fn build_info() -> BuildInfo {
@@ -59,21 +58,7 @@ pub fn run(
     };
     run_plan(&plan, &opts)?;
     eprintln!("finished in {:.1} s", started.elapsed().as_secs_f64());
-    report(&plan.runs_dir)?;
+    crate::report_cmd::print_markdown(&plan.runs_dir)?;
     println!("journals: {}", plan.runs_dir.display());
-    Ok(())
-}
-
-/// Prints the result tables of every journal under `dir`.
-pub fn report(dir: &Path) -> Result<()> {
-    let paths = find_journals(dir).with_context(|| format!("reading {}", dir.display()))?;
-    if paths.is_empty() {
-        anyhow::bail!("no journals (*.jsonl) under {}", dir.display());
-    }
-    let journals = paths
-        .iter()
-        .map(|p| read_journal(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    print!("{}", table::markdown(&table::build_rows(&journals)));
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests of `nasarena run`/`report` through the real binary on
 //! the bundled Fashion-MNIST subset: journals, budgets, determinism,
-//! kill-and-resume, and configuration errors reported before training.
+//! kill-and-resume, `compare` of a re-run, and configuration errors
+//! reported before training.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -226,6 +227,18 @@ fn tiny_experiment_runs_is_deterministic_and_resumes_after_kill() {
     let out = nasarena(&["report", "a"], dir.path());
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("test acc"));
+
+    // b is a real re-run of a that differs only in timing: the gate passes.
+    for metric in ["anytime-auc", "final-accuracy"] {
+        let out = nasarena(&["compare", "a", "b", "--metric", metric], dir.path());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 fn expect_config_error(text: &str, needles: &[&str]) {

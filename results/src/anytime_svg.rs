@@ -16,7 +16,12 @@ pub fn anytime_svg(curves: &[Curve], title: &str) -> String {
     let max_x = pts.clone().map(|p| p.budget as f64).fold(1.0, f64::max);
     let ys: Vec<f64> = pts
         .filter_map(|p| p.test)
-        .flat_map(|t| [t.mean - t.ci95.max(0.0), t.mean + t.ci95.max(0.0)])
+        .flat_map(|t| {
+            [
+                t.mean - t.ci95.unwrap_or(0.0),
+                t.mean + t.ci95.unwrap_or(0.0),
+            ]
+        })
         .filter(|y| y.is_finite())
         .collect();
     let lo = ys.iter().copied().fold(f64::INFINITY, f64::min).floor();
@@ -63,7 +68,10 @@ pub fn anytime_svg(curves: &[Curve], title: &str) -> String {
         let line: Vec<(f64, f64, f64)> = c
             .points
             .iter()
-            .filter_map(|p| p.test.map(|t| (p.budget as f64, t.mean, t.ci95)))
+            .filter_map(|p| {
+                p.test
+                    .map(|t| (p.budget as f64, t.mean, t.ci95.unwrap_or(0.0)))
+            })
             .filter(|(_, m, ci)| m.is_finite() && ci.is_finite())
             .collect();
         let upper: Vec<String> = line
@@ -109,7 +117,7 @@ pub fn anytime_svg(curves: &[Curve], title: &str) -> String {
 mod tests {
     use super::*;
     use crate::budget_curve::Point;
-    use crate::table::Summary;
+    use crate::stats::Describe as Summary;
 
     #[test]
     fn one_line_and_band_per_curve() {

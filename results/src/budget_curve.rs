@@ -12,8 +12,7 @@
 
 use crate::journal::Journal;
 use crate::record::Record;
-use crate::table::Summary;
-use statrs::distribution::{ContinuousCDF, Normal};
+use crate::stats::Describe as Summary;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -89,41 +88,12 @@ fn ranks_desc(values: &[f64]) -> Vec<f64> {
 }
 
 /// Two-sided p-value of the Wilcoxon signed-rank test of paired
-/// differences `d` (zeros dropped; normal approximation with tie and
-/// continuity correction; fine for n >= 20, conservative below).
+/// differences `d` against zero (exact for small samples, see
+/// [`crate::stats::wilcoxon`]); 1 when there is nothing to test.
 pub fn wilcoxon_signed_rank(d: &[f64]) -> f64 {
-    let nz: Vec<f64> = d
-        .iter()
-        .copied()
-        .filter(|x| *x != 0.0 && x.is_finite())
-        .collect();
-    let n = nz.len() as f64;
-    if nz.is_empty() {
-        return 1.0;
-    }
-    let abs: Vec<f64> = nz.iter().map(|x| -x.abs()).collect();
-    // ranks_desc of -|d| ranks the smallest |d| first.
-    let ranks = ranks_desc(&abs);
-    let w_plus: f64 = nz
-        .iter()
-        .zip(&ranks)
-        .filter(|(x, _)| **x > 0.0)
-        .map(|(_, r)| r)
-        .sum();
-    let mut ties: BTreeMap<u64, f64> = BTreeMap::new();
-    for x in &nz {
-        *ties.entry(x.abs().to_bits()).or_default() += 1.0;
-    }
-    let tie_term: f64 = ties.values().map(|t| t * t * t - t).sum::<f64>() / 48.0;
-    let mean = n * (n + 1.0) / 4.0;
-    let var = n * (n + 1.0) * (2.0 * n + 1.0) / 24.0 - tie_term;
-    if var <= 0.0 {
-        return 1.0;
-    }
-    let dev = (w_plus - mean).abs() - 0.5;
-    let z = dev.max(0.0) / var.sqrt();
-    let normal = Normal::new(0.0, 1.0).map(|nd| nd.cdf(z)).unwrap_or(1.0);
-    (2.0 * (1.0 - normal)).min(1.0)
+    let zeros = vec![0.0; d.len()];
+    crate::stats::wilcoxon(d, &zeros, crate::stats::Alternative::TwoSided)
+        .map_or(1.0, |t| t.p_value)
 }
 
 /// Curves of every strategy label in `journals` at `budgets`.
@@ -214,7 +184,7 @@ pub fn markdown(curves: &[Curve], baseline: &str) -> String {
             .points
             .iter()
             .map(|p| match p.test {
-                Some(t) => format!(" {:.2} ± {:.2} |", t.mean, t.ci95),
+                Some(t) => format!(" {:.2} ± {:.2} |", t.mean, t.ci95.unwrap_or(f64::NAN)),
                 None => " – |".to_string(),
             })
             .collect();
@@ -267,11 +237,12 @@ mod tests {
 
     #[test]
     fn wilcoxon_matches_hand_computation() {
-        // d = 1..=10, all positive: W+ = 55, mean 27.5, var = 96.25;
-        // z = (27.5 - 0.5) / 9.8107 = 2.7521, p = 0.00592.
+        // d = 1..=10, all positive: W+ = 55 is the most extreme of the
+        // 2^10 equally likely sign patterns, so the exact two-sided p is
+        // 2 / 1024.
         let d: Vec<f64> = (1..=10).map(f64::from).collect();
         let p = wilcoxon_signed_rank(&d);
-        assert!((p - 0.005_92).abs() < 5e-5, "{p}");
+        assert!((p - 2.0 / 1024.0).abs() < 1e-12, "{p}");
         // Symmetric differences: no evidence.
         let sym = [1.0, -1.0, 2.0, -2.0, 3.0, -3.0];
         assert!(wilcoxon_signed_rank(&sym) > 0.9);

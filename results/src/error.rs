@@ -18,6 +18,19 @@ pub enum Error {
         line: usize,
         reason: String,
     },
+    /// A journal was written with another record schema version.
+    #[error("{}:1: record schema version {found}, this build reads version {expected}; re-run it or report it with the matching nasarena version", path.display())]
+    Schema {
+        path: PathBuf,
+        found: String,
+        expected: u32,
+    },
+    /// A summary file is not a `report --format json` summary.
+    #[error("{}: not a nasarena summary: {reason}", path.display())]
+    Summary { path: PathBuf, reason: String },
+    /// A plot could not be drawn or written.
+    #[error("plot {}: {reason}", path.display())]
+    Plot { path: PathBuf, reason: String },
     /// A journal is structurally wrong.
     #[error("{}: {reason}", path.display())]
     Journal { path: PathBuf, reason: String },
@@ -28,10 +41,17 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn parse(path: &std::path::Path, line: usize, e: serde_json::Error) -> Self {
+        // serde_json says "at line 1 column N" of the one-line record;
+        // the journal line is named separately, so keep only the column.
+        let msg = e.to_string();
+        let reason = match msg.rfind(" at line ") {
+            Some(i) => format!("{} (column {})", &msg[..i], e.column()),
+            None => msg,
+        };
         Error::Parse {
             path: path.to_path_buf(),
             line,
-            reason: e.to_string(),
+            reason,
         }
     }
 }

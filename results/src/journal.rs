@@ -1,6 +1,6 @@
 //! Reading journals back: header, records, and a torn last line.
 
-use crate::record::{Header, HeaderLine, Record};
+use crate::record::{Header, HeaderLine, Record, SCHEMA_VERSION};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -48,10 +48,7 @@ pub fn read_journal(path: &Path) -> Result<Journal> {
     let torn_tail = (valid < text.len()).then(|| text.len() - valid);
     let mut lines = text[..valid].lines().enumerate();
     let header = match lines.next() {
-        Some((_, line)) => match serde_json::from_str::<HeaderLine>(line) {
-            Ok(HeaderLine::Header(h)) => h,
-            Err(e) => return Err(Error::parse(path, 1, e)),
-        },
+        Some((_, line)) => parse_header(path, line)?,
         None => {
             return Err(Error::Journal {
                 path: path.to_path_buf(),
@@ -74,6 +71,40 @@ pub fn read_journal(path: &Path) -> Result<Journal> {
         records,
         torn_tail,
     })
+}
+
+/// The header line: a record of another kind (the header is missing) or of
+/// another schema version is named as such, before strict parsing.
+fn parse_header(path: &Path, line: &str) -> Result<Header> {
+    let value: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| Error::parse(path, 1, e))?;
+    let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+    if kind != "header" {
+        return Err(Error::Parse {
+            path: path.to_path_buf(),
+            line: 1,
+            reason: format!(
+                "missing header: the first line is {} instead of the provenance header",
+                if kind.is_empty() {
+                    "not a record".to_string()
+                } else {
+                    format!("a `{kind}` record")
+                }
+            ),
+        });
+    }
+    let version = value.get("schema_version").and_then(|v| v.as_u64());
+    if version != Some(u64::from(SCHEMA_VERSION)) {
+        return Err(Error::Schema {
+            path: path.to_path_buf(),
+            found: version.map_or("none".to_string(), |v| v.to_string()),
+            expected: SCHEMA_VERSION,
+        });
+    }
+    match serde_json::from_value::<HeaderLine>(value) {
+        Ok(HeaderLine::Header(h)) => Ok(h),
+        Err(e) => Err(Error::parse(path, 1, e)),
+    }
 }
 
 /// Every `*.jsonl` journal below `dir`, sorted by path.

@@ -1,0 +1,82 @@
+//! Anytime performance of a search from its best-so-far curve.
+//!
+//! The curve is a step function: after a trial (or epoch) that cost the run
+//! `c` so far, the best validation accuracy seen is `y`; before the first
+//! evaluation it is 0. The normalised area under it over the budget
+//! (anytime AUC; an anytime-performance summary in the spirit of the area
+//! under the runtime ECDF in COCO, Hansen et al. 2021) rewards finding good
+//! architectures early; cost-to-target is the cost of first reaching a
+//! given accuracy (the fixed-target view of the same curve).
+
+use crate::load::CurvePoint;
+
+/// Normalised area under the best-so-far curve over `[0, limit]` in the
+/// budget's unit, in percent points (100 = perfect accuracy from the start).
+/// Points past the limit (budget overshoot) are cut at the limit.
+pub fn anytime_auc(curve: &[CurvePoint], limit: f64) -> f64 {
+    if limit.is_nan() || limit <= 0.0 {
+        return 0.0;
+    }
+    let mut area = 0.0;
+    for (i, p) in curve.iter().enumerate() {
+        let start = p.budget.clamp(0.0, limit);
+        let end = curve
+            .get(i + 1)
+            .map_or(limit, |q| q.budget.clamp(0.0, limit));
+        area += p.best_val * (end - start).max(0.0);
+    }
+    area / limit
+}
+
+/// Device-hours at which the curve first reaches `target` percent; `None`
+/// when it never does.
+pub fn cost_to_target(curve: &[CurvePoint], target: f64) -> Option<f64> {
+    curve
+        .iter()
+        .find(|p| p.best_val >= target)
+        .map(|p| p.device_hours)
+}
+
+/// Best-so-far value at `hours` device-hours (`None` before the first
+/// evaluation).
+pub fn value_at_hours(curve: &[CurvePoint], hours: f64) -> Option<f64> {
+    curve
+        .iter()
+        .take_while(|p| p.device_hours <= hours)
+        .last()
+        .map(|p| p.best_val)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pt(budget: f64, best_val: f64) -> CurvePoint {
+        CurvePoint {
+            budget,
+            device_hours: budget / 100.0,
+            best_val,
+        }
+    }
+
+    #[test]
+    fn auc_by_hand() {
+        // 0 on [0,2), 50 on [2,6), 80 on [6,10]: (0*2 + 50*4 + 80*4)/10 = 52.
+        let c = [pt(2.0, 50.0), pt(6.0, 80.0)];
+        assert!((anytime_auc(&c, 10.0) - 52.0).abs() < 1e-12);
+        // Overshoot past the limit is cut: 50 on [2,8) then 90 from 12 (cut).
+        let c = [pt(2.0, 50.0), pt(12.0, 90.0)];
+        assert!((anytime_auc(&c, 8.0) - 50.0 * 6.0 / 8.0).abs() < 1e-12);
+        assert_eq!(anytime_auc(&[], 10.0), 0.0);
+    }
+
+    #[test]
+    fn target_and_lookup() {
+        let c = [pt(2.0, 50.0), pt(6.0, 80.0)];
+        assert_eq!(cost_to_target(&c, 60.0), Some(0.06));
+        assert_eq!(cost_to_target(&c, 90.0), None);
+        assert_eq!(value_at_hours(&c, 0.01), None);
+        assert_eq!(value_at_hours(&c, 0.03), Some(50.0));
+        assert_eq!(value_at_hours(&c, 1.0), Some(80.0));
+    }
+}
