@@ -3,6 +3,7 @@
 //! from them.
 
 pub mod cell;
+pub mod describe;
 mod error;
 pub mod fbnet;
 pub mod init;
@@ -14,6 +15,7 @@ mod registry;
 pub mod squeezenas;
 
 pub use cell::CellSpace;
+pub use describe::{Graph, Node};
 pub use error::{Error, Result};
 pub use fbnet::FbnetSpace;
 pub use init::SeededInit;
