@@ -53,11 +53,63 @@ fn spaces_lists_registered_spaces() {
 }
 
 #[test]
-fn unbuilt_subcommands_fail_loudly() {
-    let out = nasarena(&["bench"]);
+fn bench_train_and_describe_print_json() {
+    let target = [
+        "--space",
+        "cell",
+        "--arch",
+        "|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|skip_connect~2|",
+        "--opt",
+        "C=4",
+        "--opt",
+        "N=1",
+        "--opt",
+        "input=3x8x8",
+        "--json",
+    ];
+    let mut args = vec!["bench", "train"];
+    args.extend(target);
+    args.extend([
+        "--batch",
+        "2",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        "--threads",
+        "1",
+    ]);
+    let out = nasarena(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = text(&out.stdout);
+    for key in [
+        "train_img_s",
+        "eval_img_s",
+        "params",
+        "macs",
+        "threads",
+        "batch",
+    ] {
+        assert!(
+            json.contains(&format!("\"{key}\"")),
+            "{key} missing: {json}"
+        );
+    }
+    let mut args = vec!["bench", "describe"];
+    args.extend(target);
+    let out = nasarena(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"nodes\""));
+    let out = nasarena(&["bench", "train", "--space", "cell", "--arch", "nonsense"]);
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn compare_of_missing_folders_is_an_input_error() {
+    let out = nasarena(&["compare", "no-such-a", "no-such-b"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("not built yet"),
+        text(&out.stderr).contains("no-such-a"),
         "{}",
         text(&out.stderr)
     );

@@ -2,6 +2,7 @@
 //! trainer, the run loops, the shared final protocol, and crash-safe
 //! journals with resume.
 
+pub mod bench;
 mod error;
 pub mod evaluator;
 pub mod experiment;

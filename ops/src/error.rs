@@ -12,6 +12,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A batch norm was called with shapes that do not fit.
+    #[error("nasarena-ops {op}: {reason}")]
+    BadBatchNorm {
+        /// The op that rejected its arguments.
+        op: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+
     /// A custom op was given a dtype it has no kernel for.
     #[error(
         "nasarena-ops {op}: dtype {dtype} is not supported, only f32 is; \

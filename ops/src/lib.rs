@@ -3,12 +3,35 @@
 //! [`grouped_conv2d`] is a drop-in for candle's `conv2d` with `groups > 1`
 //! (depthwise and grouped convolution, any kernel, stride, dilation and
 //! padding) whose CPU forward and backward are custom ops with vectorised,
-//! multi-threaded direct kernels. Threads come from rayon's current pool:
+//! multi-threaded direct kernels. [`batch_norm_train`] and
+//! [`batch_norm_eval`] are batch norm fused with an optional ReLU, forward
+//! and backward in a few passes. Threads come from rayon's current pool:
 //! `RAYON_NUM_THREADS`, or a pool the caller `install`s, sets the count.
 
+mod bn;
 mod conv;
 mod error;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static CUSTOM_OPS: AtomicBool = AtomicBool::new(true);
+
+/// Turns this crate's fast paths on (the default) or off for the whole
+/// process; off, every entry point falls back to candle's stock ops. For
+/// measuring what the custom ops buy (`nasarena bench train --stock`).
+pub fn set_custom_ops(enabled: bool) {
+    CUSTOM_OPS.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether the fast paths are on (see [`set_custom_ops`]).
+pub fn custom_ops() -> bool {
+    CUSTOM_OPS.load(Ordering::Relaxed)
+}
+
+pub use bn::{
+    batch_norm_eval, batch_norm_train, BatchNormEval, BatchNormGradInput, BatchNormGradSums,
+    BatchNormTrain, BnStats,
+};
 pub use conv::{
     conv_path, direct_conv2d, grouped_conv2d, pointwise_grouped, ConvGeom, ConvParams, ConvPath,
     GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGradWeight,

@@ -47,6 +47,8 @@ const CASES: &[Case] = &[
     // stride 3 (three column phases), depthwise and grouped
     (1, 2, 10, 11, 2, 3, 3, 1, 1, 2),
     (2, 4, 11, 10, 4, 3, 3, 2, 2, 2),
+    // dense 1x1 (groups 1), the matmul path of the MBConv 1x1 convs
+    (2, 4, 5, 6, 6, 1, 1, 0, 1, 1),
     // general grouped with a spatial kernel
     (2, 4, 6, 6, 6, 3, 1, 1, 2, 2),
     (1, 6, 7, 7, 3, 3, 2, 1, 1, 3),
@@ -257,6 +259,10 @@ fn paths_are_chosen_by_device_dtype_and_shape() {
     assert_eq!(
         conv_path(&x, &random(Seed(2), &[6, 4, 3, 3]), 1, 1, 1),
         ConvPath::Candle
+    );
+    assert_eq!(
+        conv_path(&x, &random(Seed(2), &[6, 4, 1, 1]), 1, 0, 1),
+        ConvPath::PointwiseMatmul
     );
     let xh = x.to_dtype(DType::F64).unwrap();
     let wh = random(Seed(2), &[4, 1, 3, 3]).to_dtype(DType::F64).unwrap();

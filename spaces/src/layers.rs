@@ -7,7 +7,7 @@
 //! and grouped convolution (nasarena-ops) is plugged in at one place.
 
 use candle_core::{Module, ModuleT, Result, Tensor};
-use candle_nn::{BatchNorm, BatchNormConfig, VarBuilder};
+use candle_nn::VarBuilder;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -182,6 +182,8 @@ impl Module for Conv {
 #[derive(Clone, Debug)]
 pub struct Linear {
     inner: candle_nn::Linear,
+    c_in: usize,
+    c_out: usize,
     macs: u64,
     counter: Option<MacCounter>,
 }
@@ -196,8 +198,19 @@ impl Linear {
     ) -> Result<Self> {
         Ok(Linear {
             inner: candle_nn::linear(c_in, c_out, vb)?,
+            c_in,
+            c_out,
             macs: (c_in * c_out) as u64,
             counter: counter.cloned(),
+        })
+    }
+
+    /// Appends the layer reading node `x` to a description.
+    pub fn describe(&self, g: &mut crate::describe::Graph, x: usize) -> usize {
+        g.push(crate::describe::Node::Linear {
+            x,
+            c_in: self.c_in,
+            c_out: self.c_out,
         })
     }
 
@@ -217,15 +230,117 @@ impl Module for Linear {
 }
 
 /// Batch norm with affine parameters (PyTorch defaults: eps 1e-5, momentum
-/// 0.1); running statistics are buffers, not trainable parameters.
+/// 0.1, running variance updated with the unbiased batch variance); the
+/// running statistics are buffers, not trainable parameters. On the CPU in
+/// f32 it runs nasarena-ops' fused kernels (optionally with the following
+/// ReLU fused in); elsewhere, or with the custom ops switched off,
+/// candle-nn's composition.
+#[derive(Clone, Debug)]
+pub struct BatchNorm {
+    running_mean: candle_core::Var,
+    running_var: candle_core::Var,
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+    momentum: f64,
+}
+
+impl BatchNorm {
+    /// Normalises `x` (batch statistics when `train`, running ones
+    /// otherwise), then applies ReLU when `relu`.
+    pub fn forward_act(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
+        let fused = nasarena_ops::custom_ops()
+            && x.device().is_cpu()
+            && x.dtype() == candle_core::DType::F32
+            && x.rank() == 4;
+        if !fused {
+            let bn = candle_nn::BatchNorm::new_with_momentum(
+                self.weight.dim(0)?,
+                self.running_mean.as_tensor().clone(),
+                self.running_var.as_tensor().clone(),
+                self.weight.clone(),
+                self.bias.clone(),
+                self.eps,
+                self.momentum,
+            )?;
+            let y = bn.forward_t(x, train)?;
+            return if relu { y.relu() } else { Ok(y) };
+        }
+        if train {
+            let (y, stats) =
+                nasarena_ops::batch_norm_train(x, &self.weight, &self.bias, self.eps, relu)?;
+            self.update_running(&stats)?;
+            Ok(y)
+        } else {
+            let mean: Vec<f32> = self.running_mean.as_tensor().to_vec1()?;
+            let var: Vec<f32> = self.running_var.as_tensor().to_vec1()?;
+            let gamma: Vec<f32> = self.weight.to_vec1()?;
+            let beta: Vec<f32> = self.bias.to_vec1()?;
+            let scale: Vec<f32> = gamma
+                .iter()
+                .zip(&var)
+                .map(|(g, v)| g / (v + self.eps as f32).sqrt())
+                .collect();
+            let shift: Vec<f32> = (0..scale.len())
+                .map(|i| beta[i] - mean[i] * scale[i])
+                .collect();
+            nasarena_ops::batch_norm_eval(x, scale, shift, relu)
+        }
+    }
+
+    /// `running = (1 - momentum) * running + momentum * batch`, with the
+    /// unbiased batch variance (PyTorch's rule).
+    fn update_running(&self, stats: &nasarena_ops::BnStats) -> Result<()> {
+        let m = self.momentum as f32;
+        let unbias = if stats.count > 1 {
+            stats.count as f32 / (stats.count - 1) as f32
+        } else {
+            1.0
+        };
+        let rm: Vec<f32> = self.running_mean.as_tensor().to_vec1()?;
+        let rv: Vec<f32> = self.running_var.as_tensor().to_vec1()?;
+        let new_mean: Vec<f32> = rm
+            .iter()
+            .zip(&stats.mean)
+            .map(|(r, b)| (1.0 - m) * r + m * b)
+            .collect();
+        let new_var: Vec<f32> = rv
+            .iter()
+            .zip(&stats.var)
+            .map(|(r, b)| (1.0 - m) * r + m * b * unbias)
+            .collect();
+        let dev = self.running_mean.device();
+        let n = new_mean.len();
+        self.running_mean
+            .set(&Tensor::from_vec(new_mean, n, dev)?)?;
+        self.running_var.set(&Tensor::from_vec(new_var, n, dev)?)?;
+        Ok(())
+    }
+}
+
+impl candle_core::ModuleT for BatchNorm {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward_act(x, train, false)
+    }
+}
+
+/// A [`BatchNorm`] over `channels` with its variables under `vb`
+/// (`running_mean`, `running_var`, `weight`, `bias`, as candle-nn names
+/// them).
 pub fn batch_norm(channels: usize, vb: VarBuilder) -> Result<BatchNorm> {
-    let config = BatchNormConfig {
+    use candle_nn::Init;
+    let running_mean = vb.get_with_hints(channels, "running_mean", Init::Const(0.))?;
+    let running_var = vb.get_with_hints(channels, "running_var", Init::Const(1.))?;
+    let weight = vb.get_with_hints(channels, "weight", Init::Const(1.))?;
+    let bias = vb.get_with_hints(channels, "bias", Init::Const(0.))?;
+    Ok(BatchNorm {
+        running_mean: candle_core::Var::from_tensor(&running_mean)?,
+        running_var: candle_core::Var::from_tensor(&running_var)?,
+        weight,
+        bias,
         eps: 1e-5,
-        remove_mean: true,
-        affine: true,
         momentum: 0.1,
-    };
-    candle_nn::batch_norm(channels, config, vb)
+    })
 }
 
 /// Trainable parameters of a batch norm over `channels` (gamma and beta).
@@ -256,9 +371,19 @@ impl ConvBn {
         spec.params() + batch_norm_params(spec.c_out)
     }
 
+    /// Appends conv then BN reading node `x` to a description.
+    pub fn describe(&self, g: &mut crate::describe::Graph, x: usize) -> usize {
+        g.conv_bn(x, self.conv.spec())
+    }
+
     /// Conv then BN (batch statistics when `train`).
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        self.bn.forward_t(&self.conv.forward(x)?, train)
+        self.bn.forward_act(&self.conv.forward(x)?, train, false)
+    }
+
+    /// Conv, BN, then ReLU (fused into the BN where it can be).
+    pub fn forward_relu(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.bn.forward_act(&self.conv.forward(x)?, train, true)
     }
 }
 

@@ -3,6 +3,7 @@
 //! from them.
 
 pub mod cell;
+pub mod describe;
 mod error;
 pub mod fbnet;
 pub mod init;
@@ -15,6 +16,7 @@ pub mod squeezenas;
 pub mod supernet;
 
 pub use cell::CellSpace;
+pub use describe::{Graph, Node};
 pub use error::{Error, Result};
 pub use fbnet::FbnetSpace;
 pub use init::SeededInit;

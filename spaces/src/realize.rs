@@ -56,6 +56,13 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     /// Logits for a batch `(N, C, H, W)`; `train` selects batch statistics
     /// for BN (and updates running statistics).
     fn forward_t(&self, input: &Tensor, train: bool) -> candle_core::Result<Tensor>;
+
+    /// A framework-neutral description of the network (see
+    /// [`crate::describe`]), for rebuilding it elsewhere; `None` where a
+    /// space cannot describe its networks yet.
+    fn describe(&self) -> Option<crate::describe::Graph> {
+        None
+    }
 }
 
 /// A search space whose architectures can be counted and built.

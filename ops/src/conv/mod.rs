@@ -34,16 +34,21 @@ pub enum ConvPath {
 /// The path [`grouped_conv2d`] takes for these arguments.
 pub fn conv_path(x: &Tensor, w: &Tensor, stride: usize, padding: usize, groups: usize) -> ConvPath {
     let cpu_f32 = x.device().is_cpu() && x.dtype() == DType::F32 && w.dtype() == DType::F32;
-    if !cpu_f32 || groups <= 1 {
+    if !cpu_f32 || !crate::custom_ops() {
         return ConvPath::Candle;
     }
     match w.dims() {
-        &[_, cin_g, 1, 1] if cin_g > 1 && stride == 1 && padding == 0 => ConvPath::PointwiseMatmul,
+        // 1x1, stride 1: a matmul, whose backward is two matmuls (candle's
+        // conv2d backward would use its slow transposed convolution).
+        &[_, cin_g, 1, 1] if stride == 1 && padding == 0 && (groups == 1 || cin_g > 1) => {
+            ConvPath::PointwiseMatmul
+        }
+        _ if groups <= 1 => ConvPath::Candle,
         _ => ConvPath::Direct,
     }
 }
 
-/// `conv2d(x, w)` with `groups` channel groups: `x` is `[n, c_in, h, w]`,
+/// `conv2d(x, w)` with `groups` channel groups (1 included): `x` is `[n, c_in, h, w]`,
 /// `w` is `[c_out, c_in / groups, k_h, k_w]`, the result
 /// `[n, c_out, h_out, w_out]`; any kernel size, stride, dilation and
 /// padding. Picks the fast path on the CPU and falls back to candle's

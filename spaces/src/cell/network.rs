@@ -4,10 +4,11 @@
 
 use super::cost::{op_conv, reduction_specs, Skeleton};
 use super::genotype::{EDGES, OPS};
-use crate::layers::{batch_norm, ConvBn, Linear, MacCounter};
+use crate::describe::{Graph, Node};
+use crate::layers::{batch_norm, BatchNorm, ConvBn, Linear, MacCounter};
 use crate::Network;
-use candle_core::{DType, Module, ModuleT, Result, Tensor};
-use candle_nn::{BatchNorm, VarBuilder};
+use candle_core::{DType, Module, Result, Tensor};
+use candle_nn::VarBuilder;
 
 /// One edge's operation.
 #[derive(Clone, Debug)]
@@ -35,6 +36,18 @@ impl EdgeOp {
             (Some("avg_pool_3x3"), _) => EdgeOp::Pool,
             _ => EdgeOp::None,
         })
+    }
+
+    fn describe(&self, g: &mut Graph, x: usize) -> Option<usize> {
+        match self {
+            EdgeOp::None => None,
+            EdgeOp::Skip => Some(x),
+            EdgeOp::Conv(conv) => {
+                let r = g.relu(x);
+                Some(conv.describe(g, r))
+            }
+            EdgeOp::Pool => Some(g.push(Node::AvgPool3 { x })),
+        }
     }
 
     /// The edge's output, `None` for the zero operation.
@@ -90,6 +103,25 @@ impl Cell {
         Ok(Cell { edges })
     }
 
+    fn describe(&self, g: &mut Graph, x: usize) -> usize {
+        let mut nodes = vec![x];
+        for node in 1..=3 {
+            let mut inputs = Vec::new();
+            for (op, &(to, from)) in self.edges.iter().zip(EDGES.iter()) {
+                if to == node {
+                    inputs.extend(op.describe(g, nodes[from]));
+                }
+            }
+            let id = match inputs.len() {
+                0 => g.push(Node::Zeros { x }),
+                1 => inputs[0],
+                _ => g.add(inputs),
+            };
+            nodes.push(id);
+        }
+        nodes[3]
+    }
+
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut nodes: Vec<Tensor> = vec![x.clone()];
         for node in 1..=3 {
@@ -140,6 +172,16 @@ impl Reduction {
         })
     }
 
+    fn describe(&self, g: &mut Graph, x: usize) -> usize {
+        let r = g.relu(x);
+        let a = self.conv_a.describe(g, r);
+        let r = g.relu(a);
+        let b = self.conv_b.describe(g, r);
+        let p = g.push(Node::AvgPool2 { x });
+        let s = g.conv(p, self.shortcut.spec());
+        g.add(vec![b, s])
+    }
+
     pub(super) fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let y = self.conv_a.forward_t(&x.relu()?, train)?;
         let y = self.conv_b.forward_t(&y.relu()?, train)?;
@@ -157,9 +199,11 @@ enum Block {
 /// The whole network.
 #[derive(Clone, Debug)]
 pub struct CellNetwork {
+    input: [usize; 3],
     stem: ConvBn,
     blocks: Vec<Block>,
     last_bn: BatchNorm,
+    last_channels: usize,
     classifier: Linear,
 }
 
@@ -189,11 +233,19 @@ impl CellNetwork {
         }
         let last = stages[2].channels;
         Ok(CellNetwork {
+            input: skeleton.input,
             stem,
             blocks,
             last_bn: batch_norm(last, vb.pp("lastact_bn"))?,
+            last_channels: last,
             classifier: Linear::new(last, skeleton.classes, vb.pp("classifier"), mac)?,
         })
+    }
+}
+
+impl CellNetwork {
+    fn classifier_in(&self) -> usize {
+        self.last_channels
     }
 }
 
@@ -206,8 +258,25 @@ impl Network for CellNetwork {
                 Block::Reduction(r) => r.forward_t(&x, train)?,
             };
         }
-        let x = self.last_bn.forward_t(&x, train)?.relu()?;
+        let x = self.last_bn.forward_act(&x, train, true)?;
         self.classifier.forward(&x.mean((2, 3))?)
+    }
+
+    fn describe(&self) -> Option<Graph> {
+        let mut g = Graph::new(self.input);
+        let mut x = self.stem.describe(&mut g, 0);
+        for block in &self.blocks {
+            x = match block {
+                Block::Cell(c) => c.describe(&mut g, x),
+                Block::Reduction(r) => r.describe(&mut g, x),
+            };
+        }
+        let channels = self.classifier_in();
+        let bn = g.push(Node::Bn { x, channels });
+        let r = g.relu(bn);
+        let pooled = g.push(Node::MeanHw { x: r });
+        self.classifier.describe(&mut g, pooled);
+        Some(g)
     }
 }
 

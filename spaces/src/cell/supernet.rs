@@ -10,10 +10,10 @@
 use super::cost::Skeleton;
 use super::genotype::{EDGES, OPS};
 use super::network::{EdgeOp, Reduction};
-use crate::layers::{batch_norm, ConvBn, Linear, MacCounter};
+use crate::layers::{batch_norm, BatchNorm, ConvBn, Linear, MacCounter};
 use crate::supernet::{check_mixing, mix, Supernet};
 use candle_core::{DType, Module, ModuleT, Result, Tensor};
-use candle_nn::{BatchNorm, VarBuilder};
+use candle_nn::VarBuilder;
 
 /// A cell with every operation on every edge: `edges[e][o]`.
 #[derive(Debug)]

@@ -17,6 +17,7 @@
 //! `skip` at such a layer, so their costs do not depend on this choice.
 
 use super::tally::Tally;
+use crate::describe::{Graph, Node};
 use crate::layers::{ConvBn, ConvSpec, MacCounter};
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
@@ -148,12 +149,31 @@ pub struct IrBlock {
 }
 
 impl IrBlock {
+    fn describe(&self, g: &mut Graph, x: usize) -> usize {
+        let pw = self.pw.describe(g, x);
+        let mut y = g.relu(pw);
+        if self.groups > 1 {
+            y = g.push(Node::Shuffle {
+                x: y,
+                groups: self.groups,
+            });
+        }
+        let dw = self.dw.describe(g, y);
+        let y = g.relu(dw);
+        let y = self.pwl.describe(g, y);
+        if self.residual {
+            g.add(vec![y, x])
+        } else {
+            y
+        }
+    }
+
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let mut y = self.pw.forward_t(x, train)?.relu()?;
+        let mut y = self.pw.forward_relu(x, train)?;
         if self.groups > 1 {
             y = channel_shuffle(&y, self.groups)?;
         }
-        let y = self.dw.forward_t(&y, train)?.relu()?;
+        let y = self.dw.forward_relu(&y, train)?;
         let y = self.pwl.forward_t(&y, train)?;
         if self.residual {
             y + x
@@ -201,11 +221,23 @@ impl Layer {
         }
     }
 
+    /// Appends the layer reading node `x` to a description.
+    pub fn describe(&self, g: &mut Graph, x: usize) -> usize {
+        match self {
+            Layer::Identity => x,
+            Layer::Project(proj) => {
+                let y = proj.describe(g, x);
+                g.relu(y)
+            }
+            Layer::Block(block) => block.describe(g, x),
+        }
+    }
+
     /// Runs the layer (`train` selects BN batch statistics).
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         match self {
             Layer::Identity => Ok(x.clone()),
-            Layer::Project(proj) => proj.forward_t(x, train)?.relu(),
+            Layer::Project(proj) => proj.forward_relu(x, train),
             Layer::Block(block) => block.forward_t(x, train),
         }
     }

@@ -7,6 +7,7 @@
 
 use super::block::{Candidate, Layer};
 use super::plan::Plan;
+use crate::describe::{Graph, Node};
 use crate::layers::{ConvBn, Linear, MacCounter};
 use crate::Network;
 use candle_core::{Module, Result, Tensor};
@@ -15,6 +16,7 @@ use candle_nn::VarBuilder;
 /// A built FBNet network.
 #[derive(Clone, Debug)]
 pub struct FbnetNetwork {
+    input: [usize; 3],
     stem: ConvBn,
     layers: Vec<Layer>,
     head: ConvBn,
@@ -48,6 +50,7 @@ impl FbnetNetwork {
         let head = ConvBn::new(plan.head, vb.pp("head"), counter)?;
         let fc = Linear::new(plan.head.c_out, plan.classes, vb.pp("fc"), counter)?;
         Ok(FbnetNetwork {
+            input: plan.input,
             stem,
             layers,
             head,
@@ -58,12 +61,26 @@ impl FbnetNetwork {
 
 impl Network for FbnetNetwork {
     fn forward_t(&self, input: &Tensor, train: bool) -> Result<Tensor> {
-        let mut x = self.stem.forward_t(input, train)?.relu()?;
+        let mut x = self.stem.forward_relu(input, train)?;
         for layer in &self.layers {
             x = layer.forward_t(&x, train)?;
         }
-        let x = self.head.forward_t(&x, train)?.relu()?;
+        let x = self.head.forward_relu(&x, train)?;
         let pooled = x.mean((2, 3))?;
         self.fc.forward(&pooled)
+    }
+
+    fn describe(&self) -> Option<Graph> {
+        let mut g = Graph::new(self.input);
+        let stem = self.stem.describe(&mut g, 0);
+        let mut x = g.relu(stem);
+        for layer in &self.layers {
+            x = layer.describe(&mut g, x);
+        }
+        let head = self.head.describe(&mut g, x);
+        let x = g.relu(head);
+        let pooled = g.push(Node::MeanHw { x });
+        self.fc.describe(&mut g, pooled);
+        Some(g)
     }
 }

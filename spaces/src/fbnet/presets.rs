@@ -55,12 +55,17 @@ k5_e6,k5_e1,k5_e6,k5_e6,\
 k3_e6";
 
 /// FBNet-C (375M FLOPs in the paper), head 1984. Every public definition
-/// (mobile-vision `fbnet_v2`, the earlier `block_op_type` definition, timm's
-/// `fbnetc_100`) has this genotype; under the paper's block it costs
-/// 384,960,160 MACs, 2.7% above the paper's figure. The gap (9.96M) is
-/// about what one 184-channel `k5_e6` layer saves as `k5_e3` (10.6M), so
-/// the paper's figure was probably taken on a slightly different network;
-/// FBNet-A (249.9M) and FBNet-B (296.6M) agree with the paper within 0.6%.
+/// (mobile-vision `fbnet_v2` `fbnet_c`, the earlier `block_op_type`
+/// definition, timm's `fbnetc_100`) has this genotype; under the paper's
+/// block it costs 384,960,160 MACs, 2.66% above the paper's figure, while
+/// FBNet-A (249,921,848, +0.37%) and FBNet-B (296,614,728, +0.55%) agree.
+/// No convention change reproduces all three: dropping the 1x1 expansion
+/// at e=1 (as mobile-vision's later `IRFBlock` does) gives C 378.1M but A
+/// 244.5M and B 280.6M; dropping the classifier gives C 383.0M. What does
+/// land on 375M (within rounding) is a single-layer change, e.g. layer 8
+/// `k3_e6 -> k3_e1_g2` (375.00M) or layer 11/12 `k5_e6 -> k3_e1` (375.16M),
+/// so the paper's figure was most likely taken on a network one block
+/// different from the released one; we keep the released genotype.
 pub const FBNET_C: &str = "k3_e1,\
 k3_e6,skip,k3_e1,k3_e1,\
 k5_e6,k5_e3,k5_e6,k3_e6,\

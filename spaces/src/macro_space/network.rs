@@ -2,10 +2,11 @@
 
 use super::cost::{geometry, unused, Geometry};
 use super::{Layer, MacroSpace};
-use crate::layers::{batch_norm, Linear, MacCounter};
-use crate::Network;
-use candle_core::{DType, Module, ModuleT, Result, Tensor};
-use candle_nn::{BatchNorm, VarBuilder};
+use crate::describe::{Graph, Node};
+use crate::layers::{batch_norm, BatchNorm, Linear, MacCounter};
+use crate::{Network, Realize};
+use candle_core::{DType, Module, Result, Tensor};
+use candle_nn::VarBuilder;
 
 /// A `kh x kw` convolution without bias, "same" padding; the shared
 /// [`crate::layers::Conv`] is square-only.
@@ -48,6 +49,7 @@ struct MacroLayer {
 /// The whole network.
 #[derive(Clone, Debug)]
 pub struct MacroNetwork {
+    input: [usize; 3],
     layers: Vec<MacroLayer>,
     unused: Vec<usize>,
     classifier: Linear,
@@ -84,6 +86,7 @@ impl MacroNetwork {
         let unused = unused(layers);
         let features = unused.iter().map(|&j| layers[j].filters).sum();
         Ok(MacroNetwork {
+            input: space.input_shape(),
             layers: built,
             unused,
             classifier: Linear::new(features, space.classes, vb.pp("classifier"), counter)?,
@@ -116,8 +119,7 @@ impl Network for MacroNetwork {
             };
             let y = layer
                 .bn
-                .forward_t(&layer.conv.forward(&x)?, train)?
-                .relu()?;
+                .forward_act(&layer.conv.forward(&x)?, train, true)?;
             outputs.push(y);
         }
         let pooled = self
@@ -126,5 +128,55 @@ impl Network for MacroNetwork {
             .map(|&j| outputs[j].mean((2, 3)))
             .collect::<Result<Vec<_>>>()?;
         self.classifier.forward(&Tensor::cat(&pooled, 1)?)
+    }
+
+    fn describe(&self) -> Option<Graph> {
+        let mut g = Graph::new(self.input);
+        let mut outputs: Vec<usize> = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            let (spec, geo) = (&layer.conv.layer, &layer.conv.geometry);
+            let x = if spec.inputs.is_empty() {
+                0
+            } else {
+                let parts: Vec<usize> = spec
+                    .inputs
+                    .iter()
+                    .map(|&j| {
+                        g.push(Node::PadTo {
+                            x: outputs[j],
+                            h: geo.h_in,
+                            w: geo.w_in,
+                        })
+                    })
+                    .collect();
+                g.push(Node::Cat { xs: parts })
+            };
+            let conv = g.push(Node::Conv {
+                x,
+                c_in: geo.c_in,
+                c_out: spec.filters,
+                kh: spec.kh,
+                kw: spec.kw,
+                stride: spec.stride,
+                pad_h: spec.kh / 2,
+                pad_w: spec.kw / 2,
+                dilation: 1,
+                groups: 1,
+                bias: false,
+            });
+            let bn = g.push(Node::Bn {
+                x: conv,
+                channels: spec.filters,
+            });
+            outputs.push(g.relu(bn));
+        }
+        let pooled: Vec<usize> = self
+            .unused
+            .iter()
+            .map(|&j| g.push(Node::MeanHw { x: outputs[j] }))
+            .collect();
+        let features = g.push(Node::Cat { xs: pooled });
+        self.classifier.describe(&mut g, features);
+        Some(g)
     }
 }

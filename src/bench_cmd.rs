@@ -1,0 +1,148 @@
+//! `nasarena bench train` (training and eval throughput of one
+//! architecture on random data) and `nasarena bench describe` (the
+//! network as a framework-neutral node list, which `bench/torch_peer.py`
+//! rebuilds in PyTorch).
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use nasarena_core::{Arch, Seed};
+use nasarena_harness::bench::{configure, describe as describe_network, throughput, BenchConfig};
+use nasarena_spaces::{build_space, Realize, SpaceOptions};
+use serde_json::json;
+
+/// The `bench` actions.
+#[derive(Debug, Subcommand)]
+pub enum BenchAction {
+    /// Time training steps (forward, CE loss, backward, SGD momentum) and
+    /// eval forward passes of one architecture on random data.
+    Train(TrainArgs),
+    /// Print the built network as a node list (JSON) for other frameworks.
+    Describe(Target),
+}
+
+/// Which network: space, genotype and space options.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The search space, e.g. `fbnet-28` or `cell` (see `nasarena spaces`).
+    #[arg(long)]
+    space: String,
+    /// The genotype string.
+    #[arg(long, allow_hyphen_values = true)]
+    arch: String,
+    /// A space option `key=value` (repeatable), e.g. `--opt input=1x28x28`.
+    #[arg(long = "opt", value_name = "KEY=VALUE")]
+    opts: Vec<String>,
+    /// Print one JSON object (always on for `describe`).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `bench train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Images per step.
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Timed steps (training, then as many eval passes).
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+    /// Untimed warm-up steps before each timed phase.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// CPU threads for candle and rayon (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Seed of the weights and the random batch.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Use candle's stock ops only (no nasarena-ops fast paths), for
+    /// reference numbers.
+    #[arg(long)]
+    stock: bool,
+}
+
+/// Runs a `bench` action.
+pub fn run(action: BenchAction) -> Result<()> {
+    match action {
+        BenchAction::Train(args) => train(args),
+        BenchAction::Describe(target) => describe(&target),
+    }
+}
+
+fn resolve(target: &Target) -> Result<(Box<dyn Realize>, Arch)> {
+    let options = SpaceOptions::parse(&target.space, &target.opts)?;
+    let space = build_space(&target.space, options)?;
+    let arch = space
+        .parse(&target.arch)
+        .with_context(|| format!("`--arch` is not a valid `{}` genotype", target.space))?;
+    Ok((space, arch))
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    if args.batch == 0 || args.steps == 0 {
+        bail!("`--batch` and `--steps` must be at least 1");
+    }
+    if args.threads == Some(0) {
+        bail!("`--threads` must be at least 1");
+    }
+    let threads = configure(args.threads, !args.stock);
+    let (space, arch) = resolve(&args.target)?;
+    let config = BenchConfig {
+        batch: args.batch,
+        steps: args.steps,
+        warmup: args.warmup,
+        seed: Seed(args.seed),
+    };
+    let report = throughput(space.as_ref(), &arch, &config)?;
+    let t = &args.target;
+    if t.json {
+        let mut value = serde_json::to_value(&report)?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("space".into(), json!(t.space));
+            map.insert("arch".into(), json!(space.format(&arch)));
+            map.insert("opts".into(), json!(t.opts));
+            map.insert("batch".into(), json!(args.batch));
+            map.insert("steps".into(), json!(args.steps));
+            map.insert("warmup".into(), json!(args.warmup));
+            map.insert("threads".into(), json!(threads));
+            map.insert("stock_candle".into(), json!(args.stock));
+        }
+        println!("{value}");
+    } else {
+        println!("space      {} {}", t.space, t.opts.join(" "));
+        println!("arch       {}", space.format(&arch));
+        println!(
+            "params     {}   macs {}   batch {}   steps {}   threads {}",
+            report.params, report.macs, args.batch, args.steps, threads
+        );
+        println!(
+            "train      {:.1} img/s ({:.3} s)",
+            report.train_img_s, report.train_seconds
+        );
+        println!(
+            "eval       {:.1} img/s ({:.3} s)",
+            report.eval_img_s, report.eval_seconds
+        );
+    }
+    Ok(())
+}
+
+fn describe(target: &Target) -> Result<()> {
+    let (space, arch) = resolve(target)?;
+    let cost = space.cost(&arch)?;
+    let graph = describe_network(space.as_ref(), &arch)?;
+    let value = json!({
+        "space": target.space,
+        "arch": space.format(&arch),
+        "opts": target.opts,
+        "input": space.input_shape(),
+        "classes": space.classes(),
+        "params": cost.params,
+        "macs": cost.macs,
+        "nodes": graph.nodes,
+    });
+    println!("{value}");
+    Ok(())
+}
