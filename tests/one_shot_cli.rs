@@ -3,17 +3,12 @@
 //! journals for identical commands, and an exact resume after SIGKILL from
 //! the per-epoch checkpoint.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn nasarena(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nasarena"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the nasarena binary starts")
-}
+use common::{journals, nasarena, normalised_lines};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
 
 /// 160 training images: 128 train the weights, 32 the architecture; 480
 /// train samples afford three epochs (no warm-up epoch at this length).
@@ -53,26 +48,6 @@ limit = 480
 schedule = { epochs = 1, batch_size = 32, optimizer = { lr = 0.05, momentum = 0.9 } }
 "#;
 
-fn journals(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "jsonl") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn files_in(dir: &Path) -> Vec<String> {
     let mut names = Vec::new();
     for j in journals(dir) {
@@ -86,35 +61,6 @@ fn files_in(dir: &Path) -> Vec<String> {
     }
     names.sort();
     names
-}
-
-/// Journal lines without timing fields.
-fn normalised(path: &Path) -> Vec<Value> {
-    fn strip(v: &mut Value) {
-        match v {
-            Value::Object(map) => {
-                for key in [
-                    "device_seconds",
-                    "calibration_seconds",
-                    "normalised_search_cost",
-                ] {
-                    map.remove(key);
-                }
-                map.values_mut().for_each(strip);
-            }
-            Value::Array(items) => items.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    std::fs::read_to_string(path)
-        .expect("journal")
-        .lines()
-        .map(|l| {
-            let mut v: Value = serde_json::from_str(l).expect("JSON line");
-            strip(&mut v);
-            v
-        })
-        .collect()
 }
 
 fn run_ok(args: &[&str], cwd: &Path) {
@@ -137,7 +83,7 @@ fn one_shot_runs_are_journaled_deterministic_and_resume_exactly() {
     let first = journals(&dir.path().join("a"));
     assert_eq!(first.len(), 2);
     for j in &first {
-        let lines = normalised(j);
+        let lines = normalised_lines(j);
         let epochs: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "epoch").collect();
         assert_eq!(epochs.len(), 3, "{}", j.display());
         for (e, rec) in epochs.iter().enumerate() {
@@ -163,7 +109,7 @@ fn one_shot_runs_are_journaled_deterministic_and_resume_exactly() {
         .iter()
         .find(|p| p.to_string_lossy().contains("gdas"))
         .expect("gdas");
-    let taus: Vec<f64> = normalised(gdas)
+    let taus: Vec<f64> = normalised_lines(gdas)
         .iter()
         .filter(|l| l["kind"] == "epoch")
         .map(|l| l["tau"].as_f64().expect("tau"))
@@ -181,7 +127,7 @@ fn one_shot_runs_are_journaled_deterministic_and_resume_exactly() {
         dir.path(),
     );
     for (a, b) in first.iter().zip(&journals(&dir.path().join("b"))) {
-        assert_eq!(normalised(a), normalised(b), "{}", a.display());
+        assert_eq!(normalised_lines(a), normalised_lines(b), "{}", a.display());
     }
 
     // Kill once the first epoch is recorded, resume, compare.
@@ -214,7 +160,7 @@ fn one_shot_runs_are_journaled_deterministic_and_resume_exactly() {
         dir.path(),
     );
     for (a, c) in first.iter().zip(&journals(&watched)) {
-        assert_eq!(normalised(a), normalised(c), "{}", c.display());
+        assert_eq!(normalised_lines(a), normalised_lines(c), "{}", c.display());
     }
 }
 

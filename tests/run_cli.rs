@@ -3,17 +3,12 @@
 //! kill-and-resume, `compare` of a re-run, and configuration errors
 //! reported before training.
 
+mod common;
+
+use common::{journals, nasarena, normalised_lines};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn nasarena(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nasarena"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the nasarena binary starts")
-}
+use std::process::Command;
 
 const TINY: &str = r#"
 name = "tiny"
@@ -54,56 +49,6 @@ fn write_experiment(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("exp.toml");
     std::fs::write(&path, text).expect("write experiment");
     path
-}
-
-/// Journal lines with timing fields removed (they legitimately differ).
-fn normalised_lines(path: &Path) -> Vec<Value> {
-    fn strip(v: &mut Value) {
-        match v {
-            Value::Object(map) => {
-                for key in [
-                    "device_seconds",
-                    "calibration_seconds",
-                    "normalised_search_cost",
-                ] {
-                    map.remove(key);
-                }
-                map.values_mut().for_each(strip);
-            }
-            Value::Array(items) => items.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    std::fs::read_to_string(path)
-        .expect("journal")
-        .lines()
-        .map(|l| {
-            let mut v: Value = serde_json::from_str(l).expect("every journal line is JSON");
-            strip(&mut v);
-            v
-        })
-        .collect()
-}
-
-fn journals(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        // The folder may not exist yet while a run is starting.
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "jsonl") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
