@@ -24,15 +24,18 @@ pub fn build_strategy(
     seed: Seed,
     space: &dyn Realize,
 ) -> Result<Box<dyn BlackBoxStrategy>> {
-    let overrides =
-        serde_json::to_value(&cfg.overrides).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(nasarena_strategies::build_black_box(
         &cfg.name,
         cfg.preset.as_deref(),
-        &overrides,
+        &overrides_json(cfg)?,
         seed,
         space,
     )?)
+}
+
+/// A strategy entry's overrides as the JSON object the registries take.
+pub(crate) fn overrides_json(cfg: &StrategyConfig) -> Result<serde_json::Value> {
+    serde_json::to_value(&cfg.overrides).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Restores a strategy, meter, cost history and incumbent from a journal's

@@ -49,7 +49,8 @@ pub fn manifest_path(journal: &Path) -> PathBuf {
     journal.with_extension("ckpt.json")
 }
 
-fn tensors_name(journal: &Path, epoch: usize) -> String {
+/// The tensor file name for epoch `epoch` of a journal.
+pub fn tensors_file(journal: &Path, epoch: usize) -> String {
     let stem = journal
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -85,7 +86,7 @@ pub fn save(journal: &Path, manifest: &Manifest, varmap: &VarMap, sgd: &Sgd) -> 
     write_synced(&tmp, &text)?;
     std::fs::rename(&tmp, &manifest_file).map_err(|e| io(&manifest_file, e))?;
     if manifest.epoch > 0 {
-        let old = dir.join(tensors_name(journal, manifest.epoch - 1));
+        let old = dir.join(tensors_file(journal, manifest.epoch - 1));
         let _ = std::fs::remove_file(old);
     }
     Ok(())
@@ -96,11 +97,6 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = std::fs::File::create(path).map_err(|e| io(path, e))?;
     f.write_all(bytes).map_err(|e| io(path, e))?;
     f.sync_all().map_err(|e| io(path, e))
-}
-
-/// The tensor file name for epoch `epoch` of a journal.
-pub fn tensors_file(journal: &Path, epoch: usize) -> String {
-    tensors_name(journal, epoch)
 }
 
 /// Reads the manifest, if there is one.

@@ -31,8 +31,6 @@ use nasarena_spaces::{Realize, SeededInit};
 use nasarena_strategies::gumbel::CostTable;
 use search::{SearchData, SupernetTrainer};
 
-pub use budget::supported as budget_unit_supported;
-
 /// Fraction of the training split that trains the architecture.
 const ARCH_FRACTION: f64 = 0.2;
 
@@ -60,12 +58,10 @@ pub fn build_one_shot_strategy(
     seed: Seed,
     space: &dyn Realize,
 ) -> Result<Box<dyn OneShotStrategy>> {
-    let overrides =
-        serde_json::to_value(&cfg.overrides).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(nasarena_strategies::build_one_shot(
         &cfg.name,
         cfg.preset.as_deref(),
-        &overrides,
+        &crate::run::overrides_json(cfg)?,
         seed,
         space,
         cost_table(space).as_ref(),
