@@ -134,20 +134,22 @@ def main():
     net.train()
     for _ in range(args.warmup):
         train_step()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(args.steps):
         loss = train_step()
     last_loss = float(loss.detach())
     train_s = time.perf_counter() - t0
+    train_cpu_s = time.process_time() - c0
 
     net.eval()
     with torch.no_grad():
         for _ in range(args.warmup):
             net(x)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(args.steps):
             net(x)[0, 0].item()
         eval_s = time.perf_counter() - t0
+        eval_cpu_s = time.process_time() - c0
 
     images = args.batch * args.steps
     print(json.dumps({
@@ -155,6 +157,8 @@ def main():
         "eval_img_s": images / eval_s,
         "train_seconds": train_s,
         "eval_seconds": eval_s,
+        "train_cpu_seconds": train_cpu_s,
+        "eval_cpu_seconds": eval_cpu_s,
         "params": params,
         "macs": desc["macs"],
         "last_loss": last_loss,

@@ -47,6 +47,12 @@ pub struct BenchReport {
     pub train_seconds: f64,
     /// Seconds of the timed eval steps.
     pub eval_seconds: f64,
+    /// CPU seconds (user + system, all threads) the process spent in the
+    /// timed training steps: on a shared machine, where wall time depends
+    /// on the neighbours, work per image is still comparable through it.
+    pub train_cpu_seconds: f64,
+    /// CPU seconds of the timed eval steps (see `train_cpu_seconds`).
+    pub eval_cpu_seconds: f64,
     /// Trainable parameters of the built network.
     pub params: u64,
     /// Analytic MACs per image.
@@ -126,6 +132,7 @@ pub fn throughput(space: &dyn Realize, arch: &Arch, config: &BenchConfig) -> Res
     }
     device.synchronize()?;
     let started = Instant::now();
+    let cpu_started = process_cpu_seconds();
     let mut last = None;
     for _ in 0..config.steps {
         last = Some(train_step(&mut opt)?);
@@ -136,12 +143,14 @@ pub fn throughput(space: &dyn Realize, arch: &Arch, config: &BenchConfig) -> Res
     };
     device.synchronize()?;
     let train_seconds = started.elapsed().as_secs_f64();
+    let train_cpu_seconds = process_cpu_seconds() - cpu_started;
 
     for _ in 0..config.warmup {
         net.forward_t(&x, false)?;
     }
     device.synchronize()?;
     let started = Instant::now();
+    let cpu_started = process_cpu_seconds();
     let mut sink = 0f32;
     for _ in 0..config.steps {
         let logits = net.forward_t(&x, false)?;
@@ -150,6 +159,7 @@ pub fn throughput(space: &dyn Realize, arch: &Arch, config: &BenchConfig) -> Res
     }
     device.synchronize()?;
     let eval_seconds = started.elapsed().as_secs_f64();
+    let eval_cpu_seconds = process_cpu_seconds() - cpu_started;
     std::hint::black_box(sink);
 
     let images = (config.batch * config.steps) as f64;
@@ -158,6 +168,8 @@ pub fn throughput(space: &dyn Realize, arch: &Arch, config: &BenchConfig) -> Res
         eval_img_s: images / eval_seconds,
         train_seconds,
         eval_seconds,
+        train_cpu_seconds,
+        eval_cpu_seconds,
         params,
         macs,
         last_loss,
@@ -186,6 +198,28 @@ fn random_batch(
     let x = Tensor::from_vec(pixels, (batch, c, h, w), device)?;
     let y = Tensor::from_vec(labels, batch, device)?;
     Ok((x, y))
+}
+
+/// User + system CPU seconds of this process so far (all threads); 0 where
+/// the OS does not say.
+#[cfg(unix)]
+fn process_cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a `rusage` into the valid pointer it is given.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == 0;
+    if !ok {
+        return 0.0;
+    }
+    // SAFETY: zero-initialised and, on success, filled in by getrusage.
+    let usage = unsafe { usage.assume_init() };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// No CPU clock off unix: 0.
+#[cfg(not(unix))]
+fn process_cpu_seconds() -> f64 {
+    0.0
 }
 
 #[cfg(test)]

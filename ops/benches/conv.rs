@@ -1,6 +1,6 @@
-//! Grouped/depthwise convolution: this crate's ops against candle's stock
-//! `conv2d`, forward and forward + backward, on FBNet-like shapes
-//! (batch 128). Run with `cargo bench -p nasarena-ops --bench conv`.
+//! Convolution: this crate's ops against candle's stock `conv2d`, forward
+//! and forward + backward, on FBNet-like grouped/depthwise shapes and the
+//! dense 3x3 shapes of the NAS-Bench-201 cell network (batch 128). Run with `cargo bench -p nasarena-ops --bench conv`.
 //!
 //! candle's stock depthwise forward + backward takes up to ~10 s per call at
 //! these shapes on 2 cores, so a full run takes several minutes; filter with
@@ -28,6 +28,10 @@ const SHAPES: &[(&str, usize, usize, usize, usize, usize, usize)] = &[
     ("dw_k3_c16_28_s1", 16, 28, 16, 3, 1, 16),
     ("g2_1x1_c16to96_28", 16, 28, 96, 1, 1, 2),
     ("g2_1x1_c96to32_14", 96, 14, 32, 1, 1, 2),
+    ("dense_k3_c16_32_s1", 16, 32, 16, 3, 1, 1),
+    ("dense_k3_c32_16_s1", 32, 16, 32, 3, 1, 1),
+    ("dense_k3_c64_8_s1", 64, 8, 64, 3, 1, 1),
+    ("dense_k3_c16to32_32_s2", 16, 32, 32, 3, 2, 1),
 ];
 
 const BATCH: usize = 128;

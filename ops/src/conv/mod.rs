@@ -9,6 +9,7 @@
 //! one convolution per group and differentiates it with a transposed
 //! convolution, which is what made training slow.
 
+mod dense;
 mod geom;
 mod kernels;
 mod lanes;
@@ -23,8 +24,11 @@ pub use op::{ConvParams, GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGra
 /// Which implementation [`grouped_conv2d`] picks for a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvPath {
-    /// candle's own `conv2d` (dense convolution, non-CPU devices, non-f32).
+    /// candle's own `conv2d` (non-CPU devices, non-f32).
     Candle,
+    /// Dense convolution (`groups == 1`) as im2col + GEMM, forward and
+    /// both gradients ([`GroupedConv2d`] with one group).
+    Gemm,
     /// Grouped 1x1 convolution as one batched matmul over the groups.
     PointwiseMatmul,
     /// The direct kernels of this crate ([`GroupedConv2d`]).
@@ -38,12 +42,13 @@ pub fn conv_path(x: &Tensor, w: &Tensor, stride: usize, padding: usize, groups: 
         return ConvPath::Candle;
     }
     match w.dims() {
-        // 1x1, stride 1: a matmul, whose backward is two matmuls (candle's
-        // conv2d backward would use its slow transposed convolution).
-        &[_, cin_g, 1, 1] if stride == 1 && padding == 0 && (groups == 1 || cin_g > 1) => {
-            ConvPath::PointwiseMatmul
-        }
-        _ if groups <= 1 => ConvPath::Candle,
+        // Dense: im2col + GEMM in one custom op (for 1x1 stride 1, GEMM on
+        // the input itself), forward and both gradients.
+        _ if groups <= 1 => ConvPath::Gemm,
+        // Grouped 1x1, stride 1: a batched matmul, whose backward is two
+        // matmuls (candle's conv2d backward would use its slow transposed
+        // convolution).
+        &[_, cin_g, 1, 1] if stride == 1 && padding == 0 && cin_g > 1 => ConvPath::PointwiseMatmul,
         _ => ConvPath::Direct,
     }
 }
@@ -52,7 +57,7 @@ pub fn conv_path(x: &Tensor, w: &Tensor, stride: usize, padding: usize, groups: 
 /// `w` is `[c_out, c_in / groups, k_h, k_w]`, the result
 /// `[n, c_out, h_out, w_out]`; any kernel size, stride, dilation and
 /// padding. Picks the fast path on the CPU and falls back to candle's
-/// `conv2d` elsewhere (CUDA, other dtypes, `groups == 1`), so callers never
+/// `conv2d` elsewhere (CUDA, other dtypes), so callers never
 /// need to care. Gradients flow to both `x` and `w`.
 pub fn grouped_conv2d(
     x: &Tensor,
@@ -65,11 +70,12 @@ pub fn grouped_conv2d(
     match conv_path(x, w, stride, padding, groups) {
         ConvPath::Candle => x.conv2d(w, padding, stride, dilation, groups),
         ConvPath::PointwiseMatmul => pointwise_grouped(x, w, groups),
-        ConvPath::Direct => direct_conv2d(x, w, stride, padding, dilation, groups),
+        ConvPath::Direct | ConvPath::Gemm => direct_conv2d(x, w, stride, padding, dilation, groups),
     }
 }
 
-/// Always the direct kernels (CPU, f32), whatever the shape.
+/// Always this crate's custom op (CPU, f32), whatever the shape: the direct
+/// kernels for grouped convolutions, im2col + GEMM for dense ones.
 pub fn direct_conv2d(
     x: &Tensor,
     w: &Tensor,

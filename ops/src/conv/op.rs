@@ -1,13 +1,14 @@
-//! The candle custom ops around the direct kernels: the forward
+//! The candle custom ops around the convolution kernels: the forward
 //! convolution, whose backward is built from the two gradient ops, so that
 //! training never touches candle's per-group convolution or its
-//! transposed-convolution backward.
+//! transposed-convolution backward. Dense convolutions (`groups == 1`) run
+//! as im2col + GEMM ([`super::dense`]), grouped ones on the direct kernels.
 
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 
 use super::geom::ConvGeom;
-use super::kernels;
+use super::{dense, kernels};
 use crate::error::Error;
 
 /// Hyper-parameters shared by the three ops.
@@ -110,7 +111,11 @@ impl CustomOp2 for GroupedConv2d {
         let x = f32_slice(self.name(), s1, l1)?;
         let w = f32_slice(self.name(), s2, l2)?;
         Ok((
-            CpuStorage::F32(kernels::forward(&g, x, w)),
+            CpuStorage::F32(if g.groups == 1 {
+                dense::forward(&g, x, w)
+            } else {
+                kernels::forward(&g, x, w)
+            }),
             Shape::from(g.y_dims().to_vec()),
         ))
     }
@@ -160,7 +165,11 @@ impl CustomOp2 for GroupedConv2dGradInput {
         let gy = f32_slice(self.name(), s1, l1)?;
         let w = f32_slice(self.name(), s2, l2)?;
         Ok((
-            CpuStorage::F32(kernels::backward_input(&g, gy, w)),
+            CpuStorage::F32(if g.groups == 1 {
+                dense::backward_input(&g, gy, w)
+            } else {
+                kernels::backward_input(&g, gy, w)
+            }),
             Shape::from(self.x_dims.to_vec()),
         ))
     }
@@ -183,7 +192,11 @@ impl CustomOp2 for GroupedConv2dGradWeight {
         let x = f32_slice(self.name(), s1, l1)?;
         let gy = f32_slice(self.name(), s2, l2)?;
         Ok((
-            CpuStorage::F32(kernels::backward_weight(&g, x, gy)),
+            CpuStorage::F32(if g.groups == 1 {
+                dense::backward_weight(&g, x, gy)
+            } else {
+                kernels::backward_weight(&g, x, gy)
+            }),
             Shape::from(self.w_dims.to_vec()),
         ))
     }
