@@ -6,7 +6,8 @@ use nasarena_harness::run::{run_plan, RunOptions};
 use nasarena_harness::{experiment, plan};
 use std::path::Path;
 
-fn build_info() -> BuildInfo {
+/// Version, git revision and features of this binary, for provenance.
+pub(crate) fn build_info() -> BuildInfo {
     BuildInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         git_revision: env!("NASARENA_GIT_REV").to_string(),

@@ -50,6 +50,10 @@ pub enum Error {
     /// A tensor operation failed.
     #[error("tensor error: {0}")]
     Tensor(#[from] candle_core::Error),
+    /// The budget cannot pay for the smallest unit of work a strategy
+    /// needs (found once the data and a timing probe are known).
+    #[error("budget: {0}")]
+    Budget(String),
     /// A bug: an invariant did not hold.
     #[error("internal error: {0}")]
     Internal(String),

@@ -7,6 +7,7 @@ mod error;
 pub mod evaluator;
 pub mod experiment;
 pub mod journal;
+pub mod lut;
 pub mod machine;
 pub mod one_shot;
 pub mod optim;

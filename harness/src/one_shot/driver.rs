@@ -153,7 +153,7 @@ impl Search<'_, '_> {
         if !time_unit(budget.unit) {
             let total = epochs_for_samples(&*self.strategy, budget.limit, w_len, a_len);
             if total == 0 {
-                return Err(Error::Internal(format!(
+                return Err(Error::Budget(format!(
                     "budget.limit = {} train samples does not afford one supernet epoch ({} samples); raise it",
                     budget.limit,
                     w_len + a_len
@@ -178,8 +178,8 @@ impl Search<'_, '_> {
             reserve_seconds,
         );
         if total == 0 {
-            return Err(Error::Internal(format!(
-                "the device-time budget does not afford one supernet epoch (estimated {epoch_seconds:.1} s); raise budget.limit"
+            return Err(Error::Budget(format!(
+                "the device-time budget does not afford one supernet epoch (estimated {epoch_seconds:.1} s); raise budget.limit or lower dataset.train_limit"
             )));
         }
         Ok(EpochPlan {

@@ -7,7 +7,7 @@
 use super::block::{Candidate, Layer, CANDIDATES};
 use super::plan::Plan;
 use crate::layers::{ConvBn, Linear, MacCounter};
-use crate::supernet::{check_mixing, mix, Supernet};
+use crate::supernet::{candidate_at, check_mixing, mix, Supernet};
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -17,6 +17,8 @@ pub struct FbnetSupernet {
     stem: ConvBn,
     /// `layers[i][o]`: candidate `o` of searched layer `i`.
     layers: Vec<Vec<Layer>>,
+    /// Input `(C, H, W)` of each searched layer.
+    layer_inputs: Vec<[usize; 3]>,
     head: ConvBn,
     fc: Linear,
 }
@@ -42,9 +44,11 @@ impl FbnetSupernet {
         }
         let head = ConvBn::new(plan.head, vb.pp("head"), counter)?;
         let fc = Linear::new(plan.head.c_out, plan.classes, vb.pp("fc"), counter)?;
+        let layer_inputs = plan.slots.iter().map(|s| [s.c_in, s.h, s.w]).collect();
         Ok(FbnetSupernet {
             stem,
             layers,
+            layer_inputs,
             head,
             fc,
         })
@@ -72,5 +76,27 @@ impl Supernet for FbnetSupernet {
         }
         let x = self.head.forward_t(&x, true)?.relu()?;
         self.fc.forward(&x.mean((2, 3))?)
+    }
+
+    fn candidate_sites(&self) -> Option<Vec<Vec<[usize; 3]>>> {
+        Some(self.layer_inputs.iter().map(|&shape| vec![shape]).collect())
+    }
+
+    fn run_candidate(
+        &self,
+        decision: usize,
+        site: usize,
+        option: usize,
+        x: &Tensor,
+    ) -> Result<Option<Tensor>> {
+        let Some(candidates) = self.layers.get(decision) else {
+            candle_core::bail!("fbnet supernet: no layer {decision}");
+        };
+        if site != 0 {
+            candle_core::bail!("fbnet supernet: layer {decision} has one site, not {site}");
+        }
+        candidate_at(candidates, decision, option)?
+            .forward_t(x, false)
+            .map(Some)
     }
 }
