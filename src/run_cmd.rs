@@ -49,18 +49,16 @@ pub fn exit_code(outcome: Result<()>) -> ExitCode {
 
 /// Raises `stop` on SIGUSR1 (Slurm's early warning) and SIGTERM
 /// (preemption, `scancel`, `kill`): the runs stop after their current
-/// record. A second SIGTERM ends the process at once, as SIGTERM
-/// normally does.
+/// record. A repeated SIGTERM does not end the process at once: Slurm
+/// sends it to the batch shell and to the run, and the shell passes it on;
+/// SIGINT and SIGKILL still end a run immediately (resume handles that too).
 fn stop_on_signals() -> Result<StopFlag> {
     let stop = StopFlag::new();
     #[cfg(unix)]
     {
         use signal_hook::consts::{SIGTERM, SIGUSR1};
-        use signal_hook::flag;
-        let shared = stop.shared();
-        flag::register_conditional_shutdown(SIGTERM, 143, std::sync::Arc::clone(&shared))?;
-        flag::register(SIGTERM, std::sync::Arc::clone(&shared))?;
-        flag::register(SIGUSR1, shared)?;
+        signal_hook::flag::register(SIGTERM, stop.shared())?;
+        signal_hook::flag::register(SIGUSR1, stop.shared())?;
     }
     Ok(stop)
 }

@@ -408,7 +408,10 @@ fn a_preempted_task_is_requeued_and_ends_with_the_uninterrupted_journal() {
         dir.path(),
     ));
     assert!(status.contains("0 done, 0 running, 1 pending"), "{status}");
-    // Slurm holds a requeued job back for two minutes; start it now.
+    // Slurm holds a requeued job back for two minutes; start it now, once
+    // the node has cleaned up after the first attempt (slurmd refuses to
+    // launch a job id it is still killing).
+    cluster.wait_for_idle_node(Duration::from_secs(60));
     let update = cluster.command(
         "scontrol",
         &["update", &format!("JobId={task}"), "StartTime=now"],

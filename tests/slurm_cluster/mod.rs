@@ -23,23 +23,35 @@ const PROGRAMS: [&str; 8] = [
     "sinfo",
 ];
 
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+/// Where program `name` is: on PATH, or in an sbin folder (the daemons
+/// live in /usr/sbin, which a non-login PATH may lack).
+fn locate(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn program(name: &str) -> PathBuf {
+    locate(name).unwrap_or_else(|| PathBuf::from(name))
 }
 
 /// Whether this machine can run the cluster; when it cannot, fails the
 /// test if `NASARENA_REQUIRE_SLURM=1` (CI) and otherwise prints why the
 /// test is skipped.
 pub fn available(test: &str) -> bool {
-    let missing: Vec<&str> = PROGRAMS.into_iter().filter(|p| !on_path(p)).collect();
+    let missing: Vec<&str> = PROGRAMS
+        .into_iter()
+        .filter(|p| locate(p).is_none())
+        .collect();
     let root = Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     let problem = if !missing.is_empty() {
         format!(
-            "{} not on PATH (apt-get install slurm-wlm munge)",
+            "{} not found (apt-get install slurm-wlm munge)",
             missing.join(", ")
         )
     } else if !root {
@@ -170,7 +182,7 @@ PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP
         let conf = cluster.conf.clone();
         cluster.wait_for(
             || {
-                let out = Command::new("sinfo")
+                let out = Command::new(program("sinfo"))
                     .args(["--noheader", "--format=%t"])
                     .env("SLURM_CONF", &conf)
                     .output();
@@ -184,7 +196,7 @@ PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP
     fn spawn(&mut self, name: &'static str, args: &[&str]) {
         let log = std::fs::File::create(self.dir.join("log").join(format!("{name}.out")))
             .expect("daemon log");
-        let child = Command::new(name)
+        let child = Command::new(program(name))
             .args(args)
             .env("SLURM_CONF", &self.conf)
             .stdin(Stdio::null())
@@ -221,12 +233,12 @@ PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP
     }
 
     /// Runs a Slurm client program against this cluster.
-    pub fn command(&self, program: &str, args: &[&str]) -> Output {
-        Command::new(program)
+    pub fn command(&self, name: &str, args: &[&str]) -> Output {
+        Command::new(program(name))
             .args(args)
             .env("SLURM_CONF", &self.conf)
             .output()
-            .unwrap_or_else(|e| panic!("running {program}: {e}"))
+            .unwrap_or_else(|e| panic!("running {name}: {e}"))
     }
 
     /// `scontrol show job ID` as text.
@@ -235,11 +247,30 @@ PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 
+    /// Waits until the node has finished cleaning up after its jobs (its
+    /// state is `idle`, no longer `comp`leting).
+    pub fn wait_for_idle_node(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let out = self.command("sinfo", &["--noheader", "--format=%t"]);
+            let state = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if state == "idle" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node still `{state}` after {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits until no job of the cluster is queued.
     pub fn wait_until_idle(&self, limit: Duration) {
         let deadline = Instant::now() + limit;
         loop {
             let out = self.command("squeue", &["--noheader", "--format=%i %T"]);
+            assert!(out.status.success(), "squeue failed: {out:?}");
             let queue = String::from_utf8_lossy(&out.stdout).trim().to_string();
             if queue.is_empty() {
                 return;
