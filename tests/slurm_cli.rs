@@ -298,6 +298,45 @@ fn slurm_array_report_equals_the_local_run() {
     ));
     assert!(out.contains("nothing to resubmit"), "{out}");
 
+    // One journal lost, one cut before its final record: resubmit sends
+    // exactly those two units, which start again or resume.
+    let written = journals(&dir.path().join(folder));
+    let unit_of = |p: &Path| normalised_lines(p)[0]["unit"].as_u64().expect("unit");
+    let (lost, cut) = (&written[2], &written[7]);
+    let mut units = [unit_of(lost), unit_of(cut)];
+    units.sort_unstable();
+    std::fs::remove_file(lost).expect("remove");
+    let text = std::fs::read_to_string(cut).expect("read");
+    let without_final = &text[..text.trim_end().rfind('\n').expect("lines") + 1];
+    std::fs::write(cut, without_final).expect("cut");
+    let status = ok(&nasarena_on(
+        &cluster,
+        &["slurm", "status", folder],
+        dir.path(),
+    ));
+    assert!(
+        status.contains("8 done, 0 running, 0 pending, 1 failed, 1 missing"),
+        "{status}"
+    );
+    let out = ok(&nasarena_on(
+        &cluster,
+        &["slurm", "resubmit", folder],
+        dir.path(),
+    ));
+    let listed = |a: u64, b: u64| {
+        out.contains(&format!("tasks {a},{b}"))
+            || (b == a + 1 && out.contains(&format!("tasks {a}-{b}")))
+    };
+    assert!(listed(units[0], units[1]), "{out}");
+    cluster.wait_until_idle(Duration::from_secs(120));
+    let status = ok(&nasarena_on(
+        &cluster,
+        &["slurm", "status", folder],
+        dir.path(),
+    ));
+    assert!(status.contains("10 done"), "{status}");
+    assert_eq!(local, ok(&nasarena(&["report", folder], dir.path())));
+
     // Each header names its host and array task.
     for j in journals(&dir.path().join(folder)) {
         let header = &normalised_lines(&j)[0];
