@@ -10,7 +10,7 @@
 mod common;
 mod slurm_cluster;
 
-use common::{journals, nasarena, normalised_lines};
+use common::{journals, nasarena, normalised_lines, TINY};
 use serde_json::Value;
 use slurm_cluster::Cluster;
 use std::path::{Path, PathBuf};
@@ -21,37 +21,16 @@ use std::time::{Duration, Instant};
 /// One cluster at a time: each Slurm test starts and stops its own.
 static CLUSTER: Mutex<()> = Mutex::new(());
 
-/// One image unit (trials take about a second): long enough to signal it
-/// between records.
-const ONE_UNIT: &str = r#"
-name = "one-unit"
-seed = 11
-repeats = 1
-
-[dataset]
-name = "fashion-mnist-subset"
-val_fraction = 0.05
-train_limit = 160
-
-[[space]]
-name = "cell"
-options = { C = "4", N = "1", input = "1x28x28", classes = "10" }
-
-[[strategy]]
-name = "random"
-
-[evaluator]
-epochs = 1
-batch_size = 32
-optimizer = { lr = 0.05, momentum = 0.9 }
-
-[budget]
-unit = "evaluations"
-limit = 3
-
-[final]
-schedule = { epochs = 1, batch_size = 32, optimizer = { lr = 0.05, momentum = 0.9 } }
-"#;
+/// `TINY` with one strategy: one image unit (trials take about a second),
+/// long enough to signal it between records.
+fn one_unit() -> String {
+    let evolution = "[[strategy]]\nname = \"evolution\"\npreset = \"nb201\"\noverrides = { population_size = 2, sample_size = 1 }\n";
+    let text = TINY
+        .replace("name = \"tiny\"", "name = \"one-unit\"")
+        .replace(evolution, "");
+    assert!(!text.contains("evolution"), "TINY changed: {text}");
+    text
+}
 
 /// Ten table units (no training; each runs in milliseconds).
 fn table_experiment() -> String {
@@ -100,6 +79,13 @@ fn nasarena_on(cluster: &Cluster, args: &[&str], cwd: &Path) -> Output {
         .expect("the nasarena binary starts")
 }
 
+/// The last line of `nasarena slurm status FOLDER`: the count of units
+/// in each state.
+fn status_summary(cluster: &Cluster, folder: &str, cwd: &Path) -> String {
+    let out = ok(&nasarena_on(cluster, &["slurm", "status", folder], cwd));
+    out.lines().last().unwrap_or_default().to_string()
+}
+
 /// Journal lines without timing, thread count and Slurm ids (which differ
 /// between a local run and a Slurm task).
 fn comparable(path: &Path) -> Vec<Value> {
@@ -136,7 +122,7 @@ fn only_journal(dir: &Path) -> PathBuf {
 #[test]
 fn a_signal_stops_a_unit_after_its_record_and_resume_matches_an_uninterrupted_run() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let exp = write(dir.path(), "one.toml", ONE_UNIT);
+    let exp = write(dir.path(), "one.toml", &one_unit());
     ok(&nasarena(
         &["run", &exp, "--runs-dir", "a", "--unit", "0", "--quiet"],
         dir.path(),
@@ -187,7 +173,7 @@ fn a_signal_stops_a_unit_after_its_record_and_resume_matches_an_uninterrupted_ru
 #[test]
 fn bad_units_missing_sbatch_and_foreign_folders_are_named() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let exp = write(dir.path(), "one.toml", ONE_UNIT);
+    let exp = write(dir.path(), "one.toml", &one_unit());
     let err = failed(&nasarena(
         &["run", &exp, "--unit", "1", "--check"],
         dir.path(),
@@ -237,7 +223,7 @@ fn bad_units_missing_sbatch_and_foreign_folders_are_named() {
     let other = write(
         dir.path(),
         "other.toml",
-        &ONE_UNIT.replace("seed = 11", "seed = 12"),
+        &one_unit().replace("seed = 7", "seed = 8"),
     );
     let err = failed(&nasarena(
         &["slurm", "submit", &other, "--runs-dir", "r", "--dry-run"],
@@ -280,14 +266,9 @@ fn slurm_array_report_equals_the_local_run() {
     assert!(out.starts_with("submitted job "), "{out}");
     cluster.wait_until_idle(Duration::from_secs(120));
     let folder = "array/nb201-array";
-    let status = ok(&nasarena_on(
-        &cluster,
-        &["slurm", "status", folder],
-        dir.path(),
-    ));
-    assert!(
-        status.contains("10 done, 0 running, 0 pending, 0 failed, 0 missing"),
-        "{status}"
+    assert_eq!(
+        status_summary(&cluster, folder, dir.path()),
+        "10 done, 0 running, 0 pending, 0 failed, 0 missing"
     );
     let on_slurm = ok(&nasarena(&["report", folder], dir.path()));
     assert_eq!(local, on_slurm);
@@ -309,14 +290,9 @@ fn slurm_array_report_equals_the_local_run() {
     let text = std::fs::read_to_string(cut).expect("read");
     let without_final = &text[..text.trim_end().rfind('\n').expect("lines") + 1];
     std::fs::write(cut, without_final).expect("cut");
-    let status = ok(&nasarena_on(
-        &cluster,
-        &["slurm", "status", folder],
-        dir.path(),
-    ));
-    assert!(
-        status.contains("8 done, 0 running, 0 pending, 1 failed, 1 missing"),
-        "{status}"
+    assert_eq!(
+        status_summary(&cluster, folder, dir.path()),
+        "8 done, 0 running, 0 pending, 1 failed, 1 missing"
     );
     let out = ok(&nasarena_on(
         &cluster,
@@ -329,12 +305,10 @@ fn slurm_array_report_equals_the_local_run() {
     };
     assert!(listed(units[0], units[1]), "{out}");
     cluster.wait_until_idle(Duration::from_secs(120));
-    let status = ok(&nasarena_on(
-        &cluster,
-        &["slurm", "status", folder],
-        dir.path(),
-    ));
-    assert!(status.contains("10 done"), "{status}");
+    assert_eq!(
+        status_summary(&cluster, folder, dir.path()),
+        "10 done, 0 running, 0 pending, 0 failed, 0 missing"
+    );
     assert_eq!(local, ok(&nasarena(&["report", folder], dir.path())));
 
     // Each header names its host and array task.
@@ -392,7 +366,7 @@ fn a_preempted_task_is_requeued_and_ends_with_the_uninterrupted_journal() {
     let _one_at_a_time = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().expect("tempdir");
     let cluster = Cluster::start(&dir.path().join("cluster"));
-    let exp = write(dir.path(), "one.toml", ONE_UNIT);
+    let exp = write(dir.path(), "one.toml", &one_unit());
     ok(&nasarena(
         &["run", &exp, "--runs-dir", "local", "--quiet"],
         dir.path(),
@@ -441,12 +415,10 @@ fn a_preempted_task_is_requeued_and_ends_with_the_uninterrupted_journal() {
         "the unit stopped before its budget was spent"
     );
     let folder = "array/one-unit";
-    let status = ok(&nasarena_on(
-        &cluster,
-        &["slurm", "status", folder],
-        dir.path(),
-    ));
-    assert!(status.contains("0 done, 0 running, 1 pending"), "{status}");
+    assert_eq!(
+        status_summary(&cluster, folder, dir.path()),
+        "0 done, 0 running, 1 pending, 0 failed, 0 missing"
+    );
     // Slurm holds a requeued job back for two minutes; start it now, once
     // the node has cleaned up after the first attempt (slurmd refuses to
     // launch a job id it is still killing).
