@@ -235,14 +235,24 @@ fn bad_units_missing_sbatch_and_foreign_folders_are_named() {
     );
 }
 
-#[test]
-fn slurm_array_report_equals_the_local_run() {
-    if !slurm_cluster::available("slurm_array_report_equals_the_local_run") {
+/// Runs `test` on a fresh cluster in a temporary folder (one cluster at a
+/// time), when the machine can run one.
+fn on_cluster(name: &str, test: impl FnOnce(&Cluster, &tempfile::TempDir)) {
+    if !slurm_cluster::available(name) {
         return;
     }
     let _one_at_a_time = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().expect("tempdir");
     let cluster = Cluster::start(&dir.path().join("cluster"));
+    test(&cluster, &dir);
+}
+
+#[test]
+fn slurm_array_report_equals_the_local_run() {
+    on_cluster("slurm_array_report_equals_the_local_run", array_report);
+}
+
+fn array_report(cluster: &Cluster, dir: &tempfile::TempDir) {
     let exp = write(dir.path(), "tab.toml", &table_experiment());
     ok(&nasarena(
         &["run", &exp, "--runs-dir", "local", "--jobs", "2", "--quiet"],
@@ -251,7 +261,7 @@ fn slurm_array_report_equals_the_local_run() {
     let local = ok(&nasarena(&["report", "local/nb201-array"], dir.path()));
 
     let out = ok(&nasarena_on(
-        &cluster,
+        cluster,
         &[
             "slurm",
             "submit",
@@ -267,13 +277,13 @@ fn slurm_array_report_equals_the_local_run() {
     cluster.wait_until_idle(Duration::from_secs(120));
     let folder = "array/nb201-array";
     assert_eq!(
-        status_summary(&cluster, folder, dir.path()),
+        status_summary(cluster, folder, dir.path()),
         "10 done, 0 running, 0 pending, 0 failed, 0 missing"
     );
     let on_slurm = ok(&nasarena(&["report", folder], dir.path()));
     assert_eq!(local, on_slurm);
     let out = ok(&nasarena_on(
-        &cluster,
+        cluster,
         &["slurm", "resubmit", folder],
         dir.path(),
     ));
@@ -291,11 +301,11 @@ fn slurm_array_report_equals_the_local_run() {
     let without_final = &text[..text.trim_end().rfind('\n').expect("lines") + 1];
     std::fs::write(cut, without_final).expect("cut");
     assert_eq!(
-        status_summary(&cluster, folder, dir.path()),
+        status_summary(cluster, folder, dir.path()),
         "8 done, 0 running, 0 pending, 1 failed, 1 missing"
     );
     let out = ok(&nasarena_on(
-        &cluster,
+        cluster,
         &["slurm", "resubmit", folder],
         dir.path(),
     ));
@@ -306,7 +316,7 @@ fn slurm_array_report_equals_the_local_run() {
     assert!(listed(units[0], units[1]), "{out}");
     cluster.wait_until_idle(Duration::from_secs(120));
     assert_eq!(
-        status_summary(&cluster, folder, dir.path()),
+        status_summary(cluster, folder, dir.path()),
         "10 done, 0 running, 0 pending, 0 failed, 0 missing"
     );
     assert_eq!(local, ok(&nasarena(&["report", folder], dir.path())));
@@ -325,7 +335,7 @@ fn slurm_array_report_equals_the_local_run() {
 
     // A submission Slurm refuses: its message is shown.
     let err = failed(&nasarena_on(
-        &cluster,
+        cluster,
         &[
             "slurm",
             "submit",
@@ -359,13 +369,13 @@ fn task_id(out: &str, task: usize) -> String {
 
 #[test]
 fn a_preempted_task_is_requeued_and_ends_with_the_uninterrupted_journal() {
-    let test = "a_preempted_task_is_requeued_and_ends_with_the_uninterrupted_journal";
-    if !slurm_cluster::available(test) {
-        return;
-    }
-    let _one_at_a_time = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cluster = Cluster::start(&dir.path().join("cluster"));
+    on_cluster(
+        "a_preempted_task_is_requeued_and_ends_with_the_uninterrupted_journal",
+        preempt_and_requeue,
+    );
+}
+
+fn preempt_and_requeue(cluster: &Cluster, dir: &tempfile::TempDir) {
     let exp = write(dir.path(), "one.toml", &one_unit());
     ok(&nasarena(
         &["run", &exp, "--runs-dir", "local", "--quiet"],
@@ -374,7 +384,7 @@ fn a_preempted_task_is_requeued_and_ends_with_the_uninterrupted_journal() {
     let uninterrupted = only_journal(&dir.path().join("local"));
 
     let out = ok(&nasarena_on(
-        &cluster,
+        cluster,
         &["slurm", "submit", &exp, "--runs-dir", "array"],
         dir.path(),
     ));
@@ -387,7 +397,7 @@ fn a_preempted_task_is_requeued_and_ends_with_the_uninterrupted_journal() {
     wait_for_first_trial(&journal);
     // A second submission while the task runs would share its journal.
     let err = failed(&nasarena_on(
-        &cluster,
+        cluster,
         &["slurm", "submit", &exp, "--runs-dir", "array"],
         dir.path(),
     ));
@@ -416,13 +426,15 @@ fn a_preempted_task_is_requeued_and_ends_with_the_uninterrupted_journal() {
     );
     let folder = "array/one-unit";
     assert_eq!(
-        status_summary(&cluster, folder, dir.path()),
+        status_summary(cluster, folder, dir.path()),
         "0 done, 0 running, 1 pending, 0 failed, 0 missing"
     );
     // Slurm holds a requeued job back for two minutes; start it now, once
-    // the node has cleaned up after the first attempt (slurmd refuses to
-    // launch a job id it is still killing).
+    // the node has cleaned up after the first attempt. slurmd refuses a
+    // launch credential not newer than the kill of the same job id, in
+    // whole seconds ("already killed, do not launch"), hence the pause.
     cluster.wait_for_idle_node(Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(2));
     let update = cluster.command(
         "scontrol",
         &["update", &format!("JobId={task}"), "StartTime=now"],
@@ -430,15 +442,15 @@ fn a_preempted_task_is_requeued_and_ends_with_the_uninterrupted_journal() {
     assert!(update.status.success(), "{update:?}");
     cluster.wait_until_idle(Duration::from_secs(120));
 
-    assert_eq!(comparable(&uninterrupted), comparable(&journal));
-    let logs = journals(&dir.path().join(folder));
-    assert_eq!(logs.len(), 1);
-    let log_dir = dir.path().join(folder).join("slurm/logs");
-    let log: String = std::fs::read_dir(&log_dir)
+    let log: String = std::fs::read_dir(dir.path().join(folder).join("slurm/logs"))
         .expect("logs")
         .flatten()
         .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
         .collect();
+    let last = normalised_lines(&journal).pop().expect("lines");
+    assert_eq!(last["kind"], "final", "{}\n{log}", cluster.show_job(&task));
+    assert_eq!(comparable(&uninterrupted), comparable(&journal));
+    assert_eq!(journals(&dir.path().join(folder)).len(), 1);
     assert!(
         log.contains("requeueing") && log.contains("restart 1"),
         "{log}"
