@@ -3,8 +3,7 @@
 use anyhow::Result;
 use nasarena_harness::machine::BuildInfo;
 use nasarena_harness::run::{run_plan, RunOptions};
-use nasarena_harness::slurm::INTERRUPTED_EXIT;
-use nasarena_harness::stop::StopFlag;
+use nasarena_harness::stop::{StopFlag, INTERRUPTED_EXIT};
 use nasarena_harness::{experiment, plan};
 use std::path::Path;
 use std::process::ExitCode;

@@ -10,6 +10,10 @@ use crate::{Error, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// The exit status of a run stopped by a signal (EX_TEMPFAIL: try again;
+/// its journals resume).
+pub const INTERRUPTED_EXIT: u8 = 75;
+
 /// A shared "stop after the current record" request.
 #[derive(Clone, Debug, Default)]
 pub struct StopFlag(Arc<AtomicBool>);

@@ -15,7 +15,7 @@ mod script;
 mod status;
 
 pub use scheduler::{find_program, sacct_tasks, sbatch, squeue_tasks, TaskState};
-pub use script::{array_script, array_spec, ScriptOptions, TaskCommand, INTERRUPTED_EXIT};
+pub use script::{array_script, array_spec, ScriptOptions, TaskCommand};
 pub use status::{unit_states, JournalProgress, UnitState, UnitStatus};
 
 use crate::experiment::ExperimentFile;

@@ -1,17 +1,15 @@
 //! The `sbatch` array script. Each task runs one unit with `--resume`, so
 //! a requeued task continues its journal. The batch shell receives the
 //! early warning signal (`--signal=B:USR1@60`) and passes it on; nasarena
-//! finishes its current record and exits with [`INTERRUPTED_EXIT`], and
+//! finishes its current record and exits with `INTERRUPTED_EXIT` (75), and
 //! the shell requeues the task. Preemption and `scancel` send SIGTERM to
 //! every process of the job: nasarena stops the same way, and Slurm
 //! decides whether the job is requeued.
 
+use crate::stop::INTERRUPTED_EXIT;
 use crate::{Error, Result};
 use std::fmt::Write;
 use std::path::PathBuf;
-
-/// The exit status of a run stopped by a signal (EX_TEMPFAIL: try again).
-pub const INTERRUPTED_EXIT: u8 = 75;
 
 /// Seconds before the time limit at which Slurm warns the task.
 const WARNING_SECONDS: u32 = 60;
