@@ -112,6 +112,12 @@ impl JournalWriter {
         write_line(&mut self.file, record, &self.path, durable)
     }
 
+    /// Makes everything appended so far durable (a run stopping early
+    /// under the `run_end` policy).
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync_data().map_err(io(&self.path))
+    }
+
     /// Where the journal lives.
     pub fn path(&self) -> &Path {
         &self.path

@@ -13,6 +13,8 @@ pub mod one_shot;
 pub mod optim;
 pub mod plan;
 pub mod run;
+pub mod slurm;
+pub mod stop;
 pub mod table;
 pub mod trainer;
 

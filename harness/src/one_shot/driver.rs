@@ -8,6 +8,7 @@ use super::{seconds_cost, Resume};
 use crate::journal::JournalWriter;
 use crate::optim::Sgd;
 use crate::run::Searched;
+use crate::stop::StopFlag;
 use crate::{Error, Result};
 use candle_nn::VarMap;
 use nasarena_core::{Arch, BudgetUnit, Cost, Meter, OneShotStrategy, Seed, StepContext};
@@ -43,6 +44,7 @@ pub struct Search<'a, 'b> {
     pub seed: Seed,
     pub tag: &'a str,
     pub quiet: bool,
+    pub stop: &'a StopFlag,
 }
 
 /// How the epochs of a search were sized.
@@ -226,6 +228,9 @@ impl Search<'_, '_> {
             Cost::default()
         };
         for epoch in resumed.next_epoch..plan.total {
+            // Between epochs: the checkpoint and record of the last one
+            // are written, so a resumed run continues from here.
+            self.stop.check(self.writer)?;
             let spent = self.meter.spent().amount(self.unit());
             let limit = self.meter.progress().budget.limit;
             if spent + self.predicted(&plan, epoch, &measured) > limit + 1e-9 {
@@ -345,6 +350,7 @@ impl Search<'_, '_> {
     /// Scores the argmax and the strategy's samples on the validation
     /// split, journals them and returns the best for the final protocol.
     pub fn derive(&mut self, epochs: u64) -> Result<Searched> {
+        self.stop.check(self.writer)?;
         let started = Instant::now();
         let argmax = self.strategy.derive(self.space)?;
         let mut archs: Vec<(Arch, bool)> = vec![(argmax, true)];

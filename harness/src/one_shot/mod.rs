@@ -280,11 +280,13 @@ pub fn run_one_shot_unit(
                 seed,
                 tag: &tag,
                 quiet: opts.quiet,
+                stop: &opts.stop,
             };
             let epochs_done = search.epochs(&resumed, probe.as_mut())?;
             search.derive(epochs_done)?
         }
     };
+    opts.stop.check(&writer)?;
     final_protocol(
         plan,
         unit,
