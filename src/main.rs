@@ -13,6 +13,7 @@ mod data_cmd;
 mod report_cmd;
 mod run_cmd;
 mod space_cmd;
+mod tabulate_build_cmd;
 mod tabulate_cmd;
 mod version;
 
