@@ -7,10 +7,15 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The binary with `args`, run in `cwd` (not started yet).
+pub fn nasarena_command(args: &[&str], cwd: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nasarena"));
+    c.args(args).current_dir(cwd);
+    c
+}
+
 pub fn nasarena(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nasarena"))
-        .args(args)
-        .current_dir(cwd)
+    nasarena_command(args, cwd)
         .output()
         .expect("the nasarena binary starts")
 }

@@ -19,15 +19,44 @@ fn bad(path: &Path, reason: String) -> Error {
     }
 }
 
-/// The header as JSON without the fields shards may differ in.
-fn comparable_header(t: &Table) -> serde_json::Value {
-    let mut v = serde_json::to_value(t.header()).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        for k in ["provenance", "entries", "calibration_seconds"] {
-            o.remove(k);
-        }
-    }
-    v
+/// What shards must agree on, in the order a difference is reported: the
+/// build settings first, then what follows from them (the header's other
+/// fields, the data checksum), so the message names the cause.
+fn settings_of(t: &Table) -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    let h = t.header();
+    let s = &h.settings;
+    let prov = |k: &str| json!(h.provenance.get(k));
+    vec![
+        ("space", json!(h.space)),
+        ("space_options", json!(h.space_options)),
+        ("dataset", json!(h.dataset)),
+        ("val_fraction", json!(s.val_fraction)),
+        ("train_limit", json!(s.train_limit)),
+        (
+            "schedule",
+            serde_json::to_value(&s.schedule).unwrap_or_default(),
+        ),
+        ("seeds", json!(h.seeds)),
+        ("seed", prov("seed")),
+        ("fidelities", json!(h.fidelities)),
+        ("decisions", json!(h.decisions)),
+        (
+            "recorded",
+            serde_json::to_value(h.recorded).unwrap_or_default(),
+        ),
+        ("splits", json!(s.splits)),
+        ("note", json!(s.note)),
+        ("cost_note", json!(h.cost_note)),
+        ("data_checksum", prov("data_checksum")),
+    ]
+}
+
+fn settings_difference(a: &Table, b: &Table) -> Option<(String, String, String)> {
+    settings_of(a)
+        .iter()
+        .zip(settings_of(b))
+        .find_map(|((key, x), (_, y))| first_difference(key, x, &y))
 }
 
 fn shard_of(path: &Path, t: &Table) -> Result<Shard> {
@@ -45,11 +74,10 @@ pub fn merge(parts: &[(PathBuf, Table)]) -> Result<Table> {
     let Some((first_path, first)) = parts.first() else {
         return Err(Error::Internal("no shards to merge".into()));
     };
-    let want = comparable_header(first);
     let mut seen: BTreeMap<usize, &Path> = BTreeMap::new();
     let count = shard_of(first_path, first)?.count;
     for (path, t) in parts {
-        if let Some((key, was, now)) = first_difference("", &want, &comparable_header(t)) {
+        if let Some((key, was, now)) = settings_difference(first, t) {
             return Err(bad(
                 path,
                 format!(
