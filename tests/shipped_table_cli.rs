@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::nasarena;
+use common::{nasarena, ok};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -15,15 +15,6 @@ const BASELINE: &str = "data/baselines/fmnist-cell3.json";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs `experiment` from the repository root (its table path is relative

@@ -10,9 +10,9 @@
 
 mod common;
 
-use common::{nasarena, nasarena_command};
+use common::{expect_refused, nasarena, nasarena_command, ok};
 use nasarena_harness::table::{reader, Table};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -49,15 +49,6 @@ fn build_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     ];
     a.extend_from_slice(extra);
     a
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn fails(out: &Output, needles: &[&str]) {
@@ -205,7 +196,7 @@ fn merge_refusals(d: &Path) {
     assert!(!d.join("m").exists(), "a refused merge writes nothing");
 }
 
-fn experiment(dir: &Path, table: &str, ops: &str, dataset: &str) -> String {
+fn experiment(dir: &Path, table: &str, ops: &str, dataset: &str) -> PathBuf {
     let schedule = "{ epochs = 2, batch_size = 50, optimizer = { lr = 0.1 } }";
     let text = format!(
         r#"name = "tiny"
@@ -242,16 +233,7 @@ schedule = {schedule}
     );
     let path = dir.join(format!("{table}-{dataset}.toml"));
     std::fs::write(&path, text).expect("write experiment");
-    path.to_str().expect("utf8").to_string()
-}
-
-fn expect_refused(dir: &Path, exp: &str, needles: &[&str]) {
-    let out = nasarena(&["run", exp, "--runs-dir", "refused"], dir);
-    fails(&out, needles);
-    assert!(
-        !dir.join("refused").exists(),
-        "nothing may run before the checks pass"
-    );
+    path
 }
 
 #[test]
@@ -266,7 +248,13 @@ fn a_built_table_runs_searches_and_damaged_or_foreign_copies_are_refused() {
         "fashion-mnist-subset",
     );
     let table = ok(&nasarena(
-        &["run", &good, "--runs-dir", "runs", "--quiet"],
+        &[
+            "run",
+            good.to_str().expect("utf8"),
+            "--runs-dir",
+            "runs",
+            "--quiet",
+        ],
         d,
     ));
     assert!(table.contains("| random | 2 |"), "{table}");
@@ -290,16 +278,16 @@ fn a_built_table_runs_searches_and_damaged_or_foreign_copies_are_refused() {
         let file = format!("{name}.nastable");
         std::fs::write(d.join(&file), content).expect("write");
         let exp = experiment(d, &file, "none,skip_connect", "fashion-mnist-subset");
-        expect_refused(d, &exp, &["table.path", needle]);
+        expect_refused(&exp, d, &["table.path", needle]);
     }
     let other_space = experiment(d, "t.nastable", "none,nor_conv_3x3", "fashion-mnist-subset");
     expect_refused(
-        d,
         &other_space,
+        d,
         &["space[0].options", "ops=none,skip_connect"],
     );
     let other_data = experiment(d, "t.nastable", "none,skip_connect", "mnist");
-    expect_refused(d, &other_data, &["dataset.name", "not `mnist`"]);
+    expect_refused(&other_data, d, &["dataset.name", "not `mnist`"]);
 }
 
 fn flip(bytes: &[u8], at: usize) -> Vec<u8> {

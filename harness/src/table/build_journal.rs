@@ -6,6 +6,7 @@
 //! that the settings are the same, and skips the architectures recorded.
 
 use super::build::{BuildSettings, Shard};
+use crate::journal::io;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
@@ -54,13 +55,6 @@ pub fn journal_path(out: &Path) -> PathBuf {
 pub struct BuildJournal {
     path: PathBuf,
     file: File,
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 fn mismatch(path: &Path, reason: String) -> Error {

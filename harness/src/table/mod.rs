@@ -36,7 +36,8 @@ pub const VALUES: usize = 5;
 pub struct TableHeader {
     /// Registered space name, e.g. `cell`.
     pub space: String,
-    /// Every option of the space, explicit (defaults written out).
+    /// The options of the space: written out in full by the importer, as
+    /// given by `tabulate build`; an experiment on the table gives the same.
     pub space_options: BTreeMap<String, String>,
     /// Dataset name, e.g. `cifar10`.
     pub dataset: String,
