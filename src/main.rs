@@ -14,6 +14,7 @@ mod report_cmd;
 mod run_cmd;
 mod slurm_cmd;
 mod space_cmd;
+mod tabulate_build_cmd;
 mod tabulate_cmd;
 mod version;
 

@@ -15,7 +15,7 @@ use crate::stop::StopFlag;
 use crate::{Error, Result};
 use candle_core::Device;
 use nasarena_core::{Arch, BlackBoxStrategy, BudgetUnit, Cost, Meter, Observation, Outcome, Seed};
-use nasarena_datasets::{split, Splits};
+use nasarena_datasets::{split, Splits, TrainTest};
 use nasarena_results::{FinalRecord, Header, Incumbent, Record, TrialRecord, SCHEMA_VERSION};
 use nasarena_spaces::Realize;
 
@@ -100,14 +100,26 @@ pub fn repetition_data(plan: &Plan, unit: &Unit) -> Result<Splits> {
         .data
         .as_ref()
         .ok_or_else(|| Error::Internal("a table experiment has no images".into()))?;
+    prepare_splits(data, d.val_fraction, d.train_limit, unit.seed)
+}
+
+/// Carves the validation part from the training set and applies a
+/// training-samples limit, all seeded by `seed` (the repetition's seed in a
+/// run, the build seed of a table).
+pub fn prepare_splits(
+    data: &TrainTest,
+    val_fraction: f64,
+    train_limit: Option<usize>,
+    seed: Seed,
+) -> Result<Splits> {
     let mut s = split(
         &data.train,
         data.test.clone(),
-        d.val_fraction,
-        unit.seed.derive("split", 0),
+        val_fraction,
+        seed.derive("split", 0),
     )?;
-    if let Some(limit) = d.train_limit {
-        s.train = stratified_limit(&s.train, limit, unit.seed.derive("split", 1))?;
+    if let Some(limit) = train_limit {
+        s.train = stratified_limit(&s.train, limit, seed.derive("split", 1))?;
         s.norm = nasarena_datasets::Normalization::of(&s.train);
     }
     Ok(s)
