@@ -10,6 +10,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench_cmd;
 mod data_cmd;
+mod logging;
+mod progress_view;
 mod report_cmd;
 mod run_cmd;
 mod space_cmd;
@@ -24,6 +26,10 @@ mod version;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log what happens to stderr: -v runs, trials and epochs; -vv also
+    /// evaluations; -vvv everything. RUST_LOG, when set, overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,7 +70,7 @@ struct RunArgs {
     /// Validate the experiment and print the plan without training.
     #[arg(long)]
     check: bool,
-    /// No progress lines.
+    /// No progress display and no progress lines (errors and warnings only).
     #[arg(long, short)]
     quiet: bool,
     /// Runs to execute concurrently, each with cores/N threads; journals
@@ -117,7 +123,11 @@ fn main() -> std::process::ExitCode {
     restore_default_sigpipe();
     keep_freed_memory();
     let cli = Cli::parse();
-    match dispatch(cli) {
+    // One display for the whole process: progress bars draw on it (when
+    // stderr is a terminal) and log lines are printed between its redraws.
+    let bars = indicatif::MultiProgress::new();
+    logging::init(cli.verbose, &bars);
+    match dispatch(cli, &bars) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -126,17 +136,18 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
+fn dispatch(cli: Cli, bars: &indicatif::MultiProgress) -> Result<std::process::ExitCode> {
     let done = match cli.command {
         Command::Spaces => space_cmd::list(),
-        Command::Run(args) => run_cmd::run(
-            &args.experiment,
-            &args.runs_dir,
-            args.resume,
-            args.check,
-            args.quiet,
-            usize::from(args.jobs),
-        ),
+        Command::Run(args) => run_cmd::run(&run_cmd::RunRequest {
+            experiment: &args.experiment,
+            runs_root: &args.runs_dir,
+            resume: args.resume,
+            check_only: args.check,
+            jobs: usize::from(args.jobs),
+            progress: progress_view::sink(args.quiet, bars),
+            quiet: args.quiet,
+        }),
         Command::Report(args) => report_cmd::report(&args),
         // compare has three outcomes: 0 ok, 1 regression, 2 bad input.
         Command::Compare(args) => return Ok(report_cmd::compare(&args)),

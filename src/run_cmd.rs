@@ -2,9 +2,11 @@
 
 use anyhow::Result;
 use nasarena_harness::machine::BuildInfo;
+use nasarena_harness::progress::ProgressSink;
 use nasarena_harness::run::{run_plan, RunOptions};
 use nasarena_harness::{experiment, plan};
 use std::path::Path;
+use std::sync::Arc;
 
 fn build_info() -> BuildInfo {
     BuildInfo {
@@ -14,28 +16,38 @@ fn build_info() -> BuildInfo {
     }
 }
 
+/// What `nasarena run` was asked to do.
+#[derive(Debug)]
+pub struct RunRequest<'a> {
+    pub experiment: &'a Path,
+    pub runs_root: &'a Path,
+    pub resume: bool,
+    pub check_only: bool,
+    pub jobs: usize,
+    /// Where the runs' progress events go.
+    pub progress: Arc<dyn ProgressSink>,
+    /// No summary lines either (the table still goes to stdout).
+    pub quiet: bool,
+}
+
 /// Validates, plans and runs an experiment, then prints the result table.
-pub fn run(
-    path: &Path,
-    runs_root: &Path,
-    resume: bool,
-    check_only: bool,
-    quiet: bool,
-    jobs: usize,
-) -> Result<()> {
+pub fn run(req: &RunRequest<'_>) -> Result<()> {
+    let path = req.experiment;
     let (exp, text) = experiment::load(path)?;
-    let plan = plan::plan(exp, &text, path, runs_root)?;
-    eprintln!(
-        "experiment `{}`: {} runs ({} spaces x {} strategies x {} seeds), budget {} {:?} each",
-        plan.experiment.name,
-        plan.units.len(),
-        plan.experiment.space.len(),
-        plan.experiment.strategy.len(),
-        plan.experiment.repeats,
-        plan.budget.limit,
-        plan.budget.unit,
-    );
-    if check_only {
+    let plan = plan::plan(exp, &text, path, req.runs_root)?;
+    if !req.quiet {
+        eprintln!(
+            "experiment `{}`: {} runs ({} spaces x {} strategies x {} seeds), budget {} {} each",
+            plan.experiment.name,
+            plan.units.len(),
+            plan.experiment.space.len(),
+            plan.experiment.strategy.len(),
+            plan.experiment.repeats,
+            plan.budget.limit,
+            crate::progress_view::unit_name(plan.budget.unit),
+        );
+    }
+    if req.check_only {
         for u in &plan.units {
             println!("{}", u.journal.display());
         }
@@ -51,13 +63,15 @@ pub fn run(
     let started = std::time::Instant::now();
     let opts = RunOptions {
         build: build_info(),
-        resume,
-        quiet,
+        resume: req.resume,
+        progress: req.progress.clone(),
         only_unit: None,
-        jobs,
+        jobs: req.jobs,
     };
     run_plan(&plan, &opts)?;
-    eprintln!("finished in {:.1} s", started.elapsed().as_secs_f64());
+    if !req.quiet {
+        eprintln!("finished in {:.1} s", started.elapsed().as_secs_f64());
+    }
     crate::report_cmd::print_markdown(&plan.runs_dir)?;
     println!("journals: {}", plan.runs_dir.display());
     Ok(())

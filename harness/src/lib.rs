@@ -11,6 +11,7 @@ pub mod machine;
 pub mod one_shot;
 pub mod optim;
 pub mod plan;
+pub mod progress;
 pub mod run;
 pub mod table;
 pub mod trainer;

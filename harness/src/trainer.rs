@@ -178,6 +178,14 @@ pub fn train_and_evaluate(
             val_loss: val.loss,
             val_accuracy: val.accuracy,
         });
+        if let Some(e) = report.epochs.last() {
+            tracing::debug!(
+                epoch = epoch + 1,
+                train_loss = e.train_loss,
+                val_accuracy = e.val_accuracy,
+                "candidate epoch trained"
+            );
+        }
     }
     if with_test && report.failure.is_none() {
         report.test = Some(evaluate(

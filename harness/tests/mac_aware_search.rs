@@ -56,7 +56,7 @@ fn search(beta: f64, dir: &std::path::Path) -> Journal {
             features: String::new(),
         },
         resume: false,
-        quiet: true,
+        progress: nasarena_harness::progress::silent(),
         only_unit: None,
         jobs: 1,
     };
