@@ -77,6 +77,9 @@ struct RunArgs {
     /// are the same as with one job.
     #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
+    /// Train on `cpu` or `cuda:N` (needs a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: nasarena_harness::device::DeviceChoice,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +148,7 @@ fn dispatch(cli: Cli, bars: &indicatif::MultiProgress) -> Result<std::process::E
             resume: args.resume,
             check_only: args.check,
             jobs: usize::from(args.jobs),
+            device: args.device,
             progress: progress_view::sink(args.quiet, bars),
             quiet: args.quiet,
         }),

@@ -24,6 +24,7 @@ pub struct RunRequest<'a> {
     pub resume: bool,
     pub check_only: bool,
     pub jobs: usize,
+    pub device: nasarena_harness::device::DeviceChoice,
     /// Where the runs' progress events go.
     pub progress: Arc<dyn ProgressSink>,
     /// No summary lines either (the table still goes to stdout).
@@ -67,6 +68,7 @@ pub fn run(req: &RunRequest<'_>) -> Result<()> {
         progress: req.progress.clone(),
         only_unit: None,
         jobs: req.jobs,
+        device: req.device,
     };
     run_plan(&plan, &opts)?;
     if !req.quiet {

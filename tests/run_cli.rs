@@ -291,6 +291,32 @@ fn unknown_strategy_and_bad_space_option_are_all_reported() {
     expect_config_error(&text, &["strategy[0].name", "randomm", "space[0]", "`C`"]);
 }
 
+/// A CPU build refuses `--device cuda:0` before any training and says how
+/// to get CUDA; a device name that means nothing is a usage error.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_device_in_a_cpu_build_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exp = write_experiment(dir.path(), TINY);
+    let exp = exp.to_str().expect("utf8");
+    let out = nasarena(
+        &["run", exp, "--runs-dir", "r", "--device", "cuda:0"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`cuda:0`")
+            && err.contains("built without CUDA")
+            && err.contains("--features cuda"),
+        "{err}"
+    );
+    assert!(journals(&dir.path().join("r")).is_empty(), "nothing ran");
+    let out = nasarena(&["run", exp, "--device", "gpu0"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown device `gpu0`"));
+}
+
 /// Every experiment shipped in `experiments/` passes the pre-run check
 /// (`cell.toml` needs Debian's full Fashion-MNIST, which CI installs).
 #[test]

@@ -50,6 +50,9 @@ pub enum Error {
     /// A tensor operation failed.
     #[error("tensor error: {0}")]
     Tensor(#[from] candle_core::Error),
+    /// The requested device cannot be used.
+    #[error("device: {0}")]
+    Device(String),
     /// A bug: an invariant did not hold.
     #[error("internal error: {0}")]
     Internal(String),

@@ -3,6 +3,7 @@
 //! journals with resume.
 
 pub mod bench;
+pub mod device;
 mod error;
 pub mod evaluator;
 pub mod experiment;

@@ -6,10 +6,11 @@
 //! restores its state exactly (ask is deterministic given its state), and
 //! the recorded costs are charged to the meter again.
 
+use crate::device::{describe, DeviceChoice};
 use crate::evaluator::Evaluator;
 use crate::experiment::StrategyConfig;
 use crate::journal::JournalWriter;
-use crate::machine::{calibrate, cpu_model, describe, BuildInfo};
+use crate::machine::{calibrate, cpu_model, BuildInfo};
 use crate::plan::{stratified_limit, Plan, Unit};
 use crate::progress::{ProgressEvent, ProgressSink, TrialResult, UnitLabel};
 use crate::{Error, Result};
@@ -90,6 +91,8 @@ pub struct RunOptions {
     pub only_unit: Option<usize>,
     /// Runs executed concurrently (1: one after the other).
     pub jobs: usize,
+    /// The device every run trains on.
+    pub device: DeviceChoice,
 }
 
 /// The data of one repetition: split, then limited.
@@ -120,7 +123,7 @@ pub fn repetition_data(plan: &Plan, unit: &Unit) -> Result<Splits> {
 /// work by output element, never by reduction, so a run's journal does not
 /// depend on the thread split (checked end to end).
 pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<std::path::PathBuf>> {
-    let device = Device::Cpu;
+    let device = crate::device::open(opts.device)?;
     // A table's costs were measured on the machine that built it.
     let calibration = match &plan.table {
         Some(t) => t.table.header().calibration_seconds.unwrap_or(1.0),

@@ -57,6 +57,7 @@ fn search(beta: f64, dir: &std::path::Path) -> Journal {
         },
         resume: false,
         progress: nasarena_harness::progress::silent(),
+        device: Default::default(),
         only_unit: None,
         jobs: 1,
     };

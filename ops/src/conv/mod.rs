@@ -69,7 +69,8 @@ pub fn grouped_conv2d(
     }
 }
 
-/// Always the direct kernels (CPU, f32), whatever the shape.
+/// The direct kernels (CPU, f32 only) whatever the shape; candle's
+/// `conv2d` on other devices (CUDA), which have no direct kernels.
 pub fn direct_conv2d(
     x: &Tensor,
     w: &Tensor,
@@ -78,6 +79,9 @@ pub fn direct_conv2d(
     dilation: usize,
     groups: usize,
 ) -> candle_core::Result<Tensor> {
+    if !x.device().is_cpu() {
+        return x.conv2d(w, padding, stride, dilation, groups);
+    }
     let params = ConvParams {
         stride,
         padding,
