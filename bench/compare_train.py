@@ -51,14 +51,17 @@ def run_json(cmd):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def sgemm_peak(python, threads):
+def sgemm_peak(python, threads, device="cpu"):
+    sync = "torch.cuda.synchronize()" if device.startswith("cuda") else "pass"
     code = (
         "import torch,time,json\n"
         f"torch.set_num_threads({threads})\n"
-        "n=2048\na=torch.randn(n,n);b=torch.randn(n,n);a@b\n"
+        f"d=torch.device('{device}')\n"
+        "n=2048\na=torch.randn(n,n,device=d);b=torch.randn(n,n,device=d);a@b\n"
+        f"def sync():\n    {sync}\n"
         "best=1e9\n"
         "for _ in range(5):\n"
-        "    t=time.perf_counter();a@b;best=min(best,time.perf_counter()-t)\n"
+        "    sync();t=time.perf_counter();a@b;sync();best=min(best,time.perf_counter()-t)\n"
         "print(json.dumps({'gflops':2*n**3/best/1e9}))\n")
     return run_json([python, "-c", code])["gflops"]
 
@@ -88,12 +91,14 @@ def main():
     ap.add_argument("--stock-steps", type=int, default=1)
     ap.add_argument("--only", default="a,b,c")
     ap.add_argument("--json", dest="json_out")
+    ap.add_argument("--device", default="cpu",
+                    help="cpu or cuda:N (nasarena built with --features cuda)")
     args = ap.parse_args()
 
     common = ["--batch", str(args.batch), "--threads", str(args.threads),
-              "--warmup", str(args.warmup)]
-    peak = sgemm_peak(args.python, args.threads)
-    print(f"SGEMM peak ({args.threads} threads, torch 2048^3 f32): {peak:.1f} GFLOP/s;"
+              "--warmup", str(args.warmup), "--device", args.device]
+    peak = sgemm_peak(args.python, args.threads, args.device)
+    print(f"SGEMM peak ({args.device}, {args.threads} threads, torch 2048^3 f32): {peak:.1f} GFLOP/s;"
           f" load average {load():.2f}", file=sys.stderr)
     rows = []
     for key in args.only.split(","):
@@ -113,7 +118,8 @@ def main():
             raise SystemExit(f"{title}: parameter counts differ")
         stock = None
         if args.stock:
-            stock = run_json([args.bin, "bench", "train", *t, "--stock", "--batch",
+            stock = run_json([args.bin, "bench", "train", *t, "--stock", "--device", args.device,
+                              "--batch",
                               str(args.batch), "--threads", str(args.threads), "--warmup", "0",
                               "--steps", str(args.stock_steps), "--json"])
         best = lambda rs, k: max(r[k] for r in rs)
@@ -128,7 +134,7 @@ def main():
         rows.append(row)
         print(f"done {title}: load {row['load']:.2f}", file=sys.stderr)
 
-    print(f"\nbatch {args.batch}, {args.threads} threads, {args.steps} timed steps, "
+    print(f"\n{args.device}, batch {args.batch}, {args.threads} threads, {args.steps} timed steps, "
           f"best of {args.repeats}; SGEMM peak {peak:.1f} GFLOP/s; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
     print("| workload | MACs | phase | nasarena img/s | PyTorch img/s | ratio | "

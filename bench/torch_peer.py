@@ -106,13 +106,20 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda:N")
     args = ap.parse_args()
+    dev = torch.device(args.device)
+
+    def sync():
+        # GPU work is asynchronous: stop the clock only when it is done.
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
 
     text = sys.stdin.read() if args.desc == "-" else open(args.desc).read()
     desc = json.loads(text)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    net = Peer(desc["nodes"])
+    net = Peer(desc["nodes"]).to(dev)
     params = sum(p.numel() for p in net.parameters())
     if params != desc["params"]:
         raise SystemExit(
@@ -120,8 +127,8 @@ def main():
             "the networks differ")
 
     c, h, w = desc["input"]
-    x = torch.randn(args.batch, c, h, w)
-    y = torch.randint(0, desc["classes"], (args.batch,))
+    x = torch.randn(args.batch, c, h, w).to(dev)
+    y = torch.randint(0, desc["classes"], (args.batch,)).to(dev)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
 
     def train_step():
@@ -134,10 +141,12 @@ def main():
     net.train()
     for _ in range(args.warmup):
         train_step()
+    sync()
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(args.steps):
         loss = train_step()
     last_loss = float(loss.detach())
+    sync()
     train_s = time.perf_counter() - t0
     train_cpu_s = time.process_time() - c0
 
@@ -145,9 +154,11 @@ def main():
     with torch.no_grad():
         for _ in range(args.warmup):
             net(x)
+        sync()
         t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(args.steps):
             net(x)[0, 0].item()
+        sync()
         eval_s = time.perf_counter() - t0
         eval_cpu_s = time.process_time() - c0
 
@@ -166,6 +177,7 @@ def main():
         "batch": args.batch,
         "steps": args.steps,
         "torch": torch.__version__,
+        "device": args.device,
     }))
 
 

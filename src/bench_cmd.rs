@@ -92,6 +92,9 @@ pub struct TrainArgs {
     /// reference numbers.
     #[arg(long)]
     stock: bool,
+    /// `cpu`, or `cuda:N` in a build with the `cuda` feature.
+    #[arg(long, default_value = "cpu")]
+    device: nasarena_harness::device::DeviceChoice,
 }
 
 /// Runs a `bench` action.
@@ -126,6 +129,7 @@ fn train(args: TrainArgs) -> Result<()> {
         steps: args.steps,
         warmup: args.warmup,
         seed: Seed(args.seed),
+        device: args.device,
     };
     let report = throughput(space.as_ref(), &arch, &config)?;
     let t = &args.target;
@@ -140,6 +144,7 @@ fn train(args: TrainArgs) -> Result<()> {
             map.insert("warmup".into(), json!(args.warmup));
             map.insert("threads".into(), json!(threads));
             map.insert("stock_candle".into(), json!(args.stock));
+            map.insert("device".into(), json!(args.device.to_string()));
         }
         println!("{value}");
     } else {

@@ -10,6 +10,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench_cmd;
 mod data_cmd;
+mod logging;
+mod progress_view;
 mod report_cmd;
 mod run_cmd;
 mod slurm_cmd;
@@ -26,6 +28,10 @@ mod version;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log what happens to stderr: -v runs, trials and epochs; -vv also
+    /// evaluations; -vvv everything. RUST_LOG, when set, overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,7 +77,7 @@ struct RunArgs {
     /// Validate the experiment and print the plan without training.
     #[arg(long)]
     check: bool,
-    /// No progress lines.
+    /// No progress display and no progress lines (errors and warnings only).
     #[arg(long, short)]
     quiet: bool,
     /// Runs to execute concurrently, each with cores/N threads; journals
@@ -82,6 +88,9 @@ struct RunArgs {
     /// task of a job array.
     #[arg(long, value_name = "I")]
     unit: Option<usize>,
+    /// Train on `cpu` or `cuda:N` (needs a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: nasarena_harness::device::DeviceChoice,
 }
 
 #[derive(Debug, Args)]
@@ -128,7 +137,11 @@ fn main() -> std::process::ExitCode {
     restore_default_sigpipe();
     keep_freed_memory();
     let cli = Cli::parse();
-    match dispatch(cli) {
+    // One display for the whole process: progress bars draw on it (when
+    // stderr is a terminal) and log lines are printed between its redraws.
+    let bars = indicatif::MultiProgress::new();
+    logging::init(cli.verbose, &bars);
+    match dispatch(cli, &bars) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -137,21 +150,21 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
+fn dispatch(cli: Cli, bars: &indicatif::MultiProgress) -> Result<std::process::ExitCode> {
     let done = match cli.command {
         Command::Spaces => space_cmd::list(),
         Command::Run(args) => {
-            let outcome = run_cmd::run(
-                &args.experiment,
-                &args.runs_dir,
-                &run_cmd::Flags {
-                    resume: args.resume,
-                    check_only: args.check,
-                    quiet: args.quiet,
-                    jobs: usize::from(args.jobs),
-                    unit: args.unit,
-                },
-            );
+            let outcome = run_cmd::run(&run_cmd::RunRequest {
+                experiment: &args.experiment,
+                runs_root: &args.runs_dir,
+                resume: args.resume,
+                check_only: args.check,
+                jobs: usize::from(args.jobs),
+                unit: args.unit,
+                device: args.device,
+                progress: progress_view::sink(args.quiet, bars),
+                quiet: args.quiet,
+            });
             return Ok(run_cmd::exit_code(outcome));
         }
         Command::Report(args) => report_cmd::report(&args),

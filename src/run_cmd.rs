@@ -2,11 +2,13 @@
 
 use anyhow::Result;
 use nasarena_harness::machine::BuildInfo;
+use nasarena_harness::progress::ProgressSink;
 use nasarena_harness::run::{run_plan, RunOptions};
 use nasarena_harness::stop::{StopFlag, INTERRUPTED_EXIT};
 use nasarena_harness::{experiment, plan};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Version, git revision and features of this binary, for provenance.
 pub(crate) fn build_info() -> BuildInfo {
@@ -17,19 +19,21 @@ pub(crate) fn build_info() -> BuildInfo {
     }
 }
 
-/// The switches of `nasarena run`.
-#[derive(Clone, Copy, Debug)]
-pub struct Flags {
-    /// Continue unfinished runs from their journals.
+/// What `nasarena run` was asked to do.
+#[derive(Debug)]
+pub struct RunRequest<'a> {
+    pub experiment: &'a Path,
+    pub runs_root: &'a Path,
     pub resume: bool,
-    /// Validate and print the plan only.
     pub check_only: bool,
-    /// No progress lines.
-    pub quiet: bool,
-    /// Runs at once.
     pub jobs: usize,
-    /// Only this unit.
+    /// Only this unit (one task of a job array).
     pub unit: Option<usize>,
+    pub device: nasarena_harness::device::DeviceChoice,
+    /// Where the runs' progress events go.
+    pub progress: Arc<dyn ProgressSink>,
+    /// No summary lines either (the table still goes to stdout).
+    pub quiet: bool,
 }
 
 /// The process exit status of a `run`: a run stopped by a signal exits
@@ -65,31 +69,34 @@ fn stop_on_signals() -> Result<StopFlag> {
 
 /// Validates, plans and runs an experiment (or one unit of it), then
 /// prints the result table.
-pub fn run(path: &Path, runs_root: &Path, flags: &Flags) -> Result<()> {
+pub fn run(req: &RunRequest<'_>) -> Result<()> {
+    let path = req.experiment;
     let (exp, text) = experiment::load(path)?;
-    let plan = plan::plan(exp, &text, path, runs_root)?;
-    if let Some(unit) = flags.unit.filter(|&u| u >= plan.units.len()) {
+    let plan = plan::plan(exp, &text, path, req.runs_root)?;
+    if let Some(unit) = req.unit.filter(|&u| u >= plan.units.len()) {
         return Err(nasarena_harness::Error::UnitOutOfRange {
             unit,
             units: plan.units.len(),
         }
         .into());
     }
-    eprintln!(
-        "experiment `{}`: {} runs ({} spaces x {} strategies x {} seeds), budget {} {:?} each",
-        plan.experiment.name,
-        plan.units.len(),
-        plan.experiment.space.len(),
-        plan.experiment.strategy.len(),
-        plan.experiment.repeats,
-        plan.budget.limit,
-        plan.budget.unit,
-    );
-    if flags.check_only {
+    if !req.quiet {
+        eprintln!(
+            "experiment `{}`: {} runs ({} spaces x {} strategies x {} seeds), budget {} {} each",
+            plan.experiment.name,
+            plan.units.len(),
+            plan.experiment.space.len(),
+            plan.experiment.strategy.len(),
+            plan.experiment.repeats,
+            plan.budget.limit,
+            crate::progress_view::unit_name(plan.budget.unit),
+        );
+    }
+    if req.check_only {
         for u in plan
             .units
             .iter()
-            .filter(|u| flags.unit.is_none_or(|i| i == u.index))
+            .filter(|u| req.unit.is_none_or(|i| i == u.index))
         {
             println!("{}", u.journal.display());
         }
@@ -105,15 +112,18 @@ pub fn run(path: &Path, runs_root: &Path, flags: &Flags) -> Result<()> {
     let started = std::time::Instant::now();
     let opts = RunOptions {
         build: build_info(),
-        resume: flags.resume,
-        quiet: flags.quiet,
-        only_unit: flags.unit,
-        jobs: flags.jobs,
+        resume: req.resume,
+        progress: req.progress.clone(),
+        only_unit: req.unit,
+        jobs: req.jobs,
+        device: req.device,
         stop: stop_on_signals()?,
     };
     let journals = run_plan(&plan, &opts)?;
-    eprintln!("finished in {:.1} s", started.elapsed().as_secs_f64());
-    if flags.unit.is_some() {
+    if !req.quiet {
+        eprintln!("finished in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    if req.unit.is_some() {
         // One task of an array: the table waits for the others.
         for j in journals {
             println!("journal: {}", j.display());

@@ -21,12 +21,14 @@ fn tiny_experiment_runs_is_deterministic_and_resumes_after_kill() {
     let dir = tempfile::tempdir().expect("tempdir");
     let exp = write_experiment(dir.path(), TINY);
     let exp = exp.to_str().expect("utf8");
-    let out = nasarena(&["run", exp, "--runs-dir", "a", "--quiet"], dir.path());
+    // Not a terminal: progress comes as plain lines on stderr.
+    let out = nasarena(&["run", exp, "--runs-dir", "a"], dir.path());
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    check_progress_lines(&String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         table.contains("| random |") && table.contains("| evolution/nb201 |"),
@@ -48,12 +50,18 @@ fn tiny_experiment_runs_is_deterministic_and_resumes_after_kill() {
         assert!((0.0..=1.0).contains(&acc));
     }
 
-    // Same command again: identical journals apart from timing fields.
+    // Same command again, quiet: identical journals apart from timing
+    // fields, and nothing at all on stderr.
     let out = nasarena(&["run", exp, "--runs-dir", "b", "--quiet"], dir.path());
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "--quiet prints nothing"
     );
     let second = journals(&dir.path().join("b"));
     for (a, b) in first.iter().zip(&second) {
@@ -61,16 +69,30 @@ fn tiny_experiment_runs_is_deterministic_and_resumes_after_kill() {
     }
 
     // Two runs at once, each on its own share of the cores: same journals
-    // (the thread count aside, which the header records).
+    // (the thread count aside, which the header records). `-v` logs each
+    // run's events inside its span, and changes no journal either.
     let out = nasarena(
-        &["run", exp, "--runs-dir", "d", "--quiet", "--jobs", "2"],
+        &[
+            "-v",
+            "run",
+            exp,
+            "--runs-dir",
+            "d",
+            "--quiet",
+            "--jobs",
+            "2",
+        ],
         dir.path(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    for needle in [
+        "INFO unit{n=1 run=cell random seed 0}: run started",
+        "INFO unit{n=2 run=cell evolution/nb201 seed 0}: trial journaled trial=2",
+        "run finished",
+    ] {
+        assert!(log.contains(needle), "`{needle}` missing from:\n{log}");
+    }
     let parallel = journals(&dir.path().join("d"));
     assert_eq!(parallel.len(), first.len());
     for (a, d) in first.iter().zip(&parallel) {
@@ -151,6 +173,36 @@ fn tiny_experiment_runs_is_deterministic_and_resumes_after_kill() {
     }
 }
 
+/// The plain progress format (README, "Progress"): every line names its
+/// run; each run starts, reports each trial with the budget and an ETA,
+/// and finishes with the test accuracy.
+fn check_progress_lines(stderr: &str) {
+    for run in [
+        "[1/2] cell random seed 0",
+        "[2/2] cell evolution/nb201 seed 0",
+    ] {
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix(run)?.strip_prefix(": "))
+            .collect();
+        assert_eq!(
+            lines.first().copied(),
+            Some("started, budget 3 evaluations"),
+            "{stderr}"
+        );
+        let trial = lines
+            .iter()
+            .find(|l| l.starts_with("trial 0 val "))
+            .unwrap_or_else(|| panic!("no first trial line for {run} in:\n{stderr}"));
+        assert!(trial.contains(" budget 33.3% eta "), "{trial}");
+        let last = lines.last().expect("lines");
+        assert!(
+            last.starts_with("finished |") && last.contains(" test ") && last.ends_with('%'),
+            "{last}"
+        );
+    }
+}
+
 fn expect_config_error(text: &str, needles: &[&str]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let exp = write_experiment(dir.path(), text);
@@ -202,6 +254,32 @@ fn unknown_strategy_and_bad_space_option_are_all_reported() {
         .replace("name = \"random\"", "name = \"randomm\"")
         .replace("C = \"4\"", "C = \"four\"");
     expect_config_error(&text, &["strategy[0].name", "randomm", "space[0]", "`C`"]);
+}
+
+/// A CPU build refuses `--device cuda:0` before any training and says how
+/// to get CUDA; a device name that means nothing is a usage error.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_device_in_a_cpu_build_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exp = write_experiment(dir.path(), TINY);
+    let exp = exp.to_str().expect("utf8");
+    let out = nasarena(
+        &["run", exp, "--runs-dir", "r", "--device", "cuda:0"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`cuda:0`")
+            && err.contains("built without CUDA")
+            && err.contains("--features cuda"),
+        "{err}"
+    );
+    assert!(journals(&dir.path().join("r")).is_empty(), "nothing ran");
+    let out = nasarena(&["run", exp, "--device", "gpu0"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown device `gpu0`"));
 }
 
 /// Every experiment shipped in `experiments/` passes the pre-run check

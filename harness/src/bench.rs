@@ -34,6 +34,8 @@ pub struct BenchConfig {
     pub warmup: usize,
     /// Seed of the weights and the random batch.
     pub seed: Seed,
+    /// Where to train.
+    pub device: crate::device::DeviceChoice,
 }
 
 /// Measured throughput.
@@ -102,7 +104,7 @@ pub fn describe(space: &dyn Realize, arch: &Arch) -> Result<Graph> {
 
 /// Builds `arch` and measures its training and eval throughput.
 pub fn throughput(space: &dyn Realize, arch: &Arch, config: &BenchConfig) -> Result<BenchReport> {
-    let device = &Device::Cpu;
+    let device = &crate::device::open(config.device)?;
     let macs = space.cost(arch)?.macs;
     let varmap = VarMap::new();
     let vb = SeededInit::var_builder(&varmap, config.seed.derive("init", 0), device);
@@ -240,6 +242,7 @@ mod tests {
             steps: 2,
             warmup: 1,
             seed: Seed(3),
+            device: Default::default(),
         };
         let report = throughput(space.as_ref(), &arch, &config).expect("bench");
         assert!(report.train_img_s > 0.0 && report.eval_img_s > 0.0);

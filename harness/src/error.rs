@@ -64,6 +64,9 @@ pub enum Error {
     /// A Slurm command failed or a Slurm experiment folder is unusable.
     #[error("{0}")]
     Slurm(String),
+    /// The requested device cannot be used.
+    #[error("device: {0}")]
+    Device(String),
     /// A bug: an invariant did not hold.
     #[error("internal error: {0}")]
     Internal(String),

@@ -3,6 +3,7 @@
 //! journals with resume.
 
 pub mod bench;
+pub mod device;
 mod error;
 pub mod evaluator;
 pub mod experiment;
@@ -12,6 +13,7 @@ pub mod machine;
 pub mod one_shot;
 pub mod optim;
 pub mod plan;
+pub mod progress;
 pub mod run;
 pub mod slurm;
 pub mod stop;

@@ -158,7 +158,7 @@ pub fn measure(
         version: LUT_VERSION,
         space: space_name.to_string(),
         options,
-        device: machine::describe(&device),
+        device: crate::device::describe(&device),
         cpu: machine::cpu_model(),
         threads: candle_core::utils::get_num_threads(),
         batch: config.batch,

@@ -28,14 +28,6 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// A short description of a device.
-pub fn describe(device: &Device) -> String {
-    match device {
-        Device::Cpu => "cpu".to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
 /// Seconds the reference workload takes on `device`: 20 products of
 /// 384x384 matrices followed by a small convolution, after one untimed
 /// warm-up. Device time divided by this figure is the hardware-normalised

@@ -6,11 +6,13 @@
 //! restores its state exactly (ask is deterministic given its state), and
 //! the recorded costs are charged to the meter again.
 
+use crate::device::{describe, DeviceChoice};
 use crate::evaluator::Evaluator;
 use crate::experiment::StrategyConfig;
 use crate::journal::JournalWriter;
-use crate::machine::{calibrate, cpu_model, describe, host_name, slurm_ids, BuildInfo};
+use crate::machine::{calibrate, cpu_model, host_name, slurm_ids, BuildInfo};
 use crate::plan::{stratified_limit, Plan, Unit};
+use crate::progress::{ProgressEvent, ProgressSink, TrialResult, UnitLabel};
 use crate::stop::StopFlag;
 use crate::{Error, Result};
 use candle_core::Device;
@@ -18,6 +20,7 @@ use nasarena_core::{Arch, BlackBoxStrategy, BudgetUnit, Cost, Meter, Observation
 use nasarena_datasets::{split, Splits, TrainTest};
 use nasarena_results::{FinalRecord, Header, Incumbent, Record, TrialRecord, SCHEMA_VERSION};
 use nasarena_spaces::Realize;
+use std::sync::Arc;
 
 /// Builds a black-box strategy from its experiment entry.
 pub fn build_strategy(
@@ -83,14 +86,16 @@ pub struct RunOptions {
     pub build: BuildInfo,
     /// Continue unfinished runs from their journals.
     pub resume: bool,
-    /// No progress lines.
-    pub quiet: bool,
+    /// Receives progress events ([`crate::progress::silent`] for none).
+    pub progress: Arc<dyn ProgressSink>,
     /// Only this unit (for array jobs); all when `None`.
     pub only_unit: Option<usize>,
     /// Runs executed concurrently (1: one after the other).
     pub jobs: usize,
     /// Raised (by a signal) to stop every run after its current record.
     pub stop: StopFlag,
+    /// The device every run trains on.
+    pub device: DeviceChoice,
 }
 
 /// The data of one repetition: split, then limited.
@@ -133,7 +138,7 @@ pub fn prepare_splits(
 /// work by output element, never by reduction, so a run's journal does not
 /// depend on the thread split (checked end to end).
 pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<std::path::PathBuf>> {
-    let device = Device::Cpu;
+    let device = crate::device::open(opts.device)?;
     // A table's costs were measured on the machine that built it.
     let calibration = match &plan.table {
         Some(t) => t.table.header().calibration_seconds.unwrap_or(1.0),
@@ -279,7 +284,8 @@ pub(crate) enum Opened {
 }
 
 /// Creates the unit's journal, or reopens it on `--resume` after checking
-/// that it belongs to this run.
+/// that it belongs to this run; tells the progress sink the run starts (or
+/// was finished earlier).
 pub(crate) fn open_journal(
     plan: &Plan,
     unit: &Unit,
@@ -287,7 +293,28 @@ pub(crate) fn open_journal(
     calibration: f64,
     opts: &RunOptions,
     device: &Device,
-    tag: &str,
+    label: &UnitLabel,
+) -> Result<Opened> {
+    let opened = open_or_create(plan, unit, evaluator, calibration, opts, device)?;
+    if matches!(opened, Opened::Finished) {
+        opts.progress.event(label, ProgressEvent::Skipped);
+    } else {
+        tracing::info!(budget = ?plan.budget, "run started");
+        let started = ProgressEvent::Started {
+            budget: plan.budget,
+        };
+        opts.progress.event(label, started);
+    }
+    Ok(opened)
+}
+
+fn open_or_create(
+    plan: &Plan,
+    unit: &Unit,
+    evaluator: &Evaluator<'_>,
+    calibration: f64,
+    opts: &RunOptions,
+    device: &Device,
 ) -> Result<Opened> {
     if !unit.journal.exists() {
         let header = header(plan, unit, evaluator, calibration, opts, device)?;
@@ -311,9 +338,6 @@ pub(crate) fn open_journal(
         });
     }
     if journal.final_record().is_some() {
-        if !opts.quiet {
-            eprintln!("{tag}: finished earlier, skipped");
-        }
         return Ok(Opened::Finished);
     }
     Ok(Opened::Resumed(
@@ -322,17 +346,24 @@ pub(crate) fn open_journal(
     ))
 }
 
-/// The label printed in front of a unit's progress lines.
-pub(crate) fn unit_tag(plan: &Plan, unit: &Unit) -> String {
+/// Names a unit in progress events and log spans.
+pub(crate) fn unit_label(plan: &Plan, unit: &Unit) -> UnitLabel {
     let exp = &plan.experiment;
-    format!(
-        "[{}/{}] {} {} seed {}",
-        unit.index + 1,
-        plan.units.len(),
-        exp.space[unit.space].name,
-        exp.strategy[unit.strategy].label(),
-        unit.repeat
-    )
+    UnitLabel {
+        index: unit.index,
+        total: plan.units.len(),
+        name: format!(
+            "{} {} seed {}",
+            exp.space[unit.space].name,
+            exp.strategy[unit.strategy].label(),
+            unit.repeat
+        ),
+    }
+}
+
+/// The log span every record of a unit's run is emitted inside.
+pub(crate) fn unit_span(label: &UnitLabel) -> tracing::Span {
+    tracing::info_span!("unit", n = label.index + 1, run = %label.name)
 }
 
 fn run_unit(
@@ -342,21 +373,35 @@ fn run_unit(
     calibration: f64,
     opts: &RunOptions,
 ) -> Result<()> {
+    let label = unit_label(plan, unit);
+    let _span = unit_span(&label).entered();
+    let st_cfg = &plan.experiment.strategy[unit.strategy];
+    if nasarena_strategies::is_one_shot(&st_cfg.name) {
+        return crate::one_shot::run_one_shot_unit(plan, unit, device, calibration, opts, &label);
+    }
+    run_black_box_unit(plan, unit, device, calibration, opts, &label)
+}
+
+fn run_black_box_unit(
+    plan: &Plan,
+    unit: &Unit,
+    device: &Device,
+    calibration: f64,
+    opts: &RunOptions,
+    label: &UnitLabel,
+) -> Result<()> {
     let exp = &plan.experiment;
     let space = plan.spaces[unit.space].as_ref();
     let st_cfg = &exp.strategy[unit.strategy];
-    if nasarena_strategies::is_one_shot(&st_cfg.name) {
-        return crate::one_shot::run_one_shot_unit(plan, unit, device, calibration, opts);
-    }
     let evaluator = Evaluator::for_unit(plan, unit, device)?;
-    let tag = unit_tag(plan, unit);
     let mut strategy = build_strategy(st_cfg, unit.seed.derive("strategy", 0), space)?;
     let mut meter = Meter::new(plan.budget);
     let mut history: Vec<Cost> = Vec::new();
     let mut incumbent: Option<Incumbent> = None;
     let mut trial: u64 = 0;
 
-    let mut writer = match open_journal(plan, unit, &evaluator, calibration, opts, device, &tag)? {
+    let opened = open_journal(plan, unit, &evaluator, calibration, opts, device, label)?;
+    let mut writer = match opened {
         Opened::Finished => return Ok(()),
         Opened::Fresh(writer) => writer,
         Opened::Resumed(writer, journal) => {
@@ -370,9 +415,12 @@ fn run_unit(
                 &unit.journal,
             )?;
             trial = history.len() as u64;
-            if !opts.quiet {
-                eprintln!("{tag}: resumed after {trial} recorded trials");
-            }
+            tracing::info!(trials = trial, "resumed from the journal");
+            let resumed = ProgressEvent::Resumed {
+                done: trial,
+                budget: meter.progress().fraction(),
+            };
+            opts.progress.event(label, resumed);
             writer
         }
     };
@@ -395,12 +443,16 @@ fn run_unit(
         if meter.progress().spent.amount(plan.budget.unit) + guess > plan.budget.limit + 1e-9 {
             break;
         }
-        let (outcome, cost) = evaluator.evaluate(
-            space,
-            &arch,
-            &exp.evaluator,
-            unit.seed.derive("trial", trial),
-        )?;
+        let (outcome, cost) = {
+            let _eval =
+                tracing::debug_span!("evaluate", trial, arch = %space.format(&arch)).entered();
+            evaluator.evaluate(
+                space,
+                &arch,
+                &exp.evaluator,
+                unit.seed.derive("trial", trial),
+            )?
+        };
         meter.charge(cost);
         history.push(cost);
         if let Some(acc) = outcome.val_accuracy() {
@@ -425,18 +477,7 @@ fn run_unit(
             macs: cost_report.macs,
             params: cost_report.params,
         }))?;
-        if !opts.quiet {
-            let shown = match &outcome {
-                Outcome::Evaluated(m) => format!("val {:.2}%", 100.0 * m.val_accuracy),
-                Outcome::Failed { reason } => format!("failed: {reason}"),
-            };
-            eprintln!(
-                "{tag}: trial {trial:>3} {shown:<16} best {:>6.2}%  budget {:>5.1}%  {:.1}s",
-                incumbent.as_ref().map_or(0.0, |i| 100.0 * i.val_accuracy),
-                100.0 * meter.progress().fraction(),
-                cost.device_seconds
-            );
-        }
+        report_trial(opts, label, trial, &outcome, &incumbent, &meter, &cost);
         strategy.tell(&Observation {
             trial,
             arch,
@@ -460,9 +501,43 @@ fn run_unit(
         &meter,
         calibration,
         &mut writer,
-        &tag,
+        label,
         opts,
     )
+}
+
+/// Tells the log and the progress sink about a journaled trial.
+fn report_trial(
+    opts: &RunOptions,
+    label: &UnitLabel,
+    trial: u64,
+    outcome: &Outcome,
+    incumbent: &Option<Incumbent>,
+    meter: &Meter,
+    cost: &Cost,
+) {
+    let result = match outcome {
+        Outcome::Evaluated(m) => TrialResult::Evaluated(m.val_accuracy),
+        Outcome::Failed { reason } => TrialResult::Failed(reason.clone()),
+    };
+    let best = incumbent.as_ref().map(|i| i.val_accuracy);
+    let budget = meter.progress().fraction();
+    tracing::info!(
+        trial,
+        ?result,
+        ?best,
+        budget,
+        seconds = cost.device_seconds,
+        "trial journaled"
+    );
+    let event = ProgressEvent::Trial {
+        trial,
+        result,
+        best,
+        budget,
+        seconds: cost.device_seconds,
+    };
+    opts.progress.event(label, event);
 }
 
 /// What a search hands to the final protocol.
@@ -485,7 +560,7 @@ pub(crate) fn final_protocol(
     meter: &Meter,
     calibration: f64,
     writer: &mut JournalWriter,
-    tag: &str,
+    label: &UnitLabel,
     opts: &RunOptions,
 ) -> Result<()> {
     let schedule = &plan.experiment.final_protocol.schedule;
@@ -508,6 +583,11 @@ pub(crate) fn final_protocol(
             budget_overshoot: overshoot,
         },
         Some(arch) => {
+            let retraining = ProgressEvent::Retraining {
+                arch: space.format(&arch),
+            };
+            opts.progress.event(label, retraining);
+            let _span = tracing::info_span!("final_protocol").entered();
             let cost_report = space.cost(&arch)?;
             let report =
                 evaluator.final_test(space, &arch, schedule, unit.seed.derive("final", 0))?;
@@ -527,14 +607,12 @@ pub(crate) fn final_protocol(
             }
         }
     };
-    if !opts.quiet {
-        eprintln!(
-            "{tag}: final {} test {}",
-            record.arch,
-            record
-                .test_accuracy
-                .map_or("failed".to_string(), |a| format!("{:.2}%", 100.0 * a))
-        );
-    }
-    writer.append(&Record::Final(record))
+    let finished = ProgressEvent::Finished {
+        arch: record.arch.clone(),
+        test_accuracy: record.test_accuracy,
+    };
+    tracing::info!(arch = %record.arch, test_accuracy = ?record.test_accuracy, "run finished");
+    writer.append(&Record::Final(record))?;
+    opts.progress.event(label, finished);
+    Ok(())
 }

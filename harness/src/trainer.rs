@@ -238,6 +238,14 @@ pub fn train_recording(
             device_seconds,
             test: epoch_test,
         });
+        if let Some(e) = report.epochs.last() {
+            tracing::debug!(
+                epoch = epoch + 1,
+                train_loss = e.train_loss,
+                val_accuracy = e.val_accuracy,
+                "candidate epoch trained"
+            );
+        }
     }
     if test == TestEval::EveryEpoch {
         // Per-epoch tests are a table's bookkeeping, not the cost of

@@ -436,7 +436,9 @@ impl CustomOp1 for BatchNormEval {
 }
 
 /// Training-mode batch norm (+ ReLU) of a contiguous-or-not f32 NCHW `x`;
-/// returns the output and the batch statistics it used.
+/// returns the output and the batch statistics it used. The fused kernels
+/// are CPU-only; on other devices (CUDA) and dtypes this is
+/// [`batch_norm_train_composed`].
 pub fn batch_norm_train(
     x: &Tensor,
     gamma: &Tensor,
@@ -444,6 +446,9 @@ pub fn batch_norm_train(
     eps: f64,
     relu: bool,
 ) -> candle_core::Result<(Tensor, BnStats)> {
+    if !fusable(x) {
+        return batch_norm_train_composed(x, gamma, beta, eps, relu);
+    }
     let stats = Arc::new(Mutex::new(BnStats::default()));
     let op = BatchNormTrain {
         eps,
@@ -460,13 +465,82 @@ pub fn batch_norm_train(
     Ok((y, stats))
 }
 
-/// Inference-mode batch norm (+ ReLU) with per-channel `scale`/`shift`.
+/// Inference-mode batch norm (+ ReLU) with per-channel `scale`/`shift`;
+/// composed of candle ops off the CPU or for dtypes other than f32.
 pub fn batch_norm_eval(
     x: &Tensor,
     scale: Vec<f32>,
     shift: Vec<f32>,
     relu: bool,
 ) -> candle_core::Result<Tensor> {
+    if !fusable(x) {
+        return batch_norm_eval_composed(x, &scale, &shift, relu);
+    }
     x.contiguous()?
         .apply_op1(BatchNormEval { scale, shift, relu })
+}
+
+/// Whether the fused CPU kernels can take `x`.
+fn fusable(x: &Tensor) -> bool {
+    x.device().is_cpu() && x.dtype() == candle_core::DType::F32
+}
+
+/// [`batch_norm_train`] from stock candle ops, on any device: batch mean
+/// and biased variance over (N, H, W), autograd through all of it. The
+/// statistics are copied to the host (the caller updates running averages
+/// there), one small transfer per call.
+pub fn batch_norm_train_composed(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+    relu: bool,
+) -> candle_core::Result<(Tensor, BnStats)> {
+    let (n, c, h, w) = x.dims4()?;
+    let mean = x.mean_keepdim(0)?.mean_keepdim(2)?.mean_keepdim(3)?;
+    let centred = x.broadcast_sub(&mean)?;
+    let var = centred
+        .sqr()?
+        .mean_keepdim(0)?
+        .mean_keepdim(2)?
+        .mean_keepdim(3)?;
+    let invstd = (var.clone() + eps)?.sqrt()?.recip()?;
+    let y = centred
+        .broadcast_mul(&invstd)?
+        .broadcast_mul(&gamma.reshape((1, c, 1, 1))?)?
+        .broadcast_add(&beta.reshape((1, c, 1, 1))?)?;
+    let y = if relu { y.relu()? } else { y };
+    let host = |t: &Tensor| -> candle_core::Result<Vec<f32>> {
+        t.detach()
+            .flatten_all()?
+            .to_dtype(candle_core::DType::F32)?
+            .to_vec1()
+    };
+    let stats = BnStats {
+        mean: host(&mean)?,
+        var: host(&var)?,
+        invstd: host(&invstd)?,
+        count: n * h * w,
+    };
+    Ok((y, stats))
+}
+
+/// [`batch_norm_eval`] from stock candle ops, on any device.
+pub fn batch_norm_eval_composed(
+    x: &Tensor,
+    scale: &[f32],
+    shift: &[f32],
+    relu: bool,
+) -> candle_core::Result<Tensor> {
+    let c = x.dim(1)?;
+    let as_channels =
+        |v: &[f32]| Tensor::from_slice(v, (1, c, 1, 1), x.device())?.to_dtype(x.dtype());
+    let y = x
+        .broadcast_mul(&as_channels(scale)?)?
+        .broadcast_add(&as_channels(shift)?)?;
+    if relu {
+        y.relu()
+    } else {
+        Ok(y)
+    }
 }

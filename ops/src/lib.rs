@@ -5,7 +5,8 @@
 //! padding) whose CPU forward and backward are custom ops with vectorised,
 //! multi-threaded direct kernels. [`batch_norm_train`] and
 //! [`batch_norm_eval`] are batch norm fused with an optional ReLU, forward
-//! and backward in a few passes. Threads come from rayon's current pool:
+//! and backward in a few passes. Off the CPU (CUDA) every entry point
+//! computes the same thing with stock candle ops. Threads come from rayon's current pool:
 //! `RAYON_NUM_THREADS`, or a pool the caller `install`s, sets the count.
 
 mod bn;
@@ -29,8 +30,8 @@ pub fn custom_ops() -> bool {
 }
 
 pub use bn::{
-    batch_norm_eval, batch_norm_train, BatchNormEval, BatchNormGradInput, BatchNormGradSums,
-    BatchNormTrain, BnStats,
+    batch_norm_eval, batch_norm_eval_composed, batch_norm_train, batch_norm_train_composed,
+    BatchNormEval, BatchNormGradInput, BatchNormGradSums, BatchNormTrain, BnStats,
 };
 pub use conv::{
     conv_path, direct_conv2d, grouped_conv2d, pointwise_grouped, ConvGeom, ConvParams, ConvPath,

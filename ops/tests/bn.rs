@@ -7,7 +7,9 @@
 
 use candle_core::{Device, Tensor, Var, D};
 use nasarena_core::Seed;
-use nasarena_ops::{batch_norm_eval, batch_norm_train};
+use nasarena_ops::{
+    batch_norm_eval, batch_norm_eval_composed, batch_norm_train, batch_norm_train_composed,
+};
 use rand::Rng;
 
 const EPS: f64 = 1e-5;
@@ -231,4 +233,84 @@ fn bad_shapes_are_errors() {
     let x = random(Seed(1), &[2, 4, 2, 2], -1.0, 1.0);
     let err = batch_norm_train(&x, &g, &g, EPS, false).unwrap_err();
     assert!(err.to_string().contains("4 elements"), "{err}");
+}
+
+fn max_abs_vec(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// The composed versions are what CUDA tensors get; checked here on the
+/// CPU against the fused kernels: outputs, statistics and gradients.
+#[test]
+fn composed_fallbacks_match_the_fused_kernels() {
+    for relu in [false, true] {
+        for (i, &dims) in SHAPES.iter().enumerate() {
+            let k = case(i, dims);
+            let (fused, fs) = batch_norm_train(&k.x, &k.g, &k.b, EPS, relu).unwrap();
+            let (composed, cs) = batch_norm_train_composed(&k.x, &k.g, &k.b, EPS, relu).unwrap();
+            assert!(
+                max_abs_diff(&fused, &composed) < 1e-4,
+                "{dims:?} relu {relu}"
+            );
+            assert_eq!(fs.count, cs.count);
+            assert!(max_abs_vec(&fs.mean, &cs.mean) < 1e-5);
+            assert!(max_abs_vec(&fs.var, &cs.var) < 1e-4);
+            let largest = fs.invstd.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+            assert!(max_abs_vec(&fs.invstd, &cs.invstd) < 1e-4 * largest);
+            let gf = (fused * &k.r)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let gc = (composed * &k.r)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            for v in [&k.x, &k.g, &k.b] {
+                let (a, b) = (gf.get(v).unwrap(), gc.get(v).unwrap());
+                assert!(
+                    max_abs_diff(a, b) < 1e-3,
+                    "{dims:?} relu {relu}: grads differ"
+                );
+            }
+            let c = dims[1];
+            let scale: Vec<f32> = (0..c).map(|j| 0.5 + j as f32 * 0.25).collect();
+            let shift: Vec<f32> = (0..c).map(|j| j as f32 * 0.1 - 0.2).collect();
+            let ef = batch_norm_eval(&k.x, scale.clone(), shift.clone(), relu).unwrap();
+            let ec = batch_norm_eval_composed(&k.x, &scale, &shift, relu).unwrap();
+            assert!(max_abs_diff(&ef, &ec) < 1e-5, "{dims:?} relu {relu}: eval");
+        }
+    }
+}
+
+/// On a GPU the public entry points take the composed path and agree with
+/// the CPU's fused kernels.
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_tensors_fall_back_and_match_the_cpu() {
+    let gpu = Device::new_cuda(0).unwrap();
+    for (i, &dims) in SHAPES.iter().enumerate() {
+        let k = case(i, dims);
+        let (cpu, cs) = batch_norm_train(&k.x, &k.g, &k.b, EPS, true).unwrap();
+        let on_gpu = |t: &Tensor| t.to_device(&gpu).unwrap();
+        let (y, gs) =
+            batch_norm_train(&on_gpu(&k.x), &on_gpu(&k.g), &on_gpu(&k.b), EPS, true).unwrap();
+        assert!(
+            max_abs_diff(&cpu, &y.to_device(&Device::Cpu).unwrap()) < 1e-4,
+            "{dims:?}"
+        );
+        assert!(max_abs_vec(&cs.mean, &gs.mean) < 1e-5);
+        let scale = vec![1.5f32; dims[1]];
+        let shift = vec![-0.25f32; dims[1]];
+        let e_cpu = batch_norm_eval(&k.x, scale.clone(), shift.clone(), true).unwrap();
+        let e_gpu = batch_norm_eval(&on_gpu(&k.x), scale, shift, true).unwrap();
+        assert!(max_abs_diff(&e_cpu, &e_gpu.to_device(&Device::Cpu).unwrap()) < 1e-5);
+    }
 }

@@ -332,3 +332,26 @@ fn bad_arguments_are_errors_that_say_what_is_wrong() {
         .to_string();
     assert!(err.contains("groups"), "{err}");
 }
+
+/// CUDA tensors take candle's convolution (the direct kernels are CPU
+/// code) and agree with the CPU's direct kernels, forward and backward.
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_tensors_fall_back_and_match_the_cpu() {
+    let gpu = Device::new_cuda(0).unwrap();
+    let (x, w) = (
+        random(Seed(21), &[2, 8, 9, 9]),
+        random(Seed(22), &[8, 2, 3, 3]),
+    );
+    let on_gpu = |t: &Tensor| t.to_device(&gpu).unwrap();
+    assert_eq!(
+        conv_path(&on_gpu(&x), &on_gpu(&w), 1, 1, 4),
+        ConvPath::Candle
+    );
+    let cpu = direct_conv2d(&x, &w, 1, 1, 1, 4).unwrap();
+    let y = direct_conv2d(&on_gpu(&x), &on_gpu(&w), 1, 1, 1, 4).unwrap();
+    assert!(max_abs_diff(&cpu, &y.to_device(&Device::Cpu).unwrap()) < 1e-4);
+    let y = grouped_conv2d(&on_gpu(&x), &on_gpu(&w), 2, 1, 1, 4).unwrap();
+    let cpu = grouped_conv2d(&x, &w, 2, 1, 1, 4).unwrap();
+    assert!(max_abs_diff(&cpu, &y.to_device(&Device::Cpu).unwrap()) < 1e-4);
+}

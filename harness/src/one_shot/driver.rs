@@ -7,6 +7,7 @@ use super::search::{run_epoch, score, weight_steps_per_epoch, SearchData, Supern
 use super::{seconds_cost, Resume};
 use crate::journal::JournalWriter;
 use crate::optim::Sgd;
+use crate::progress::{EpochSummary, ProgressEvent, ProgressSink, UnitLabel};
 use crate::run::Searched;
 use crate::stop::StopFlag;
 use crate::{Error, Result};
@@ -42,8 +43,8 @@ pub struct Search<'a, 'b> {
     pub varmap: &'a VarMap,
     pub journal: &'a Path,
     pub seed: Seed,
-    pub tag: &'a str,
-    pub quiet: bool,
+    pub label: &'a UnitLabel,
+    pub progress: &'a dyn ProgressSink,
     pub stop: &'a StopFlag,
 }
 
@@ -268,6 +269,7 @@ impl Search<'_, '_> {
     /// One epoch plus the argmax's validation score; `carried` is cost
     /// already charged (the timing probe) that this record accounts for.
     fn one_epoch(&mut self, ctx: StepContext, carried: Cost) -> Result<EpochRecord> {
+        let _span = tracing::debug_span!("epoch", epoch = ctx.epoch + 1).entered();
         let started = Instant::now();
         let tau = self.strategy.temperature(&ctx);
         let trained_architecture = self.strategy.trains_architecture(&ctx);
@@ -328,23 +330,30 @@ impl Search<'_, '_> {
         })
     }
 
+    /// Tells the log and the progress sink about a journaled epoch.
     fn report(&self, r: &EpochRecord, total: usize) {
-        if self.quiet {
-            return;
-        }
-        let mean_entropy = r.entropy.iter().sum::<f64>() / r.entropy.len().max(1) as f64;
-        let tau = r.tau.map_or("-".to_string(), |t| format!("{t:.2}"));
-        eprintln!(
-            "{}: epoch {:>3}/{total} tau {tau:>5} loss {:.3} val {:>6.2}% entropy {:.3} argmax {:.2} MMACs budget {:>5.1}%  {:.1}s",
-            self.tag,
-            r.epoch + 1,
-            r.train_loss,
-            100.0 * r.val_accuracy,
-            mean_entropy,
-            r.derived_macs as f64 / 1e6,
-            100.0 * self.meter.progress().fraction(),
-            r.cost.device_seconds,
+        let summary = EpochSummary {
+            epoch: r.epoch + 1,
+            total,
+            tau: r.tau,
+            loss: r.train_loss,
+            val_accuracy: r.val_accuracy,
+            entropy: r.entropy.iter().sum::<f64>() / r.entropy.len().max(1) as f64,
+            argmax_mmacs: r.derived_macs as f64 / 1e6,
+        };
+        let budget = self.meter.progress().fraction();
+        tracing::info!(
+            ?summary,
+            budget,
+            seconds = r.cost.device_seconds,
+            "epoch journaled"
         );
+        let event = ProgressEvent::Epoch {
+            summary,
+            budget,
+            seconds: r.cost.device_seconds,
+        };
+        self.progress.event(self.label, event);
     }
 
     /// Scores the argmax and the strategy's samples on the validation
@@ -407,20 +416,19 @@ impl Search<'_, '_> {
         self.meter.charge(cost);
         let chosen = candidates[best].arch.clone();
         let best_val = candidates[best].val_accuracy;
-        if !self.quiet {
-            eprintln!(
-                "{}: derived {chosen} (val {:.2}% with shared weights, best of {})",
-                self.tag,
-                100.0 * best_val,
-                candidates.len()
-            );
-        }
+        let derived = ProgressEvent::Derived {
+            arch: chosen.clone(),
+            val_accuracy: best_val,
+            candidates: candidates.len(),
+        };
+        tracing::info!(arch = %chosen, val_accuracy = best_val, "architecture derived");
         self.writer.append(&Record::Derive(DeriveRecord {
             candidates,
             chosen,
             cost,
             cumulative: self.meter.spent(),
         }))?;
+        self.progress.event(self.label, derived);
         Ok(Searched {
             recommended: Some(archs[best].0.clone()),
             search_val_accuracy: Some(best_val),

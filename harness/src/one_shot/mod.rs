@@ -20,7 +20,8 @@ use crate::experiment::{SpaceConfig, StrategyConfig};
 use crate::lut::LatencyTable;
 use crate::optim::Sgd;
 use crate::plan::{Plan, Unit};
-use crate::run::{final_protocol, open_journal, unit_tag, Opened, RunOptions};
+use crate::progress::{ProgressEvent, UnitLabel};
+use crate::run::{final_protocol, open_journal, Opened, RunOptions};
 use crate::{Error, Result};
 use candle_core::Device;
 use candle_nn::VarMap;
@@ -173,6 +174,7 @@ pub fn run_one_shot_unit(
     device: &Device,
     calibration: f64,
     opts: &RunOptions,
+    label: &UnitLabel,
 ) -> Result<()> {
     let exp = &plan.experiment;
     let space = plan.spaces[unit.space].as_ref();
@@ -182,7 +184,6 @@ pub fn run_one_shot_unit(
             "one-shot strategies train a supernet and cannot run on a table".into(),
         ));
     };
-    let tag = unit_tag(plan, unit);
     let seed = unit.seed;
     let strategy_cfg = &exp.strategy[unit.strategy];
     let loss_costs = search_costs(strategy_cfg, &exp.space[unit.space], space)?;
@@ -215,27 +216,33 @@ pub fn run_one_shot_unit(
     let mut sgd = Sgd::new(trainable_vars(&varmap), exp.evaluator.optimizer);
     let mut meter = Meter::new(plan.budget);
 
-    let (mut writer, resumed) =
-        match open_journal(plan, unit, &evaluator, calibration, opts, device, &tag)? {
-            Opened::Finished => return Ok(()),
-            Opened::Fresh(writer) => (writer, Resume::default()),
-            Opened::Resumed(mut writer, journal) => {
-                let r = resume(
-                    &journal,
-                    space,
-                    strategy.as_mut(),
-                    &varmap,
-                    &mut sgd,
-                    &mut meter,
-                    &mut writer,
-                    device,
-                )?;
-                if !opts.quiet {
-                    eprintln!("{tag}: resumed after {} recorded epochs", r.epochs_done);
-                }
-                (writer, r)
-            }
-        };
+    let opened = open_journal(plan, unit, &evaluator, calibration, opts, device, label)?;
+    let (mut writer, resumed) = match opened {
+        Opened::Finished => return Ok(()),
+        Opened::Fresh(writer) => (writer, Resume::default()),
+        Opened::Resumed(mut writer, journal) => {
+            let r = resume(
+                &journal,
+                space,
+                strategy.as_mut(),
+                &varmap,
+                &mut sgd,
+                &mut meter,
+                &mut writer,
+                device,
+            )?;
+            tracing::info!(
+                epochs = r.epochs_done,
+                "resumed from the journal and checkpoint"
+            );
+            let resumed = ProgressEvent::Resumed {
+                done: r.epochs_done,
+                budget: meter.progress().fraction(),
+            };
+            opts.progress.event(label, resumed);
+            (writer, r)
+        }
+    };
 
     let searched = match resumed.derived.clone() {
         Some((arch, val)) => crate::run::Searched {
@@ -278,8 +285,8 @@ pub fn run_one_shot_unit(
                 varmap: &varmap,
                 journal: &unit.journal,
                 seed,
-                tag: &tag,
-                quiet: opts.quiet,
+                label,
+                progress: opts.progress.as_ref(),
                 stop: &opts.stop,
             };
             let epochs_done = search.epochs(&resumed, probe.as_mut())?;
@@ -296,7 +303,7 @@ pub fn run_one_shot_unit(
         &meter,
         calibration,
         &mut writer,
-        &tag,
+        label,
         opts,
     )?;
     if let Ok(Some(m)) = checkpoint::load_manifest(&unit.journal) {

@@ -112,7 +112,7 @@ impl Submission {
                     .strip_prefix(&plan.runs_dir)
                     .unwrap_or(&u.journal)
                     .to_path_buf(),
-                label: crate::run::unit_tag(plan, u),
+                label: crate::run::unit_label(plan, u).name,
             })
             .collect();
         Ok(Submission {

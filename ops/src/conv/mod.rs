@@ -74,8 +74,9 @@ pub fn grouped_conv2d(
     }
 }
 
-/// Always this crate's custom op (CPU, f32), whatever the shape: the direct
-/// kernels for grouped convolutions, im2col + GEMM for dense ones.
+/// Always this crate's custom op on the CPU (f32), whatever the shape: the
+/// direct kernels for grouped convolutions, im2col + GEMM for dense ones;
+/// candle's `conv2d` on other devices (CUDA), which have neither.
 pub fn direct_conv2d(
     x: &Tensor,
     w: &Tensor,
@@ -84,6 +85,9 @@ pub fn direct_conv2d(
     dilation: usize,
     groups: usize,
 ) -> candle_core::Result<Tensor> {
+    if !x.device().is_cpu() {
+        return x.conv2d(w, padding, stride, dilation, groups);
+    }
     let params = ConvParams {
         stride,
         padding,
