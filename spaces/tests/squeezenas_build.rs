@@ -4,6 +4,8 @@
 //! architectures of every variant and for the candidates that change shape
 //! (FactorizedReduce, the 1x1 projection, grouped and dilated blocks).
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
 use nasarena_core::{Arch, SearchSpace, Seed};
 use nasarena_spaces::layers::{trainable_params, MacCounter};
@@ -102,23 +104,7 @@ fn every_trainable_variable_gets_a_gradient() {
     let target = Tensor::new(&[1u32, 3, 0, 4], &Device::Cpu).expect("target");
     let loss = candle_nn::loss::cross_entropy(&y, &target).expect("loss");
     let grads = loss.backward().expect("backward");
-    let data = varmap.data().lock().expect("lock");
-    let mut checked = 0;
-    for (name, var) in data.iter() {
-        if nasarena_spaces::layers::is_buffer(name) {
-            continue;
-        }
-        let g = grads
-            .get(var.as_tensor())
-            .unwrap_or_else(|| panic!("no gradient for {name}"));
-        let norm: f32 = g
-            .sqr()
-            .and_then(|t| t.sum_all())
-            .and_then(|t| t.to_scalar())
-            .expect("norm");
-        assert!(norm > 0.0 && norm.is_finite(), "{name}: {norm}");
-        checked += 1;
-    }
+    let checked = common::assert_every_variable_has_a_gradient(&varmap, &grads);
     assert!(checked > 100, "{checked} variables");
     let zeros = Tensor::zeros((1, 1, 32, 32), DType::F32, &Device::Cpu).expect("zeros");
     assert!(net.forward_t(&zeros, false).is_ok(), "eval mode runs");

@@ -8,7 +8,7 @@
 //! Variable names under a layer: `{pw,dw,pwl}.{conv,bn}` (blocks),
 //! `reduce_a.*` and `reduce_b.*` (FactorizedReduce), `proj.*`.
 
-use super::block::Candidate;
+use super::block::{block_convs, Candidate};
 use crate::describe::Graph;
 use crate::fbnet::block::{IrBlock, Slot};
 use crate::layers::{ConvBn, ConvSpec, MacCounter};
@@ -77,20 +77,9 @@ impl SqueezeLayer {
                     counter,
                 )?))
             }
-            Candidate::Block {
-                kernel,
-                expansion,
-                groups,
-                dilation,
-            } => {
-                let hidden = slot.c_in * expansion;
-                let specs = [
-                    ConvSpec::new(slot.c_in, hidden, 1, 1).groups(groups),
-                    ConvSpec::new(hidden, hidden, kernel, slot.stride)
-                        .groups(hidden)
-                        .dilation(dilation),
-                    ConvSpec::new(hidden, slot.c_out, 1, 1).groups(groups),
-                ];
+            Candidate::Block { .. } => {
+                let specs = block_convs(candidate, slot)
+                    .ok_or_else(|| candle_core::Error::Msg("squeezenas: no block plan".into()))?;
                 let block = IrBlock::new(specs, false, slot.residual(), vb, counter)?;
                 Ok(SqueezeLayer::Block(Box::new(block)))
             }
