@@ -1,12 +1,14 @@
 //! `nasarena bench train` (training and eval throughput of one
-//! architecture on random data) and `nasarena bench describe` (the
+//! architecture on random data), `nasarena bench describe` (the
 //! network as a framework-neutral node list, which `bench/torch_peer.py`
-//! rebuilds in PyTorch).
+//! rebuilds in PyTorch) and `nasarena bench lut` (a per-candidate latency
+//! table for latency-aware one-shot search).
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use nasarena_core::{Arch, Seed};
 use nasarena_harness::bench::{configure, describe as describe_network, throughput, BenchConfig};
+use nasarena_harness::lut::{measure, LutConfig};
 use nasarena_spaces::{build_space, Realize, SpaceOptions};
 use serde_json::json;
 
@@ -18,6 +20,35 @@ pub enum BenchAction {
     Train(TrainArgs),
     /// Print the built network as a node list (JSON) for other frameworks.
     Describe(Target),
+    /// Measure a per-candidate latency table (median of repeated runs of
+    /// each candidate at its position's shape) for latency-aware search.
+    Lut(LutArgs),
+}
+
+/// Arguments of `bench lut`.
+#[derive(Debug, Args)]
+pub struct LutArgs {
+    /// The search space (one with a supernet: `fbnet*`, `cell`).
+    #[arg(long)]
+    space: String,
+    /// A space option `key=value` (repeatable).
+    #[arg(long = "opt", value_name = "KEY=VALUE")]
+    opts: Vec<String>,
+    /// Where to write the table (JSON).
+    #[arg(long)]
+    out: std::path::PathBuf,
+    /// Images per timed pass (FBNet measured batch 1).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: u32,
+    /// Timed runs per candidate; the median is kept.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    repeats: u32,
+    /// Untimed runs per candidate before the timed ones.
+    #[arg(long, default_value_t = 3)]
+    warmup: u32,
+    /// CPU threads for candle and rayon (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
 }
 
 /// Which network: space, genotype and space options.
@@ -68,6 +99,7 @@ pub fn run(action: BenchAction) -> Result<()> {
     match action {
         BenchAction::Train(args) => train(args),
         BenchAction::Describe(target) => describe(&target),
+        BenchAction::Lut(args) => lut(&args),
     }
 }
 
@@ -144,5 +176,32 @@ fn describe(target: &Target) -> Result<()> {
         "nodes": graph.nodes,
     });
     println!("{value}");
+    Ok(())
+}
+
+fn lut(args: &LutArgs) -> Result<()> {
+    configure(args.threads.map(|t| t as usize), true);
+    let options = SpaceOptions::parse(&args.space, &args.opts)?;
+    let space = build_space(&args.space, options)?;
+    let config = LutConfig {
+        batch: args.batch as usize,
+        warmup: args.warmup as usize,
+        repeats: args.repeats as usize,
+    };
+    let started = std::time::Instant::now();
+    let table = measure(
+        space.as_ref(),
+        (&args.space, &args.opts),
+        &config,
+        &crate::run_cmd::build_info(),
+        |done, total| eprintln!("bench lut: decision {done}/{total} measured"),
+    )?;
+    table.save(&args.out)?;
+    eprintln!(
+        "bench lut: {} decisions in {:.1} s -> {}",
+        table.ns.len(),
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
     Ok(())
 }

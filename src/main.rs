@@ -12,7 +12,9 @@ mod bench_cmd;
 mod data_cmd;
 mod report_cmd;
 mod run_cmd;
+mod slurm_cmd;
 mod space_cmd;
+mod tabulate_build_cmd;
 mod tabulate_cmd;
 mod version;
 
@@ -48,6 +50,11 @@ enum Command {
     },
     /// Build, merge, import or inspect tabular benchmarks.
     Tabulate(TabulateArgs),
+    /// Run an experiment as a Slurm job array: submit, status, resubmit.
+    Slurm {
+        #[command(subcommand)]
+        action: slurm_cmd::SlurmAction,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +78,10 @@ struct RunArgs {
     /// are the same as with one job.
     #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
+    /// Run only this unit (0-based, as `--check` lists them), e.g. as one
+    /// task of a job array.
+    #[arg(long, value_name = "I")]
+    unit: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -129,14 +140,20 @@ fn main() -> std::process::ExitCode {
 fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
     let done = match cli.command {
         Command::Spaces => space_cmd::list(),
-        Command::Run(args) => run_cmd::run(
-            &args.experiment,
-            &args.runs_dir,
-            args.resume,
-            args.check,
-            args.quiet,
-            usize::from(args.jobs),
-        ),
+        Command::Run(args) => {
+            let outcome = run_cmd::run(
+                &args.experiment,
+                &args.runs_dir,
+                &run_cmd::Flags {
+                    resume: args.resume,
+                    check_only: args.check,
+                    quiet: args.quiet,
+                    jobs: usize::from(args.jobs),
+                    unit: args.unit,
+                },
+            );
+            return Ok(run_cmd::exit_code(outcome));
+        }
         Command::Report(args) => report_cmd::report(&args),
         // compare has three outcomes: 0 ok, 1 regression, 2 bad input.
         Command::Compare(args) => return Ok(report_cmd::compare(&args)),
@@ -144,6 +161,7 @@ fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Data(args) => data_cmd::run(args.action),
         Command::Bench { action } => bench_cmd::run(action),
         Command::Tabulate(args) => tabulate_cmd::run(&args.rest),
+        Command::Slurm { action } => slurm_cmd::run(action),
     };
     done.map(|()| std::process::ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
-//! `nasarena tabulate`: import community tabular benchmarks, inspect
-//! tables, and summarise searches replayed on a table.
+//! `nasarena tabulate`: build tables (see `tabulate_build_cmd`), import
+//! community tabular benchmarks, inspect tables, and summarise searches
+//! replayed on a table.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -22,6 +23,11 @@ struct TabulateCli {
 
 #[derive(Debug, Subcommand)]
 enum Action {
+    /// Train every canonical architecture of a small space into a table
+    /// (resumable with --resume, shardable with --shard i/n).
+    Build(crate::tabulate_build_cmd::BuildArgs),
+    /// Join the shards of a sharded build into one table.
+    Merge(crate::tabulate_build_cmd::MergeArgs),
     /// Convert a community table into a nasarena table file.
     Import {
         /// Source format: `nb201-csv` (NAS-Bench-201 accuracies per cell).
@@ -80,6 +86,14 @@ pub fn run(rest: &[String]) -> Result<()> {
         std::iter::once("nasarena tabulate".to_string()).chain(rest.iter().cloned()),
     );
     match cli.action {
+        Action::Build(a) => {
+            let command = std::iter::once("nasarena tabulate")
+                .chain(rest.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            crate::tabulate_build_cmd::run_build(a, command)
+        }
+        Action::Merge(a) => crate::tabulate_build_cmd::run_merge(a),
         Action::Import {
             format,
             file,

@@ -5,45 +5,10 @@
 
 mod common;
 
-use common::{journals, nasarena, normalised_lines};
+use common::{journals, nasarena, normalised_lines, TINY};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const TINY: &str = r#"
-name = "tiny"
-seed = 7
-repeats = 1
-
-[dataset]
-name = "fashion-mnist-subset"
-val_fraction = 0.05
-train_limit = 160
-
-[[space]]
-name = "cell"
-options = { C = "4", N = "1", input = "1x28x28", classes = "10" }
-
-[[strategy]]
-name = "random"
-
-[[strategy]]
-name = "evolution"
-preset = "nb201"
-overrides = { population_size = 2, sample_size = 1 }
-
-[evaluator]
-epochs = 1
-batch_size = 32
-optimizer = { lr = 0.05, momentum = 0.9 }
-
-[budget]
-unit = "evaluations"
-limit = 3
-
-[final]
-schedule = { epochs = 1, batch_size = 32, optimizer = { lr = 0.05, momentum = 0.9 } }
-"#;
 
 fn write_experiment(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("exp.toml");

@@ -117,7 +117,10 @@ fn spaces_lists_options_counts_and_examples() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(s.contains("architectures: 15,625"), "{s}");
-    assert!(s.contains("options:       C, N, input, classes"), "{s}");
+    assert!(
+        s.contains("options:       C, N, input, classes, ops"),
+        "{s}"
+    );
     assert!(
         s.contains("options:       layers, input, classes, strides"),
         "{s}"

@@ -4,8 +4,10 @@
 //! experiment runs, resumes and is summarised, and a damaged table or a
 //! table for another dataset stops an experiment before anything runs.
 
+mod common;
+
+use common::{expect_refused, nasarena, ok};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 /// sha256 of `data/tables/nb201-cifar10-12ep.nastable`; changes only when
 /// the table format, the importer or the CSV change (then re-import, and
@@ -14,23 +16,6 @@ const SHIPPED_SHA256: &str = "98e85cb9451bdf8f643a0440e12600f9ec7ed631267ba90b37
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn nasarena(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nasarena"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the nasarena binary starts")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn shipped_table() -> PathBuf {
@@ -162,22 +147,6 @@ fn table_experiment_runs_resumes_and_is_summarised() {
     assert!(
         curve.contains("| random | 4 |") && curve.contains("Wilcoxon"),
         "{curve}"
-    );
-}
-
-fn expect_refused(exp: &Path, dir: &Path, needles: &[&str]) {
-    let out = nasarena(
-        &["run", exp.to_str().expect("utf8"), "--runs-dir", "r"],
-        dir,
-    );
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    for n in needles {
-        assert!(err.contains(n), "`{n}` missing from:\n{err}");
-    }
-    assert!(
-        !dir.join("r").exists(),
-        "nothing may run before the checks pass"
     );
 }
 

@@ -50,6 +50,20 @@ pub enum Error {
     /// A tensor operation failed.
     #[error("tensor error: {0}")]
     Tensor(#[from] candle_core::Error),
+    /// The budget cannot pay for the smallest unit of work a strategy
+    /// needs (found once the data and a timing probe are known).
+    #[error("budget: {0}")]
+    Budget(String),
+    /// A stop was asked for (a signal); every journal is consistent and
+    /// `--resume` continues it.
+    #[error("stopped by a signal after the last complete record; `--resume` continues the unfinished runs")]
+    Interrupted,
+    /// `--unit` names a unit the plan does not have.
+    #[error("--unit {unit} is out of range: the experiment has {units} units, numbered 0 to {}", units.saturating_sub(1))]
+    UnitOutOfRange { unit: usize, units: usize },
+    /// A Slurm command failed or a Slurm experiment folder is unusable.
+    #[error("{0}")]
+    Slurm(String),
     /// A bug: an invariant did not hold.
     #[error("internal error: {0}")]
     Internal(String),

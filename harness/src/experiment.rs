@@ -113,6 +113,13 @@ pub struct StrategyConfig {
     /// Label in tables (default: `name/preset`).
     #[serde(default)]
     pub label: Option<String>,
+    /// One-shot strategies only: a latency table from `nasarena bench lut`
+    /// (relative paths: from the working directory) whose per-candidate
+    /// nanoseconds replace MACs in the search's cost term (FBNet's
+    /// latency-aware loss); `cost_unit_macs` then divides nanoseconds.
+    /// Journals still record MACs.
+    #[serde(default)]
+    pub latency_table: Option<std::path::PathBuf>,
 }
 
 impl StrategyConfig {

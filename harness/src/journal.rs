@@ -36,7 +36,8 @@ pub struct JournalWriter {
     sync: JournalSync,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+/// Maps an I/O error on `path` to [`Error::Io`].
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -110,6 +111,12 @@ impl JournalWriter {
     pub fn append(&mut self, record: &Record) -> Result<()> {
         let durable = self.sync == JournalSync::PerRecord || matches!(record, Record::Final(_));
         write_line(&mut self.file, record, &self.path, durable)
+    }
+
+    /// Makes everything appended so far durable (a run stopping early
+    /// under the `run_end` policy).
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync_data().map_err(io(&self.path))
     }
 
     /// Where the journal lives.

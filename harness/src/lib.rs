@@ -7,11 +7,14 @@ mod error;
 pub mod evaluator;
 pub mod experiment;
 pub mod journal;
+pub mod lut;
 pub mod machine;
 pub mod one_shot;
 pub mod optim;
 pub mod plan;
 pub mod run;
+pub mod slurm;
+pub mod stop;
 pub mod table;
 pub mod trainer;
 

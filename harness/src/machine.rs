@@ -70,3 +70,26 @@ pub fn calibrate(device: &Device) -> candle_core::Result<f64> {
     device.synchronize()?;
     Ok(start.elapsed().as_secs_f64())
 }
+
+/// The machine's short host name (`unknown` when the kernel does not say):
+/// with journals from many cluster nodes in one folder, each header names
+/// the node that ran it.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().split('.').next().unwrap_or_default().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The Slurm job this process runs in, from the variables Slurm sets in a
+/// job's environment; `None` outside Slurm.
+pub fn slurm_ids() -> Option<nasarena_results::SlurmIds> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Some(nasarena_results::SlurmIds {
+        job_id: var("SLURM_JOB_ID")?,
+        array_job_id: var("SLURM_ARRAY_JOB_ID"),
+        array_task_id: var("SLURM_ARRAY_TASK_ID"),
+    })
+}

@@ -217,6 +217,12 @@ fn strategy_problems(
         ));
         return problems;
     }
+    if !is_one_shot && st.latency_table.is_some() {
+        problems.push((
+            format!("strategy[{i}].latency_table"),
+            format!("`{}` is a black-box strategy; only one-shot strategies (gumbel) use a latency table", st.name),
+        ));
+    }
     if is_one_shot {
         if let Some(message) = crate::one_shot::budget_problem(exp.budget.unit) {
             problems.push(("budget.unit".into(), message));
@@ -230,13 +236,22 @@ fn strategy_problems(
     }
     for (si, space) in spaces.iter().enumerate() {
         let built = if is_one_shot {
-            crate::one_shot::build_one_shot_strategy(st, Seed(0), space.as_ref()).and_then(|_| {
-                let vb = candle_nn::VarBuilder::zeros(
-                    candle_core::DType::F32,
-                    &candle_core::Device::Cpu,
-                );
-                space.build_supernet(vb).map(|_| ()).map_err(Into::into)
-            })
+            crate::one_shot::search_costs(st, &exp.space[si], space.as_ref())
+                .and_then(|costs| {
+                    crate::one_shot::build_one_shot_strategy(
+                        st,
+                        Seed(0),
+                        space.as_ref(),
+                        costs.as_ref(),
+                    )
+                })
+                .and_then(|_| {
+                    let vb = candle_nn::VarBuilder::zeros(
+                        candle_core::DType::F32,
+                        &candle_core::Device::Cpu,
+                    );
+                    space.build_supernet(vb).map(|_| ()).map_err(Into::into)
+                })
         } else {
             crate::run::build_strategy(st, Seed(0), space.as_ref()).map(|_| ())
         };
@@ -246,10 +261,10 @@ fn strategy_problems(
             } else {
                 format!("strategy[{i}]")
             };
-            let key = if matches!(e, Error::Space(_)) {
-                key
-            } else {
-                format!("strategy[{i}]")
+            let key = match e {
+                Error::Space(_) => key,
+                Error::Table { .. } | Error::Io { .. } => format!("strategy[{i}].latency_table"),
+                _ => format!("strategy[{i}]"),
             };
             problems.push((key, e.to_string()));
             break;

@@ -9,12 +9,13 @@
 use crate::evaluator::Evaluator;
 use crate::experiment::StrategyConfig;
 use crate::journal::JournalWriter;
-use crate::machine::{calibrate, cpu_model, describe, BuildInfo};
+use crate::machine::{calibrate, cpu_model, describe, host_name, slurm_ids, BuildInfo};
 use crate::plan::{stratified_limit, Plan, Unit};
+use crate::stop::StopFlag;
 use crate::{Error, Result};
 use candle_core::Device;
 use nasarena_core::{Arch, BlackBoxStrategy, BudgetUnit, Cost, Meter, Observation, Outcome, Seed};
-use nasarena_datasets::{split, Splits};
+use nasarena_datasets::{split, Splits, TrainTest};
 use nasarena_results::{FinalRecord, Header, Incumbent, Record, TrialRecord, SCHEMA_VERSION};
 use nasarena_spaces::Realize;
 
@@ -88,6 +89,8 @@ pub struct RunOptions {
     pub only_unit: Option<usize>,
     /// Runs executed concurrently (1: one after the other).
     pub jobs: usize,
+    /// Raised (by a signal) to stop every run after its current record.
+    pub stop: StopFlag,
 }
 
 /// The data of one repetition: split, then limited.
@@ -97,14 +100,26 @@ pub fn repetition_data(plan: &Plan, unit: &Unit) -> Result<Splits> {
         .data
         .as_ref()
         .ok_or_else(|| Error::Internal("a table experiment has no images".into()))?;
+    prepare_splits(data, d.val_fraction, d.train_limit, unit.seed)
+}
+
+/// Carves the validation part from the training set and applies a
+/// training-samples limit, all seeded by `seed` (the repetition's seed in a
+/// run, the build seed of a table).
+pub fn prepare_splits(
+    data: &TrainTest,
+    val_fraction: f64,
+    train_limit: Option<usize>,
+    seed: Seed,
+) -> Result<Splits> {
     let mut s = split(
         &data.train,
         data.test.clone(),
-        d.val_fraction,
-        unit.seed.derive("split", 0),
+        val_fraction,
+        seed.derive("split", 0),
     )?;
-    if let Some(limit) = d.train_limit {
-        s.train = stratified_limit(&s.train, limit, unit.seed.derive("split", 1))?;
+    if let Some(limit) = train_limit {
+        s.train = stratified_limit(&s.train, limit, seed.derive("split", 1))?;
         s.norm = nasarena_datasets::Normalization::of(&s.train);
     }
     Ok(s)
@@ -124,6 +139,12 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<std::path::PathBuf
         Some(t) => t.table.header().calibration_seconds.unwrap_or(1.0),
         None => calibrate(&device)?,
     };
+    if let Some(unit) = opts.only_unit.filter(|&u| u >= plan.units.len()) {
+        return Err(Error::UnitOutOfRange {
+            unit,
+            units: plan.units.len(),
+        });
+    }
     let units: Vec<&Unit> = plan
         .units
         .iter()
@@ -224,6 +245,8 @@ fn header(
         dataset: evaluator.dataset_info(&exp.dataset.name),
         calibration_seconds: calibration,
         cost_note: evaluator.cost_note(),
+        host: host_name(),
+        slurm: slurm_ids(),
     })
 }
 
@@ -357,6 +380,7 @@ fn run_unit(
     let (train_len, val_len) = evaluator.samples_per_epoch();
     let eval_per = exp.evaluator.epochs as u64 * val_len;
     while !meter.exhausted() {
+        opts.stop.check(&writer)?;
         let proposal = strategy.ask(trial, space, &meter.progress())?;
         let arch = proposal.arch;
         space.check(&arch)?;
@@ -421,6 +445,7 @@ fn run_unit(
         })?;
         trial += 1;
     }
+    opts.stop.check(&writer)?;
     let searched = Searched {
         recommended: strategy.recommend(),
         search_val_accuracy: incumbent.map(|i| i.val_accuracy),

@@ -61,6 +61,24 @@ pub struct EpochStats {
     pub val_loss: f64,
     /// Validation accuracy after the epoch.
     pub val_accuracy: f64,
+    /// Device seconds of the epoch: training and validation, measured
+    /// after a device synchronisation (a per-epoch test is not included).
+    pub device_seconds: f64,
+    /// Test metrics after the epoch, when asked for every epoch
+    /// ([`TestEval::EveryEpoch`], used to build tables).
+    pub test: Option<EvalStats>,
+}
+
+/// When the trainer evaluates the test split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestEval {
+    /// Never (a search's evaluation: test metrics never reach a strategy).
+    Never,
+    /// Once after training (the final protocol).
+    AtEnd,
+    /// After every epoch, outside the epoch's timing (tabular benchmarks
+    /// record test accuracy per epoch, as NAS-Bench-201 does).
+    EveryEpoch,
 }
 
 /// Loss and accuracy on a dataset.
@@ -96,6 +114,26 @@ pub fn train_and_evaluate(
     device: &Device,
     with_test: bool,
 ) -> Result<TrainReport> {
+    let test = if with_test {
+        TestEval::AtEnd
+    } else {
+        TestEval::Never
+    };
+    train_recording(space, arch, data, schedule, seed, device, test)
+}
+
+/// [`train_and_evaluate`] with a choice of when to test. Testing never
+/// changes training: it runs in inference mode on its own unshuffled
+/// batches, so epoch `k`'s values are the same whatever `test` is.
+pub fn train_recording(
+    space: &dyn Realize,
+    arch: &Arch,
+    data: &Splits,
+    schedule: &Schedule,
+    seed: Seed,
+    device: &Device,
+    test: TestEval,
+) -> Result<TrainReport> {
     let macs_per_image = space.cost(arch)?.macs;
     let varmap = VarMap::new();
     let vb = SeededInit::var_builder(&varmap, seed.derive("init", 0), device);
@@ -129,7 +167,9 @@ pub fn train_and_evaluate(
     };
     let started = Instant::now();
     let mut step = 0usize;
+    let mut test_seconds = 0.0f64;
     'epochs: for epoch in 0..schedule.epochs {
+        let epoch_started = Instant::now();
         batcher.start_epoch(epoch as u64);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         while let Some(batch) = batcher.next_batch() {
@@ -172,14 +212,38 @@ pub fn train_and_evaluate(
             device,
         )?;
         report.cost.eval_samples += data.val.len() as u64;
+        device.synchronize()?;
+        let device_seconds = epoch_started.elapsed().as_secs_f64();
+        let test_started = Instant::now();
+        let epoch_test = match test {
+            TestEval::EveryEpoch => {
+                let t = evaluate(
+                    net.as_ref(),
+                    &data.test,
+                    &data.norm,
+                    schedule.batch_size,
+                    device,
+                )?;
+                device.synchronize()?;
+                Some(t)
+            }
+            _ => None,
+        };
+        test_seconds += test_started.elapsed().as_secs_f64();
         report.epochs.push(EpochStats {
             train_loss: loss_sum / seen.max(1) as f64,
             train_accuracy: correct as f64 / seen.max(1) as f64,
             val_loss: val.loss,
             val_accuracy: val.accuracy,
+            device_seconds,
+            test: epoch_test,
         });
     }
-    if with_test && report.failure.is_none() {
+    if test == TestEval::EveryEpoch {
+        // Per-epoch tests are a table's bookkeeping, not the cost of
+        // training: the report's cost stays that of a search evaluation.
+        report.test = report.epochs.last().and_then(|e| e.test);
+    } else if test == TestEval::AtEnd && report.failure.is_none() {
         report.test = Some(evaluate(
             net.as_ref(),
             &data.test,
@@ -190,7 +254,7 @@ pub fn train_and_evaluate(
         report.cost.eval_samples += data.test.len() as u64;
     }
     device.synchronize()?;
-    report.cost.device_seconds = started.elapsed().as_secs_f64();
+    report.cost.device_seconds = started.elapsed().as_secs_f64() - test_seconds;
     report.cost.macs = macs_per_image.saturating_mul(
         report
             .cost

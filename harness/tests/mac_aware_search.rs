@@ -59,6 +59,7 @@ fn search(beta: f64, dir: &std::path::Path) -> Journal {
         quiet: true,
         only_unit: None,
         jobs: 1,
+        stop: Default::default(),
     };
     let journals = run_plan(&plan, &opts).expect("run");
     read_journal(&journals[0]).expect("journal")

@@ -56,6 +56,28 @@ pub struct Header {
     /// What budgets of this run are counted in, in words (e.g. a note that
     /// a tabular benchmark has no times).
     pub cost_note: String,
+    /// Short host name of the machine that started the run (empty in
+    /// journals written before it was recorded).
+    #[serde(default)]
+    pub host: String,
+    /// The Slurm job that started the run, when it ran under Slurm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<SlurmIds>,
+}
+
+/// The Slurm job (and array task) a run was started by, from the
+/// `SLURM_*` variables of its environment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmIds {
+    /// `SLURM_JOB_ID`: the job, unique per array task.
+    pub job_id: String,
+    /// `SLURM_ARRAY_JOB_ID`: the array the task belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub array_job_id: Option<String>,
+    /// `SLURM_ARRAY_TASK_ID`: the task's index in the array.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub array_task_id: Option<String>,
 }
 
 /// Dataset provenance.

@@ -56,6 +56,11 @@ impl SpaceOptions {
         }
     }
 
+    /// The options not taken yet, as given.
+    pub fn pairs(&self) -> &BTreeMap<String, String> {
+        &self.pairs
+    }
+
     /// Removes and returns the raw value of `key`.
     pub fn take(&mut self, key: &str) -> Option<String> {
         self.pairs.remove(key)

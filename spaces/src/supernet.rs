@@ -23,6 +23,40 @@ pub trait Supernet: Send + Sync + std::fmt::Debug {
     /// decision, each `(1, arity)` or `(N, arity)`. `hard` promises that
     /// every row is one-hot in value, so unselected candidates are skipped.
     fn forward_mixed(&self, input: &Tensor, mixing: &[Tensor], hard: bool) -> Result<Tensor>;
+
+    /// Where each decision's candidates run: `sites[d]` lists the input
+    /// shape `(C, H, W)` at every place decision `d` is used (one per
+    /// searched layer in FBNet, one per cell in the cell space). `None`
+    /// when the supernet cannot run candidates on their own, which
+    /// per-candidate latency tables (`nasarena bench lut`) need.
+    fn candidate_sites(&self) -> Option<Vec<Vec<[usize; 3]>>> {
+        None
+    }
+
+    /// Runs candidate `option` of decision `decision` alone, in inference
+    /// mode, at site `site` of [`Supernet::candidate_sites`], on an input of
+    /// that site's shape; `None` for a candidate whose output is zero.
+    fn run_candidate(
+        &self,
+        decision: usize,
+        site: usize,
+        option: usize,
+        x: &Tensor,
+    ) -> Result<Option<Tensor>> {
+        let _ = (site, option, x);
+        candle_core::bail!("this supernet cannot run decision {decision}'s candidates alone")
+    }
+}
+
+/// The candidate `option` in `candidates`, or an error naming what is
+/// out of range (for [`Supernet::run_candidate`] implementations).
+pub fn candidate_at<T>(candidates: &[T], decision: usize, option: usize) -> Result<&T> {
+    candidates.get(option).ok_or_else(|| {
+        candle_core::Error::Msg(format!(
+            "decision {decision} has {} options; there is no option {option}",
+            candidates.len()
+        ))
+    })
 }
 
 /// Checks one mixing tensor: rank 2, `arity` columns, 1 or `batch` rows.

@@ -120,7 +120,7 @@ fn options_are_checked() {
     };
     assert!(bad(&["input=3x30x30"]).contains("divisible by 4"));
     assert!(bad(&["C=0"]).contains("`C`"));
-    assert!(bad(&["depth=3"]).contains("accepted: C, N, input, classes"));
+    assert!(bad(&["depth=3"]).contains("accepted: C, N, input, classes, ops"));
 }
 
 #[test]

@@ -8,6 +8,7 @@ use super::{seconds_cost, Resume};
 use crate::journal::JournalWriter;
 use crate::optim::Sgd;
 use crate::run::Searched;
+use crate::stop::StopFlag;
 use crate::{Error, Result};
 use candle_nn::VarMap;
 use nasarena_core::{Arch, BudgetUnit, Cost, Meter, OneShotStrategy, Seed, StepContext};
@@ -43,6 +44,7 @@ pub struct Search<'a, 'b> {
     pub seed: Seed,
     pub tag: &'a str,
     pub quiet: bool,
+    pub stop: &'a StopFlag,
 }
 
 /// How the epochs of a search were sized.
@@ -153,7 +155,7 @@ impl Search<'_, '_> {
         if !time_unit(budget.unit) {
             let total = epochs_for_samples(&*self.strategy, budget.limit, w_len, a_len);
             if total == 0 {
-                return Err(Error::Internal(format!(
+                return Err(Error::Budget(format!(
                     "budget.limit = {} train samples does not afford one supernet epoch ({} samples); raise it",
                     budget.limit,
                     w_len + a_len
@@ -178,8 +180,8 @@ impl Search<'_, '_> {
             reserve_seconds,
         );
         if total == 0 {
-            return Err(Error::Internal(format!(
-                "the device-time budget does not afford one supernet epoch (estimated {epoch_seconds:.1} s); raise budget.limit"
+            return Err(Error::Budget(format!(
+                "the device-time budget does not afford one supernet epoch (estimated {epoch_seconds:.1} s); raise budget.limit or lower dataset.train_limit"
             )));
         }
         Ok(EpochPlan {
@@ -226,6 +228,9 @@ impl Search<'_, '_> {
             Cost::default()
         };
         for epoch in resumed.next_epoch..plan.total {
+            // Between epochs: the checkpoint and record of the last one
+            // are written, so a resumed run continues from here.
+            self.stop.check(self.writer)?;
             let spent = self.meter.spent().amount(self.unit());
             let limit = self.meter.progress().budget.limit;
             if spent + self.predicted(&plan, epoch, &measured) > limit + 1e-9 {
@@ -345,6 +350,7 @@ impl Search<'_, '_> {
     /// Scores the argmax and the strategy's samples on the validation
     /// split, journals them and returns the best for the final protocol.
     pub fn derive(&mut self, epochs: u64) -> Result<Searched> {
+        self.stop.check(self.writer)?;
         let started = Instant::now();
         let argmax = self.strategy.derive(self.space)?;
         let mut archs: Vec<(Arch, bool)> = vec![(argmax, true)];

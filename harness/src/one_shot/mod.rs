@@ -16,7 +16,8 @@ mod driver;
 mod search;
 
 use crate::evaluator::Evaluator;
-use crate::experiment::StrategyConfig;
+use crate::experiment::{SpaceConfig, StrategyConfig};
+use crate::lut::LatencyTable;
 use crate::optim::Sgd;
 use crate::plan::{Plan, Unit};
 use crate::run::{final_protocol, open_journal, unit_tag, Opened, RunOptions};
@@ -52,11 +53,31 @@ pub fn cost_table(space: &dyn Realize) -> Option<CostTable> {
     })
 }
 
-/// Builds a one-shot strategy from its experiment entry.
+/// The cost table a one-shot strategy's loss uses: the strategy's latency
+/// table when it names one (checked against the space), the space's MACs
+/// otherwise.
+pub fn search_costs(
+    cfg: &StrategyConfig,
+    space_cfg: &SpaceConfig,
+    space: &dyn Realize,
+) -> Result<Option<CostTable>> {
+    match &cfg.latency_table {
+        Some(path) => {
+            let table =
+                LatencyTable::load(path, space, &space_cfg.name, &space_cfg.option_strings())?;
+            Ok(Some(table.cost_table()))
+        }
+        None => Ok(cost_table(space)),
+    }
+}
+
+/// Builds a one-shot strategy from its experiment entry, with the cost
+/// table of its loss (see [`search_costs`]).
 pub fn build_one_shot_strategy(
     cfg: &StrategyConfig,
     seed: Seed,
     space: &dyn Realize,
+    costs: Option<&CostTable>,
 ) -> Result<Box<dyn OneShotStrategy>> {
     Ok(nasarena_strategies::build_one_shot(
         &cfg.name,
@@ -64,7 +85,7 @@ pub fn build_one_shot_strategy(
         &crate::run::overrides_json(cfg)?,
         seed,
         space,
-        cost_table(space).as_ref(),
+        costs,
     )?)
 }
 
@@ -163,11 +184,15 @@ pub fn run_one_shot_unit(
     };
     let tag = unit_tag(plan, unit);
     let seed = unit.seed;
+    let strategy_cfg = &exp.strategy[unit.strategy];
+    let loss_costs = search_costs(strategy_cfg, &exp.space[unit.space], space)?;
     let mut strategy = build_one_shot_strategy(
-        &exp.strategy[unit.strategy],
+        strategy_cfg,
         seed.derive("strategy", 0),
         space,
+        loss_costs.as_ref(),
     )?;
+    // MACs for the journal's accounting, whatever the loss's cost is.
     let costs = cost_table(space);
     let parts = split(
         &data.train,
@@ -227,9 +252,10 @@ pub fn run_one_shot_unit(
                         net: space.build_supernet(vb)?,
                         varmap,
                         strategy: build_one_shot_strategy(
-                            &exp.strategy[unit.strategy],
+                            strategy_cfg,
                             seed.derive("probe", 1),
                             space,
+                            loss_costs.as_ref(),
                         )?,
                     })
                 }
@@ -254,11 +280,13 @@ pub fn run_one_shot_unit(
                 seed,
                 tag: &tag,
                 quiet: opts.quiet,
+                stop: &opts.stop,
             };
             let epochs_done = search.epochs(&resumed, probe.as_mut())?;
             search.derive(epochs_done)?
         }
     };
+    opts.stop.check(&writer)?;
     final_protocol(
         plan,
         unit,

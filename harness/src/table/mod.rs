@@ -12,8 +12,11 @@
 //! The file format is in [`format`], validation in [`reader`], the
 //! NAS-Bench-201 CSV importer in [`import_nb201`].
 
+pub mod build;
+pub mod build_journal;
 pub mod format;
 pub mod import_nb201;
+pub mod merge;
 pub mod plan;
 pub mod reader;
 #[cfg(test)]
@@ -33,7 +36,8 @@ pub const VALUES: usize = 5;
 pub struct TableHeader {
     /// Registered space name, e.g. `cell`.
     pub space: String,
-    /// Every option of the space, explicit (defaults written out).
+    /// The options of the space: written out in full by the importer, as
+    /// given by `tabulate build`; an experiment on the table gives the same.
     pub space_options: BTreeMap<String, String>,
     /// Dataset name, e.g. `cifar10`.
     pub dataset: String,
@@ -336,6 +340,59 @@ impl Table {
         let fids = self.header.fidelities.len();
         let start = ((i * self.header.seeds + seed) * fids + f) * VALUES;
         EpochValues::from_slice(self.values.get(start..start + VALUES).unwrap_or(&[]))
+    }
+
+    /// Entry `i` as built (its canonical link as an architecture).
+    pub fn entry(&self, i: usize) -> EntryData {
+        let fids = self.header.fidelities.len();
+        EntryData {
+            arch: self.arch(i),
+            canonical: self.arch(self.canonical_of(i)),
+            macs: self.macs(i),
+            params: self.params(i),
+            values: (0..self.header.seeds)
+                .map(|s| (0..fids).map(|f| self.values(i, s, f)).collect())
+                .collect(),
+        }
+    }
+
+    /// Where `self` and `other` hold different results, ignoring what two
+    /// builds of the same table legitimately differ in: provenance, the
+    /// machine calibration and measured device seconds. `None` when they
+    /// are the same table (NaN equal to NaN, all else bit for bit).
+    pub fn same_results(&self, other: &Table) -> Option<String> {
+        let strip = |t: &Table| {
+            let mut v = serde_json::to_value(&t.header).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("provenance");
+                o.remove("calibration_seconds");
+            }
+            v
+        };
+        if let Some((key, a, b)) = build::first_difference("", &strip(self), &strip(other)) {
+            return Some(format!("header `{key}`: {a} vs {b}"));
+        }
+        if self.choices != other.choices || self.canonical != other.canonical {
+            return Some("different architectures or canonical links".into());
+        }
+        if self.macs != other.macs || self.params != other.params {
+            return Some("different MACs or parameters".into());
+        }
+        let per = self.header.seeds * self.header.fidelities.len() * VALUES;
+        let differs = self
+            .values
+            .iter()
+            .zip(&other.values)
+            .enumerate()
+            .find(|(k, (a, b))| k % VALUES != 4 && a.to_bits() != b.to_bits());
+        differs.map(|(k, (a, b))| {
+            format!(
+                "entry {} ({:?}): value {} is {a} vs {b}",
+                k / per,
+                self.choices_of(k / per),
+                k % VALUES
+            )
+        })
     }
 
     /// True when every epoch from 1 to the largest fidelity is recorded,

@@ -7,12 +7,15 @@
 //! architectures, 6,466 unique under NAS-Bench-201's rule
 //! ([`canonical`]). Options: `C` (channels of the first stage, default 16),
 //! `N` (cells per stage, default 5), `input` (`CxHxW`, H and W divisible
-//! by 4, default 3x32x32), `classes` (default 10).
+//! by 4, default 3x32x32), `classes` (default 10), `ops` (a comma-separated
+//! subset of the five ops for a reduced space, see [`op_subset`]; default
+//! all five).
 
 pub mod canonical;
 pub mod cost;
 pub mod genotype;
 mod network;
+pub mod op_subset;
 pub mod supernet;
 
 pub use network::CellNetwork;
@@ -27,7 +30,7 @@ use nasarena_core::{check_ranges, Arch, Decision, SearchSpace};
 pub const ENTRY: SpaceEntry = SpaceEntry {
     name: "cell",
     summary: "NAS-Bench-201 cell (6 edges x 5 ops) on the 3-stage ResNet-like skeleton",
-    options: &["C", "N", "input", "classes"],
+    options: &["C", "N", "input", "classes", "ops"],
 };
 
 /// The NAS-Bench-201 search space.
@@ -35,19 +38,32 @@ pub const ENTRY: SpaceEntry = SpaceEntry {
 pub struct CellSpace {
     decisions: Vec<Decision>,
     skeleton: Skeleton,
+    ops: op_subset::OpSubset,
 }
 
 impl CellSpace {
     /// The space with the given skeleton.
     pub fn new(skeleton: Skeleton) -> Self {
+        Self::with_ops(skeleton, op_subset::OpSubset::full())
+    }
+
+    /// The space with the given skeleton and ops per edge.
+    pub fn with_ops(skeleton: Skeleton, ops: op_subset::OpSubset) -> Self {
+        let names = ops.names();
         let decisions = genotype::EDGES
             .iter()
-            .map(|(to, from)| Decision::new(format!("edge{to}<-{from}"), &genotype::OPS))
+            .map(|(to, from)| Decision::new(format!("edge{to}<-{from}"), &names))
             .collect();
         CellSpace {
             decisions,
             skeleton,
+            ops,
         }
+    }
+
+    /// The ops each edge chooses from.
+    pub fn ops(&self) -> &op_subset::OpSubset {
+        &self.ops
     }
 
     /// The space from `key=value` options (see the module docs).
@@ -56,6 +72,10 @@ impl CellSpace {
         let cells = options.take_usize("N", 5)?;
         let input = options.take_shape("input", [3, 32, 32])?;
         let classes = options.take_usize("classes", 10)?;
+        let ops = match options.take("ops") {
+            Some(v) => op_subset::OpSubset::parse(&v)?,
+            None => op_subset::OpSubset::full(),
+        };
         options.finish(ENTRY.options)?;
         if input[1] % 4 != 0 || input[2] % 4 != 0 {
             return Err(Error::Option {
@@ -67,12 +87,15 @@ impl CellSpace {
                 ),
             });
         }
-        Ok(CellSpace::new(Skeleton {
-            input,
-            channels,
-            cells,
-            classes,
-        }))
+        Ok(CellSpace::with_ops(
+            Skeleton {
+                input,
+                channels,
+                cells,
+                classes,
+            },
+            ops,
+        ))
     }
 
     /// The skeleton the cells sit in.
@@ -91,7 +114,7 @@ impl CellSpace {
         self.check(arch)?;
         Ok(CellNetwork::new(
             &self.skeleton,
-            arch.choices(),
+            self.ops.to_full(arch.choices()).choices(),
             vb,
             counter,
         )?)
@@ -103,6 +126,17 @@ impl CellSpace {
         vb: VarBuilder,
         counter: Option<&MacCounter>,
     ) -> Result<supernet::CellSupernet> {
+        if !self.ops.is_full() {
+            // The supernet mixes all five ops per edge; a reduced space
+            // would need one mixing weight per kept op.
+            return Err(Error::Unsupported {
+                space: "cell".into(),
+                reason: format!(
+                    "one-shot search needs all five ops; this space keeps ops={}",
+                    self.ops.names().join(",")
+                ),
+            });
+        }
         Ok(supernet::CellSupernet::new(&self.skeleton, vb, counter)?)
     }
 }
@@ -121,15 +155,15 @@ impl SearchSpace for CellSpace {
     }
 
     fn canonical(&self, arch: &Arch) -> Arch {
-        canonical::canonical(arch)
+        self.ops.canonical(arch)
     }
 
     fn format(&self, arch: &Arch) -> String {
-        genotype::format(arch)
+        genotype::format(&self.ops.to_full(arch.choices()))
     }
 
     fn parse(&self, text: &str) -> nasarena_core::Result<Arch> {
-        genotype::parse(text)
+        self.ops.from_full(&genotype::parse(text)?)
     }
 
     fn macs(&self, arch: &Arch) -> Option<u64> {
@@ -148,11 +182,18 @@ impl Realize for CellSpace {
 
     fn cost(&self, arch: &Arch) -> Result<CostReport> {
         self.check(arch)?;
-        Ok(self.skeleton.cost(arch.choices()))
+        Ok(self
+            .skeleton
+            .cost(self.ops.to_full(arch.choices()).choices()))
     }
 
     fn candidate_macs(&self) -> Result<Vec<Vec<u64>>> {
-        Ok(self.skeleton.candidate_macs())
+        let full = self.skeleton.candidate_macs();
+        let keep = self.ops.full_indices();
+        Ok(full
+            .iter()
+            .map(|edge| keep.iter().map(|&o| edge[o as usize]).collect())
+            .collect())
     }
 
     fn build(&self, arch: &Arch, vb: VarBuilder) -> Result<Box<dyn Network>> {

@@ -11,7 +11,7 @@ use super::cost::Skeleton;
 use super::genotype::{EDGES, OPS};
 use super::network::{EdgeOp, Reduction};
 use crate::layers::{batch_norm, BatchNorm, ConvBn, Linear, MacCounter};
-use crate::supernet::{check_mixing, mix, Supernet};
+use crate::supernet::{candidate_at, check_mixing, mix, Supernet};
 use candle_core::{DType, Module, ModuleT, Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -64,7 +64,8 @@ impl MixedCell {
 
 #[derive(Debug)]
 enum Block {
-    Cell(MixedCell),
+    /// A searched cell and its input `(C, H, W)`.
+    Cell(MixedCell, [usize; 3]),
     Reduction(Box<Reduction>),
 }
 
@@ -91,7 +92,8 @@ impl CellSupernet {
             }
             for _ in 0..skeleton.cells {
                 let vb = vb.pp(format!("cells.{}", blocks.len()));
-                blocks.push(Block::Cell(MixedCell::new(stage.channels, vb, mac)?));
+                let shape = [stage.channels, stage.h, stage.w];
+                blocks.push(Block::Cell(MixedCell::new(stage.channels, vb, mac)?, shape));
             }
         }
         let last = stages[2].channels;
@@ -120,11 +122,43 @@ impl Supernet for CellSupernet {
         let mut x = self.stem.forward_t(&input.to_dtype(DType::F32)?, true)?;
         for block in &self.blocks {
             x = match block {
-                Block::Cell(c) => c.forward_mixed(&x, mixing, hard)?,
+                Block::Cell(c, _) => c.forward_mixed(&x, mixing, hard)?,
                 Block::Reduction(r) => r.forward_t(&x, true)?,
             };
         }
         let x = self.last_bn.forward_t(&x, true)?.relu()?;
         self.classifier.forward(&x.mean((2, 3))?)
+    }
+
+    /// Every edge is used once per cell; its input is the cell's.
+    fn candidate_sites(&self) -> Option<Vec<Vec<[usize; 3]>>> {
+        let shapes: Vec<[usize; 3]> = self.cells().map(|(_, shape)| shape).collect();
+        Some(vec![shapes; EDGES.len()])
+    }
+
+    fn run_candidate(
+        &self,
+        decision: usize,
+        site: usize,
+        option: usize,
+        x: &Tensor,
+    ) -> Result<Option<Tensor>> {
+        let Some((cell, _)) = self.cells().nth(site) else {
+            candle_core::bail!("cell supernet: no cell {site}");
+        };
+        let Some(ops) = cell.edges.get(decision) else {
+            candle_core::bail!("cell supernet: no edge {decision}");
+        };
+        candidate_at(ops, decision, option)?.forward_t(x, false)
+    }
+}
+
+impl CellSupernet {
+    /// The searched cells in network order, with their input shapes.
+    fn cells(&self) -> impl Iterator<Item = (&MixedCell, [usize; 3])> {
+        self.blocks.iter().filter_map(|b| match b {
+            Block::Cell(cell, shape) => Some((cell, *shape)),
+            Block::Reduction(_) => None,
+        })
     }
 }

@@ -188,7 +188,7 @@ impl FbnetSpace {
         Ok(LayerwiseSupernet::new(
             self.name,
             &self.plan.frame(),
-            slots.len(),
+            slots.iter().map(|s| [s.c_in, s.h, s.w]).collect(),
             &CANDIDATES,
             vb,
             counter,

@@ -5,7 +5,7 @@
 
 use super::{Ends, Frame, SearchedLayer};
 use crate::layers::MacCounter;
-use crate::supernet::{check_mixing, mix, Supernet};
+use crate::supernet::{candidate_at, check_mixing, mix, Supernet};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -17,25 +17,28 @@ pub struct LayerwiseSupernet<L> {
     ends: Ends,
     /// `layers[i][o]`: candidate `o` of searched layer `i`.
     layers: Vec<Vec<L>>,
+    /// Input `(C, H, W)` of each searched layer.
+    layer_inputs: Vec<[usize; 3]>,
 }
 
 impl<L: SearchedLayer> LayerwiseSupernet<L> {
-    /// Creates the fixed parts under `vb` and, for each of `count` layers,
-    /// every candidate `o` named `names[o]` with `build(i, o,
+    /// Creates the fixed parts under `vb` and, for each searched layer `i`
+    /// (its input shape `layer_inputs[i]`), every candidate `o` named
+    /// `names[o]` with `build(i, o,
     /// vb.pp("layers.{i}.{name}"))`; `counter` adds the MACs of whatever
     /// runs (for checking that hard mixing skips the rest).
     pub fn new(
         space: &'static str,
         frame: &Frame,
-        count: usize,
+        layer_inputs: Vec<[usize; 3]>,
         names: &[&str],
         vb: VarBuilder,
         counter: Option<&MacCounter>,
         mut build: impl FnMut(usize, usize, VarBuilder) -> Result<L>,
     ) -> Result<Self> {
         let ends = Ends::new(frame, &vb, counter)?;
-        let mut layers = Vec::with_capacity(count);
-        for i in 0..count {
+        let mut layers = Vec::with_capacity(layer_inputs.len());
+        for i in 0..layer_inputs.len() {
             let vb_layer = vb.pp(format!("layers.{i}"));
             let candidates = names
                 .iter()
@@ -48,6 +51,7 @@ impl<L: SearchedLayer> LayerwiseSupernet<L> {
             space,
             ends,
             layers,
+            layer_inputs,
         })
     }
 }
@@ -73,5 +77,30 @@ impl<L: SearchedLayer> Supernet for LayerwiseSupernet<L> {
             .ok_or_else(|| candle_core::Error::Msg(format!("layer {i}: nothing selected")))?;
         }
         self.ends.classify(&x, true)
+    }
+
+    fn candidate_sites(&self) -> Option<Vec<Vec<[usize; 3]>>> {
+        Some(self.layer_inputs.iter().map(|&shape| vec![shape]).collect())
+    }
+
+    fn run_candidate(
+        &self,
+        decision: usize,
+        site: usize,
+        option: usize,
+        x: &Tensor,
+    ) -> Result<Option<Tensor>> {
+        let Some(candidates) = self.layers.get(decision) else {
+            candle_core::bail!("{} supernet: no layer {decision}", self.space);
+        };
+        if site != 0 {
+            candle_core::bail!(
+                "{} supernet: layer {decision} has one site, not {site}",
+                self.space
+            );
+        }
+        candidate_at(candidates, decision, option)?
+            .forward_t(x, false)
+            .map(Some)
     }
 }

@@ -271,7 +271,7 @@ impl SqueezeNasSpace {
         Ok(LayerwiseSupernet::new(
             self.variant.name,
             &self.layout.frame(&self.variant),
-            slots.len(),
+            slots.iter().map(|s| [s.c_in, s.h, s.w]).collect(),
             &CANDIDATES,
             vb,
             counter,

@@ -151,11 +151,18 @@ fn cost_columns(
             .iter()
             .map(|row| row.iter().copied().min().unwrap_or(0) as f64)
             .sum::<f64>();
+    if matches!(cfg.cost_loss, CostLoss::Multiplicative { .. }) && smallest <= 0.0 {
+        return Err(Error::config(
+            NAME,
+            "cost_loss",
+            "the cheapest architecture costs nothing in this cost table, so ln(COST) is undefined; use the additive loss (`kind = \"additive\"`)".to_string(),
+        ));
+    }
     if matches!(cfg.cost_loss, CostLoss::Multiplicative { .. }) && smallest / unit <= 1.0 {
         return Err(Error::config(
             NAME,
             "cost_unit_macs",
-            format!("makes the cheapest architecture cost {} units; ln(COST) must stay positive, so use a unit below {smallest} MACs", smallest / unit),
+            format!("makes the cheapest architecture cost {} units; ln(COST) must stay positive, so use a unit below {smallest} (MACs, or nanoseconds with a latency table)", smallest / unit),
         ));
     }
     let columns = table
