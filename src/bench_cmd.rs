@@ -28,7 +28,7 @@ pub enum BenchAction {
 /// Arguments of `bench lut`.
 #[derive(Debug, Args)]
 pub struct LutArgs {
-    /// The search space (one with a supernet: `fbnet*`, `cell`).
+    /// The search space (one with a supernet: `fbnet*`, `cell`, `squeezenas-*` with `head=classify`).
     #[arg(long)]
     space: String,
     /// A space option `key=value` (repeatable).

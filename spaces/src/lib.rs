@@ -8,6 +8,7 @@ mod error;
 pub mod fbnet;
 pub mod init;
 pub mod layers;
+pub mod layerwise;
 pub mod macro_space;
 mod options;
 mod realize;

@@ -1,6 +1,8 @@
 //! Whole-network checks of the fbnet spaces: the paper's published
 //! networks, options, and built networks against the analytic counts.
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
 use nasarena_core::{Arch, SearchSpace, Seed};
 use nasarena_spaces::fbnet::presets::{self, PUBLISHED};
@@ -211,23 +213,7 @@ fn every_trainable_variable_gets_a_gradient() {
     let target = Tensor::new(&[1u32, 3, 5, 7], &Device::Cpu).expect("target");
     let loss = candle_nn::loss::cross_entropy(&y, &target).expect("loss");
     let grads = loss.backward().expect("backward");
-    let data = varmap.data().lock().expect("lock");
-    let mut checked = 0;
-    for (name, var) in data.iter() {
-        if nasarena_spaces::layers::is_buffer(name) {
-            continue;
-        }
-        let g = grads
-            .get(var.as_tensor())
-            .unwrap_or_else(|| panic!("no gradient for {name}"));
-        let norm: f32 = g
-            .sqr()
-            .and_then(|t| t.sum_all())
-            .and_then(|t| t.to_scalar())
-            .expect("norm");
-        assert!(norm > 0.0 && norm.is_finite(), "{name}: {norm}");
-        checked += 1;
-    }
+    let checked = common::assert_every_variable_has_a_gradient(&varmap, &grads);
     assert!(checked > 100, "{checked} variables");
 }
 

@@ -114,8 +114,60 @@ fn options_and_errors() {
     assert!(s.cost(&Arch::new(vec![13; 20])).is_err());
     let varmap = candle_nn::VarMap::new();
     let vb = nasarena_spaces::SeededInit::var_builder(&varmap, Seed(0), &candle_core::Device::Cpu);
-    assert!(
-        s.build(&Arch::new(vec![0; 20]), vb).is_err(),
-        "build is not implemented"
-    );
+    let err = s
+        .build(&Arch::new(vec![0; 20]), vb)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("head=classify"), "{err}");
+    for (opts, key, says) in [
+        (&["head=dense"][..], "head", "`segment` or `classify`"),
+        (&["drop_strides=1"][..], "drop_strides", "output stride 16"),
+        (
+            &["head=classify", "drop_strides=5"][..],
+            "drop_strides",
+            "0..=4",
+        ),
+        (
+            &["head=classify", "input=1x28x28"][..],
+            "input",
+            "layer 4 (stride 2) a 7x7",
+        ),
+        (
+            &["head=classify", "input=1x28x28", "drop_strides=1"][..],
+            "input",
+            "layer 8",
+        ),
+    ] {
+        let err = space("squeezenas-small", opts).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("`{key}`")) && err.contains(says),
+            "{opts:?}: {err}"
+        );
+    }
+    let fashion = [
+        "head=classify",
+        "input=1x28x28",
+        "classes=10",
+        "drop_strides=2",
+    ];
+    assert!(space("squeezenas-small", &fashion).is_ok());
+}
+
+/// The classification form costs the encoder plus a linear classifier on
+/// the pooled features instead of the decoder.
+#[test]
+fn classify_head_replaces_the_decoder_in_the_cost() {
+    let segment = space("squeezenas-small", &["input=3x64x64", "classes=10"]).expect("seg");
+    let classify = space(
+        "squeezenas-small",
+        &["input=3x64x64", "classes=10", "head=classify"],
+    )
+    .expect("cls");
+    let arch = classify.parse(variants::MAC_SMALL).expect("arch");
+    let a = segment.cost(&arch).expect("cost");
+    let b = classify.cost(&arch).expect("cost");
+    assert_eq!(a.layers[..22], b.layers[..22], "stem, layers, last_conv");
+    let fc = &b.layers[22];
+    assert_eq!((fc.name.as_str(), fc.macs, fc.params), ("fc", 2560, 2570));
+    assert_eq!(b.layers.len(), 23);
 }

@@ -19,6 +19,7 @@
 use super::tally::Tally;
 use crate::describe::{Graph, Node};
 use crate::layers::{ConvBn, ConvSpec, MacCounter};
+use crate::layerwise::SearchedLayer;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -142,17 +143,38 @@ pub struct IrBlock {
     dw: ConvBn,
     /// 1x1 projection (grouped) + BN.
     pwl: ConvBn,
-    /// Groups of the 1x1 convs; a shuffle follows `pw` when > 1.
+    /// Groups of the 1x1 convs; a shuffle follows `pw` when > 1 and
+    /// `shuffle` is set (FBNet shuffles, SqueezeNAS does not).
     groups: usize,
+    shuffle: bool,
     /// Whether the input is added to the output.
     residual: bool,
 }
 
 impl IrBlock {
-    fn describe(&self, g: &mut Graph, x: usize) -> usize {
+    /// Creates `pw`, `dw` and `pwl` (conv + BN each) under `vb`.
+    pub fn new(
+        [pw, dw, pwl]: [ConvSpec; 3],
+        shuffle: bool,
+        residual: bool,
+        vb: VarBuilder,
+        counter: Option<&MacCounter>,
+    ) -> Result<Self> {
+        Ok(IrBlock {
+            pw: ConvBn::new(pw, vb.pp("pw"), counter)?,
+            dw: ConvBn::new(dw, vb.pp("dw"), counter)?,
+            pwl: ConvBn::new(pwl, vb.pp("pwl"), counter)?,
+            groups: pw.groups,
+            shuffle,
+            residual,
+        })
+    }
+
+    /// Appends the block reading node `x` to a description.
+    pub fn describe(&self, g: &mut Graph, x: usize) -> usize {
         let pw = self.pw.describe(g, x);
         let mut y = g.relu(pw);
-        if self.groups > 1 {
+        if self.shuffle && self.groups > 1 {
             y = g.push(Node::Shuffle {
                 x: y,
                 groups: self.groups,
@@ -168,9 +190,10 @@ impl IrBlock {
         }
     }
 
-    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+    /// Runs the block (`train` selects BN batch statistics).
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut y = self.pw.forward_relu(x, train)?;
-        if self.groups > 1 {
+        if self.shuffle && self.groups > 1 {
             y = channel_shuffle(&y, self.groups)?;
         }
         let y = self.dw.forward_relu(&y, train)?;
@@ -208,14 +231,14 @@ impl Layer {
             (Candidate::Skip, [(proj, _, _)]) => {
                 Ok(Layer::Project(ConvBn::new(*proj, vb.pp("proj"), counter)?))
             }
-            (Candidate::Block { groups, .. }, [(pw, _, _), (dw, _, _), (pwl, _, _)]) => {
-                Ok(Layer::Block(Box::new(IrBlock {
-                    pw: ConvBn::new(*pw, vb.pp("pw"), counter)?,
-                    dw: ConvBn::new(*dw, vb.pp("dw"), counter)?,
-                    pwl: ConvBn::new(*pwl, vb.pp("pwl"), counter)?,
-                    groups,
-                    residual: slot.residual(),
-                })))
+            (Candidate::Block { .. }, [(pw, _, _), (dw, _, _), (pwl, _, _)]) => {
+                Ok(Layer::Block(Box::new(IrBlock::new(
+                    [*pw, *dw, *pwl],
+                    true,
+                    slot.residual(),
+                    vb,
+                    counter,
+                )?)))
             }
             _ => candle_core::bail!("fbnet: inconsistent block plan for {candidate:?}"),
         }
@@ -240,6 +263,16 @@ impl Layer {
             Layer::Project(proj) => proj.forward_relu(x, train),
             Layer::Block(block) => block.forward_t(x, train),
         }
+    }
+}
+
+impl SearchedLayer for Layer {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Layer::forward_t(self, x, train)
+    }
+
+    fn describe(&self, g: &mut Graph, x: usize) -> Option<usize> {
+        Some(Layer::describe(self, g, x))
     }
 }
 

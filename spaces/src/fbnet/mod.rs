@@ -19,21 +19,26 @@
 
 pub mod block;
 pub(crate) mod genotype;
-pub mod network;
 pub mod plan;
 pub mod presets;
-pub mod supernet;
 pub mod tally;
 
 use crate::layers::MacCounter;
+use crate::layerwise::{LayerwiseNetwork, LayerwiseSupernet};
 use crate::{CostReport, Error, Network, Realize, Result, SpaceEntry, SpaceOptions};
-use block::{Candidate, CANDIDATES};
+use block::{Candidate, Layer, CANDIDATES};
 use candle_nn::VarBuilder;
 use nasarena_core::{Arch, Decision, SearchSpace};
-use network::FbnetNetwork;
 use plan::Plan;
 use presets::{Preset, HEAD_CHANNELS, LAYERS};
-use supernet::FbnetSupernet;
+
+/// A built FBNet network: stem, the 22 searched layers, head conv, global
+/// average pool and classifier (Wu et al. 2019, Table 1).
+pub type FbnetNetwork = LayerwiseNetwork<Layer>;
+
+/// A built FBNet supernet: every one of the nine candidates in each of the
+/// 22 searched layers (Wu et al. 2019, Sec. 3.3).
+pub type FbnetSupernet = LayerwiseSupernet<Layer>;
 
 /// Option keys accepted by the fbnet spaces.
 pub const OPTIONS: &[&str] = &["input", "classes", "head", "width", "drop_strides"];
@@ -163,7 +168,14 @@ impl FbnetSpace {
         counter: Option<&MacCounter>,
     ) -> Result<FbnetNetwork> {
         let candidates = self.candidates(arch)?;
-        Ok(FbnetNetwork::new(&self.plan, &candidates, vb, counter)?)
+        let slots = &self.plan.slots;
+        Ok(LayerwiseNetwork::new(
+            &self.plan.frame(),
+            slots.len(),
+            vb,
+            counter,
+            |i, vb| Layer::new(candidates[i], &slots[i], vb, counter),
+        )?)
     }
 
     /// Builds the supernet; `counter` adds the MACs of whatever runs.
@@ -172,7 +184,20 @@ impl FbnetSpace {
         vb: VarBuilder,
         counter: Option<&MacCounter>,
     ) -> Result<FbnetSupernet> {
-        Ok(FbnetSupernet::new(&self.plan, vb, counter)?)
+        let slots = &self.plan.slots;
+        Ok(LayerwiseSupernet::new(
+            self.name,
+            &self.plan.frame(),
+            slots.iter().map(|s| [s.c_in, s.h, s.w]).collect(),
+            &CANDIDATES,
+            vb,
+            counter,
+            |i, o, vb| {
+                let candidate = Candidate::from_index(o)
+                    .ok_or_else(|| candle_core::Error::Msg(format!("fbnet candidate {o}")))?;
+                Layer::new(candidate, &slots[i], vb, counter)
+            },
+        )?)
     }
 }
 

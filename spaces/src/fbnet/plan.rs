@@ -5,6 +5,7 @@ use super::block::{self, Candidate, Slot};
 use super::presets::{scale_channels, LAYERS, STAGES, STEM_CHANNELS};
 use super::tally::Tally;
 use crate::layers::ConvSpec;
+use crate::layerwise::Frame;
 use crate::{CostReport, LayerCost};
 
 /// Everything about a network except the searched choices.
@@ -76,6 +77,17 @@ impl Plan {
             head: ConvSpec::new(c_in, head, 1, 1),
             head_hw: (h, w),
             classes,
+        }
+    }
+
+    /// The fixed parts around the searched layers.
+    pub fn frame(&self) -> Frame {
+        Frame {
+            input: self.input,
+            stem: self.stem,
+            head: Some(self.head),
+            features: self.head.c_out,
+            classes: self.classes,
         }
     }
 

@@ -95,24 +95,37 @@ pub fn cost(candidate: Candidate, slot: &Slot) -> Tally {
         Candidate::Skip => {
             t.conv_bn(&ConvSpec::new(slot.c_in, slot.c_out, 1, 1), h, w);
         }
-        Candidate::Block {
-            kernel,
-            expansion,
-            groups,
-            dilation,
-        } => {
-            let hidden = slot.c_in * expansion;
-            let pw = ConvSpec::new(slot.c_in, hidden, 1, 1).groups(groups);
-            let dw = ConvSpec::new(hidden, hidden, kernel, slot.stride)
-                .groups(hidden)
-                .dilation(dilation);
-            let pwl = ConvSpec::new(hidden, slot.c_out, 1, 1).groups(groups);
-            t.conv_bn(&pw, h, w);
-            let (ho, wo) = t.conv_bn(&dw, h, w);
-            t.conv_bn(&pwl, ho, wo);
+        Candidate::Block { .. } => {
+            if let Some([pw, dw, pwl]) = block_convs(candidate, slot) {
+                t.conv_bn(&pw, h, w);
+                let (ho, wo) = t.conv_bn(&dw, h, w);
+                t.conv_bn(&pwl, ho, wo);
+            }
         }
     }
     t
+}
+
+/// The 1x1, depthwise and 1x1 convolutions of a block candidate in a slot
+/// (`None` for `skip`); both the cost and the built layer use them.
+pub fn block_convs(candidate: Candidate, slot: &Slot) -> Option<[ConvSpec; 3]> {
+    let Candidate::Block {
+        kernel,
+        expansion,
+        groups,
+        dilation,
+    } = candidate
+    else {
+        return None;
+    };
+    let hidden = slot.c_in * expansion;
+    Some([
+        ConvSpec::new(slot.c_in, hidden, 1, 1).groups(groups),
+        ConvSpec::new(hidden, hidden, kernel, slot.stride)
+            .groups(hidden)
+            .dilation(dilation),
+        ConvSpec::new(hidden, slot.c_out, 1, 1).groups(groups),
+    ])
 }
 
 #[cfg(test)]

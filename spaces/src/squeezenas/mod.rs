@@ -7,31 +7,55 @@
 //! 19 classes (Cityscapes).
 //!
 //! Genotype: candidate names in layer order, comma-separated, e.g.
-//! [`variants::MAC_SMALL`]. Options: `input=CxHxW` (H and W multiples of
-//! 16, so every stride-2 layer halves the map exactly, as the official
-//! FactorizedReduce and decoder concatenations require) and `classes=N`.
+//! [`variants::MAC_SMALL`]. Options:
+//! - `input=CxHxW` and `classes=N`;
+//! - `head=segment|classify` (default `segment`): `segment` is the
+//!   variant's decoder ([`head`]), costed exactly but not built, since it
+//!   needs dense labels (Cityscapes) that no bundled dataset has; H and W
+//!   must be multiples of 16, so every stride-2 layer halves the map
+//!   exactly, as the official FactorizedReduce and decoder concatenations
+//!   require. `classify` ends the encoder (with the small variant's 1x1
+//!   conv to 256) in global average pooling and a linear classifier, as the
+//!   official code's ImageNet form does; these networks and their
+//!   supernets are built ([`layer`], [`crate::layerwise`]) and their costs
+//!   count exactly what is built. Any input works whose stride-2 searched
+//!   layers see even maps (see [`layout`]);
+//! - `drop_strides=N` (`classify` only): the earliest N stride-2 positions
+//!   run at stride 1; `input=1x28x28,head=classify,drop_strides=2` runs on
+//!   Fashion-MNIST (28 -> 28 -> 28 -> 14 -> 7).
 //!
 //! Costs count every convolution of the stem, the searched layers, the
-//! small variant's 1x1 conv to 256 (`last_conv`) and the head. Building
-//! networks for these spaces is not implemented yet.
+//! small variant's 1x1 conv to 256 (`last_conv`) and the head (the
+//! decoder, or the classifier's linear layer).
 
 pub mod block;
 pub mod head;
+pub mod layer;
+pub mod layout;
 pub mod variants;
 
 use crate::fbnet::block::Slot;
 use crate::fbnet::genotype;
 use crate::fbnet::tally::Tally;
-use crate::layers::ConvSpec;
+use crate::layers::{ConvSpec, MacCounter};
+use crate::layerwise::{LayerwiseNetwork, LayerwiseSupernet};
 use crate::{CostReport, Error, LayerCost, Network, Realize, Result, SpaceEntry, SpaceOptions};
 use block::{Candidate, CANDIDATES};
 use candle_nn::VarBuilder;
 use head::HeadInput;
+use layer::SqueezeLayer;
+use layout::{Head, Layout};
 use nasarena_core::{Arch, Decision, SearchSpace};
 use variants::Variant;
 
 /// Option keys accepted by the squeezenas spaces.
-pub const OPTIONS: &[&str] = &["input", "classes"];
+pub const OPTIONS: &[&str] = &["input", "classes", "head", "drop_strides"];
+
+/// A built SqueezeNAS encoder with the classification head.
+pub type SqueezeNasNetwork = LayerwiseNetwork<SqueezeLayer>;
+
+/// A built SqueezeNAS supernet: all 13 candidates in every searched layer.
+pub type SqueezeNasSupernet = LayerwiseSupernet<SqueezeLayer>;
 
 /// Registry entries of the squeezenas spaces.
 pub fn entries() -> Vec<SpaceEntry> {
@@ -58,11 +82,8 @@ const MAX_SIDE: usize = 8192;
 #[derive(Clone, Debug)]
 pub struct SqueezeNasSpace {
     variant: Variant,
-    input: [usize; 3],
-    classes: usize,
     decisions: Vec<Decision>,
-    stem: ConvSpec,
-    slots: Vec<Slot>,
+    layout: Layout,
 }
 
 impl SqueezeNasSpace {
@@ -74,74 +95,93 @@ impl SqueezeNasSpace {
             reason,
         };
         let input = options.take_shape("input", [3, 1024, 2048])?;
-        let [c, h, w] = input;
-        if c > MAX_SIDE || h > MAX_SIDE || w > MAX_SIDE || h % 16 != 0 || w % 16 != 0 {
-            return Err(bad(
-                "input",
-                format!("H and W must be multiples of 16 and at most {MAX_SIDE}, got {c}x{h}x{w}"),
-            ));
-        }
         let classes = options.take_usize("classes", 19)?;
         if classes > 1 << 16 {
             return Err(bad("classes", "must be at most 65536".into()));
         }
+        let head = match options.take("head") {
+            None => Head::Segment,
+            Some(v) => Head::parse(&v).ok_or_else(|| {
+                bad(
+                    "head",
+                    format!("expected `segment` or `classify`, got `{v}`"),
+                )
+            })?,
+        };
+        let positions = Layout::stride_positions(&variant);
+        let drop_strides = match options.take("drop_strides") {
+            None => 0,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n <= positions => n,
+                _ => {
+                    return Err(bad(
+                        "drop_strides",
+                        format!("expected 0..={positions}, got `{v}`"),
+                    ))
+                }
+            },
+        };
         options.finish(OPTIONS)?;
-        Ok(Self::layout(variant, input, classes))
+        let [c, h, w] = input;
+        if c > MAX_SIDE || h > MAX_SIDE || w > MAX_SIDE {
+            return Err(bad(
+                "input",
+                format!("each of C, H, W must be at most {MAX_SIDE}, got {c}x{h}x{w}"),
+            ));
+        }
+        if head == Head::Segment && (h % 16 != 0 || w % 16 != 0) {
+            return Err(bad(
+                "input",
+                format!("with head=segment H and W must be multiples of 16, got {c}x{h}x{w}"),
+            ));
+        }
+        if head == Head::Segment && drop_strides > 0 {
+            return Err(bad(
+                "drop_strides",
+                "the segmentation heads need output stride 16; use head=classify".into(),
+            ));
+        }
+        let layout = Layout::new(&variant, input, classes, head, drop_strides);
+        if let Some((i, slot)) = layout.odd_reduction() {
+            return Err(bad(
+                "input",
+                format!(
+                    "{c}x{h}x{w} gives searched layer {i} (stride 2) a {}x{} map; stride-2 \
+                     layers need even sizes (FactorizedReduce): change the input or drop_strides",
+                    slot.h, slot.w
+                ),
+            ));
+        }
+        Ok(Self::from_layout(variant, layout))
     }
 
     /// The space of `variant` with the default options.
     pub fn with_defaults(variant: Variant) -> Self {
-        Self::layout(variant, [3, 1024, 2048], 19)
+        let layout = Layout::new(&variant, [3, 1024, 2048], 19, Head::Segment, 0);
+        Self::from_layout(variant, layout)
     }
 
-    fn layout(variant: Variant, input: [usize; 3], classes: usize) -> Self {
-        let stem = ConvSpec::new(input[0], variant.stem, 3, 2);
-        let (mut h, mut w) = (stem.out_size(input[1]), stem.out_size(input[2]));
-        let mut c_in = variant.stem;
-        let mut slots = Vec::new();
-        for &(c_out, repeats, first_stride) in variant.stages {
-            for r in 0..repeats {
-                let stride = if r == 0 { first_stride } else { 1 };
-                slots.push(Slot {
-                    c_in,
-                    c_out,
-                    stride,
-                    h,
-                    w,
-                });
-                (h, w) = (h.div_ceil(stride), w.div_ceil(stride));
-                c_in = c_out;
-            }
-        }
-        let decisions = (0..slots.len())
+    fn from_layout(variant: Variant, layout: Layout) -> Self {
+        let decisions = (0..layout.slots.len())
             .map(|i| Decision::new(format!("layer{i}"), &CANDIDATES))
             .collect();
         SqueezeNasSpace {
             variant,
-            input,
-            classes,
             decisions,
-            stem,
-            slots,
+            layout,
         }
     }
 
     /// The searched layers' positions.
     pub fn slots(&self) -> &[Slot] {
-        &self.slots
-    }
-
-    /// Output channels and size of searched layer `i`.
-    fn output_of(&self, i: usize) -> (usize, (usize, usize)) {
-        let s = self.slots[i.min(self.slots.len() - 1)];
-        (s.c_out, (s.h.div_ceil(s.stride), s.w.div_ceil(s.stride)))
+        &self.layout.slots
     }
 
     /// The fixed part after the searched layers: rows and weight count.
     fn tail(&self) -> (Vec<LayerCost>, u64) {
         let mut rows = Vec::new();
         let mut weights = 0;
-        let (mut c_deep, deep_hw) = self.output_of(self.slots.len() - 1);
+        let (mut c_deep, deep_hw) = self.layout.output_of(self.layout.slots.len() - 1);
         if let Some(channels) = self.variant.last_conv {
             let mut t = Tally::default();
             t.conv_bn(&ConvSpec::new(c_deep, channels, 1, 1), deep_hw.0, deep_hw.1);
@@ -149,13 +189,20 @@ impl SqueezeNasSpace {
             rows.push(t.row("last_conv", "conv1x1"));
             c_deep = channels;
         }
-        let (c_skip, skip_hw) = self.output_of(self.variant.skip_layer);
+        if self.layout.head == Head::Classify {
+            let mut t = Tally::default();
+            t.linear(c_deep, self.layout.classes);
+            weights += t.weights;
+            rows.push(t.row("fc", "linear"));
+            return (rows, weights);
+        }
+        let (c_skip, skip_hw) = self.layout.output_of(self.variant.skip_layer);
         let input = HeadInput {
             c_deep,
             deep_hw,
             c_skip,
             skip_hw,
-            classes: self.classes,
+            classes: self.layout.classes,
         };
         let t = head::cost(self.variant.head, &input);
         weights += t.weights;
@@ -165,6 +212,75 @@ impl SqueezeNasSpace {
         };
         rows.push(t.row("head", kind));
         (rows, weights)
+    }
+
+    /// The candidates of a valid architecture, in layer order.
+    fn candidates(&self, arch: &Arch) -> Result<Vec<Candidate>> {
+        self.check(arch)?;
+        arch.choices()
+            .iter()
+            .map(|&c| {
+                Candidate::from_index(c as usize)
+                    .ok_or(Error::NotBuilt("a squeezenas candidate beyond the 13"))
+            })
+            .collect()
+    }
+
+    /// Only the classification form is built (see the module docs).
+    fn check_buildable(&self) -> Result<()> {
+        match self.layout.head {
+            Head::Classify => Ok(()),
+            Head::Segment => Err(Error::Unsupported {
+                space: self.variant.name.to_string(),
+                reason: "the segmentation head is costed but not built (it needs dense labels); \
+                         set the option head=classify to build the encoder with a classifier"
+                    .into(),
+            }),
+        }
+    }
+
+    /// Builds the network (head=classify); convolutions and the classifier
+    /// add their MACs to `counter` on every forward pass.
+    pub fn build_counted(
+        &self,
+        arch: &Arch,
+        vb: VarBuilder,
+        counter: Option<&MacCounter>,
+    ) -> Result<SqueezeNasNetwork> {
+        self.check_buildable()?;
+        let candidates = self.candidates(arch)?;
+        let slots = &self.layout.slots;
+        Ok(LayerwiseNetwork::new(
+            &self.layout.frame(&self.variant),
+            slots.len(),
+            vb,
+            counter,
+            |i, vb| SqueezeLayer::new(candidates[i], &slots[i], vb, counter),
+        )?)
+    }
+
+    /// Builds the supernet (head=classify); `counter` adds the MACs of
+    /// whatever runs.
+    pub fn build_supernet_counted(
+        &self,
+        vb: VarBuilder,
+        counter: Option<&MacCounter>,
+    ) -> Result<SqueezeNasSupernet> {
+        self.check_buildable()?;
+        let slots = &self.layout.slots;
+        Ok(LayerwiseSupernet::new(
+            self.variant.name,
+            &self.layout.frame(&self.variant),
+            slots.iter().map(|s| [s.c_in, s.h, s.w]).collect(),
+            &CANDIDATES,
+            vb,
+            counter,
+            |i, o, vb| {
+                let candidate = Candidate::from_index(o)
+                    .ok_or_else(|| candle_core::Error::Msg(format!("squeezenas candidate {o}")))?;
+                SqueezeLayer::new(candidate, &slots[i], vb, counter)
+            },
+        )?)
     }
 }
 
@@ -192,22 +308,27 @@ impl SearchSpace for SqueezeNasSpace {
 
 impl Realize for SqueezeNasSpace {
     fn input_shape(&self) -> [usize; 3] {
-        self.input
+        self.layout.input
     }
 
     fn classes(&self) -> usize {
-        self.classes
+        self.layout.classes
     }
 
     fn cost(&self, arch: &Arch) -> Result<CostReport> {
-        self.check(arch)?;
+        let candidates = self.candidates(arch)?;
         let mut stem = Tally::default();
-        stem.conv_bn(&self.stem, self.input[1], self.input[2]);
+        let [_, h, w] = self.layout.input;
+        stem.conv_bn(&self.layout.stem, h, w);
         let mut weights = stem.weights;
         let mut rows = vec![stem.row("stem", "conv3x3")];
-        for (i, (slot, &choice)) in self.slots.iter().zip(arch.choices()).enumerate() {
-            let candidate = Candidate::from_index(choice as usize)
-                .ok_or(Error::NotBuilt("a squeezenas candidate beyond the 13"))?;
+        let layers = self
+            .layout
+            .slots
+            .iter()
+            .zip(&candidates)
+            .zip(arch.choices());
+        for (i, ((slot, &candidate), &choice)) in layers.enumerate() {
             let t = block::cost(candidate, slot);
             weights += t.weights;
             rows.push(t.row(
@@ -222,6 +343,7 @@ impl Realize for SqueezeNasSpace {
 
     fn candidate_macs(&self) -> Result<Vec<Vec<u64>>> {
         Ok(self
+            .layout
             .slots
             .iter()
             .map(|slot| {
@@ -233,7 +355,11 @@ impl Realize for SqueezeNasSpace {
             .collect())
     }
 
-    fn build(&self, _arch: &Arch, _vb: VarBuilder) -> Result<Box<dyn Network>> {
-        Err(Error::NotBuilt("building squeezenas networks"))
+    fn build(&self, arch: &Arch, vb: VarBuilder) -> Result<Box<dyn Network>> {
+        Ok(Box::new(self.build_counted(arch, vb, None)?))
+    }
+
+    fn build_supernet(&self, vb: VarBuilder) -> Result<Box<dyn crate::Supernet>> {
+        Ok(Box::new(self.build_supernet_counted(vb, None)?))
     }
 }
