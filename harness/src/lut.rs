@@ -84,8 +84,32 @@ fn site_input(shape: [usize; 3], batch: usize, device: &Device) -> Result<Tensor
     Ok(Tensor::from_vec(data, (batch, c, h, w), device)?)
 }
 
-/// Median seconds of `repeats` timed runs of one candidate at one site
-/// (`None`: the candidate does no work).
+/// Median seconds of `config.repeats` timed runs of `run` after
+/// `config.warmup` untimed ones, each timed between device
+/// synchronisations; `None` as soon as `run` says it did no work.
+fn median_seconds(
+    config: &LutConfig,
+    device: &Device,
+    mut run: impl FnMut() -> Result<bool>,
+) -> Result<Option<f64>> {
+    let mut times = Vec::with_capacity(config.repeats);
+    for i in 0..config.warmup + config.repeats {
+        device.synchronize()?;
+        let started = Instant::now();
+        let worked = run()?;
+        device.synchronize()?;
+        if !worked {
+            return Ok(None);
+        }
+        if i >= config.warmup {
+            times.push(started.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times.get(times.len() / 2).copied())
+}
+
+/// Median seconds of one candidate at one site (`None`: no work).
 fn time_candidate(
     net: &dyn Supernet,
     (decision, site, option): (usize, usize, usize),
@@ -93,24 +117,9 @@ fn time_candidate(
     config: &LutConfig,
     device: &Device,
 ) -> Result<Option<f64>> {
-    for _ in 0..config.warmup {
-        if net.run_candidate(decision, site, option, x)?.is_none() {
-            return Ok(None);
-        }
-    }
-    let mut times = Vec::with_capacity(config.repeats);
-    for _ in 0..config.repeats {
-        device.synchronize()?;
-        let started = Instant::now();
-        let y = net.run_candidate(decision, site, option, x)?;
-        device.synchronize()?;
-        times.push(started.elapsed().as_secs_f64());
-        if y.is_none() {
-            return Ok(None);
-        }
-    }
-    times.sort_by(f64::total_cmp);
-    Ok(times.get(times.len() / 2).copied())
+    median_seconds(config, device, || {
+        Ok(net.run_candidate(decision, site, option, x)?.is_some())
+    })
 }
 
 /// Measures the table of `space` (named `space_name` with `options`);
@@ -193,18 +202,11 @@ fn fixed_part(
     let arities: Vec<usize> = ns.iter().map(Vec::len).collect();
     let mixing = one_hot_mixing(&choices, &arities, device)?;
     let x = site_input(input, config.batch, device)?;
-    let mut times = Vec::with_capacity(config.repeats);
-    for i in 0..config.warmup + config.repeats {
-        device.synchronize()?;
-        let started = Instant::now();
+    let seconds = median_seconds(config, device, || {
         net.forward_mixed(&x, &mixing, true)?;
-        device.synchronize()?;
-        if i >= config.warmup {
-            times.push(started.elapsed().as_secs_f64());
-        }
-    }
-    times.sort_by(f64::total_cmp);
-    let whole = (times.get(times.len() / 2).copied().unwrap_or(0.0) * 1e9).round() as u64;
+        Ok(true)
+    })?;
+    let whole = (seconds.unwrap_or(0.0) * 1e9).round() as u64;
     Ok(whole.saturating_sub(chosen_ns.iter().sum()))
 }
 
