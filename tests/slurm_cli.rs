@@ -456,7 +456,7 @@ fn preempt_and_requeue(cluster: &Cluster, dir: &tempfile::TempDir) {
         "{log}"
     );
     assert!(
-        log.contains(&format!("resumed after {stopped_at} recorded trials")),
+        log.contains(&format!("resumed after {stopped_at} recorded steps")),
         "{log}"
     );
 }
