@@ -264,6 +264,28 @@ fn plane_grad_sums<const RELU: bool>(xp: &[f32], yp: &[f32], gp: &[f32], m: f32)
     (sum(acc_g) + tg, sum(acc_gx) + tgx)
 }
 
+/// `(x, y, dy)` data and `(n, c, plane)` of a backward op's operands.
+type BackwardOperands<'a> = (&'a [f32], &'a [f32], &'a [f32], (usize, usize, usize));
+
+/// The `(x, y, dy)` operands of the backward ops with `(n, c, plane)`,
+/// checked to share one shape with `channels` channels.
+fn backward_operands<'a>(
+    op: &'static str,
+    [(s1, l1), (s2, l2), (s3, l3)]: [(&'a CpuStorage, &Layout); 3],
+    channels: usize,
+) -> Result<BackwardOperands<'a>, Error> {
+    let (n, c, plane) = nc_plane(op, l1)?;
+    let (x, y, gy) = (
+        f32_data(op, s1, l1)?,
+        f32_data(op, s2, l2)?,
+        f32_data(op, s3, l3)?,
+    );
+    if y.len() != x.len() || gy.len() != x.len() || channels != c {
+        return Err(bad(op, "x, y and dy must have the same shape".into()));
+    }
+    Ok((x, y, gy, (n, c, plane)))
+}
+
 /// `[2, C]`: per channel `sum g` and `sum g * xhat` for arguments
 /// `(x, y, dy)`, where `g = dy` masked by `y > 0` under ReLU.
 #[derive(Clone, Debug)]
@@ -290,16 +312,8 @@ impl CustomOp3 for BatchNormGradSums {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let op = self.name();
-        let (n, c, plane) = nc_plane(op, l1)?;
-        let (x, y, gy) = (
-            f32_data(op, s1, l1)?,
-            f32_data(op, s2, l2)?,
-            f32_data(op, s3, l3)?,
-        );
-        if y.len() != x.len() || gy.len() != x.len() || self.mean.len() != c {
-            return Err(bad(op, "x, y and dy must have the same shape".into()).into());
-        }
+        let (x, y, gy, (n, c, plane)) =
+            backward_operands(self.name(), [(s1, l1), (s2, l2), (s3, l3)], self.mean.len())?;
         let sums: Vec<(f32, f32)> = (0..c)
             .into_par_iter()
             .map(|ch| {
@@ -357,16 +371,8 @@ impl CustomOp3 for BatchNormGradInput {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let op = self.name();
-        let (n, c, plane) = nc_plane(op, l1)?;
-        let (x, y, gy) = (
-            f32_data(op, s1, l1)?,
-            f32_data(op, s2, l2)?,
-            f32_data(op, s3, l3)?,
-        );
-        if y.len() != x.len() || gy.len() != x.len() || self.mean.len() != c {
-            return Err(bad(op, "x, y and dy must have the same shape".into()).into());
-        }
+        let (x, y, gy, (n, c, plane)) =
+            backward_operands(self.name(), [(s1, l1), (s2, l2), (s3, l3)], self.mean.len())?;
         let m = (n * plane).max(1) as f32;
         let mut gx = vec![0f32; x.len()];
         gx.par_chunks_mut(plane).enumerate().for_each(|(p, out)| {
