@@ -12,6 +12,7 @@
 mod bn;
 mod conv;
 mod error;
+mod matmul;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -34,7 +35,7 @@ pub use bn::{
     BatchNormEval, BatchNormGradInput, BatchNormGradSums, BatchNormTrain, BnStats,
 };
 pub use conv::{
-    conv_path, direct_conv2d, grouped_conv2d, pointwise_grouped, ConvGeom, ConvParams, ConvPath,
-    GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGradWeight,
+    conv_path, direct_conv2d, grouped_conv2d, ConvGeom, ConvParams, ConvPath, GroupedConv2d,
+    GroupedConv2dGradInput, GroupedConv2dGradWeight,
 };
 pub use error::{Error, Result};

@@ -63,6 +63,13 @@ const CASES: &[Case] = &[
     // general grouped with a spatial kernel
     (2, 4, 6, 6, 6, 3, 1, 1, 2, 2),
     (1, 6, 7, 7, 3, 3, 2, 1, 1, 3),
+    // several GEMM row blocks (8 rows) and column panels (32 positions),
+    // both ragged, dense and g2
+    (2, 10, 9, 9, 20, 3, 1, 1, 1, 1),
+    (2, 16, 6, 7, 20, 1, 1, 0, 1, 2),
+    // 144 output positions: the weight gradient's dot-product path (the
+    // smaller maps above take the outer-product path)
+    (1, 3, 12, 12, 5, 3, 1, 1, 1, 1),
 ];
 
 fn random(seed: Seed, dims: &[usize]) -> Tensor {
@@ -279,32 +286,32 @@ fn same_results_on_one_and_three_threads(c: Case) {
 fn paths_are_chosen_by_device_dtype_and_shape() {
     let x = random(Seed(1), &[1, 4, 5, 5]);
     assert_eq!(
-        conv_path(&x, &random(Seed(2), &[4, 1, 3, 3]), 1, 1, 4),
+        conv_path(&x, &random(Seed(2), &[4, 1, 3, 3]), 4),
         ConvPath::Direct
     );
     assert_eq!(
-        conv_path(&x, &random(Seed(2), &[6, 2, 1, 1]), 1, 0, 2),
-        ConvPath::PointwiseMatmul
+        conv_path(&x, &random(Seed(2), &[6, 2, 1, 1]), 2),
+        ConvPath::Gemm
     );
     assert_eq!(
-        conv_path(&x, &random(Seed(2), &[6, 2, 1, 1]), 2, 0, 2),
+        conv_path(&x, &random(Seed(2), &[6, 2, 3, 3]), 2),
+        ConvPath::Gemm
+    );
+    assert_eq!(
+        conv_path(&x, &random(Seed(2), &[8, 1, 1, 1]), 4),
         ConvPath::Direct
     );
     assert_eq!(
-        conv_path(&x, &random(Seed(2), &[6, 4, 3, 3]), 1, 1, 1),
+        conv_path(&x, &random(Seed(2), &[6, 4, 3, 3]), 1),
         ConvPath::Gemm
     );
     assert_eq!(
-        conv_path(&x, &random(Seed(2), &[6, 4, 1, 1]), 2, 0, 1),
-        ConvPath::Gemm
-    );
-    assert_eq!(
-        conv_path(&x, &random(Seed(2), &[6, 4, 1, 1]), 1, 0, 1),
+        conv_path(&x, &random(Seed(2), &[6, 4, 1, 1]), 1),
         ConvPath::Gemm
     );
     let xh = x.to_dtype(DType::F64).unwrap();
     let wh = random(Seed(2), &[4, 1, 3, 3]).to_dtype(DType::F64).unwrap();
-    assert_eq!(conv_path(&xh, &wh, 1, 1, 4), ConvPath::Candle);
+    assert_eq!(conv_path(&xh, &wh, 4), ConvPath::Candle);
     // The public API still works for other dtypes, through candle.
     assert_eq!(
         grouped_conv2d(&xh, &wh, 1, 1, 1, 4).unwrap().dims(),
@@ -344,10 +351,7 @@ fn cuda_tensors_fall_back_and_match_the_cpu() {
         random(Seed(22), &[8, 2, 3, 3]),
     );
     let on_gpu = |t: &Tensor| t.to_device(&gpu).unwrap();
-    assert_eq!(
-        conv_path(&on_gpu(&x), &on_gpu(&w), 1, 1, 4),
-        ConvPath::Candle
-    );
+    assert_eq!(conv_path(&on_gpu(&x), &on_gpu(&w), 4), ConvPath::Candle);
     let cpu = direct_conv2d(&x, &w, 1, 1, 1, 4).unwrap();
     let y = direct_conv2d(&on_gpu(&x), &on_gpu(&w), 1, 1, 1, 4).unwrap();
     assert!(max_abs_diff(&cpu, &y.to_device(&Device::Cpu).unwrap()) < 1e-4);

@@ -1,5 +1,8 @@
-//! Dense (`groups = 1`) convolution as im2col + GEMM, forward and both
-//! gradients, so that every product is a matrix multiplication.
+//! Dense convolution as im2col + GEMM, forward and both gradients, so
+//! that every product is a matrix multiplication. Grouped convolutions
+//! whose groups have several input channels (FBNet's `g2` 1x1s) run the
+//! same way, one group after the other; depthwise ones (one input channel
+//! per group, nothing to multiply) have direct kernels (`super::kernels`).
 //!
 //! The lowering is the classic one of Chellapilla et al. (2006, "High
 //! performance convolutional neural networks for document processing") and
@@ -15,188 +18,30 @@
 //! gradient is a transposed convolution made of scalar dot products, and
 //! idle measurements on the NAS-Bench-201 cell network (C=16, N=5, 32x32)
 //! put candle's dense convolutions at about a tenth of PyTorch's speed
-//! (bench/README.md). Samples are spread over the current rayon pool, each
-//! worker with its own `col` scratch; the GEMM itself (the `gemm` crate,
-//! the kernel candle uses) then runs single-threaded per sample. A 1x1,
-//! stride-1, unpadded convolution skips the unfolding: `col_i` is the input.
+//! (bench/README.md). Samples are spread over the current rayon pool; the
+//! products of one sample run on one thread in [`crate::matmul`]'s kernels.
+//!
+//! The forward and the input gradient never build `col_i` as a matrix:
+//! they work on panels of [`NR`] output positions, unfolded straight into
+//! the kernel's packed layout ([`Unfold::gather`](super::unfold::Unfold::gather)) or folded straight back
+//! from it ([`Unfold::scatter`](super::unfold::Unfold::scatter)). The weight gradient reduces over
+//! positions, so it unfolds whole rows ([`Unfold::im2col`](super::unfold::Unfold::im2col)); a 1x1,
+//! stride-1, unpadded convolution skips that: `col_i` is the input.
 
-use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::geom::ConvGeom;
-
-/// A row-major or transposed view of a matrix: `rows x cols` with strides.
-#[derive(Clone, Copy)]
-struct Mat<'a> {
-    data: &'a [f32],
-    rows: usize,
-    cols: usize,
-    row_stride: usize,
-    col_stride: usize,
-}
-
-impl<'a> Mat<'a> {
-    /// A contiguous row-major `rows x cols` matrix.
-    fn rows(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        Mat {
-            data,
-            rows,
-            cols,
-            row_stride: cols,
-            col_stride: 1,
-        }
-    }
-
-    /// The transpose, as a view of the same data.
-    fn t(self) -> Self {
-        Mat {
-            data: self.data,
-            rows: self.cols,
-            cols: self.rows,
-            row_stride: self.col_stride,
-            col_stride: self.row_stride,
-        }
-    }
-
-    /// Whether every element the view addresses lies inside `data`.
-    fn in_bounds(&self) -> bool {
-        self.rows == 0
-            || self.cols == 0
-            || (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride
-                < self.data.len()
-    }
-}
-
-/// `dst (+)= a · b` with `dst` contiguous row-major; accumulates when
-/// `accumulate`, overwrites otherwise.
-fn sgemm(dst: &mut [f32], a: Mat, b: Mat, accumulate: bool, parallelism: Parallelism) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    // These hold by construction in this module; the asserts keep the raw
-    // pointer call below sound even if a caller's arithmetic is ever wrong.
-    assert_eq!(b.rows, k, "inner dimensions differ");
-    assert_eq!(dst.len(), m * n, "destination has the wrong size");
-    assert!(a.in_bounds() && b.in_bounds(), "matrix view out of bounds");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            dst.fill(0.0);
-        }
-        return;
-    }
-    // SAFETY: all three views were checked to lie inside their slices, the
-    // destination is exclusively borrowed and does not alias the inputs
-    // (distinct borrows), and f32 is one of gemm's supported types.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a.col_stride as isize,
-            a.row_stride as isize,
-            b.data.as_ptr(),
-            b.col_stride as isize,
-            b.row_stride as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
-}
-
-/// Rows of the unfolded patch matrix (`c_in * k_h * k_w`).
-fn patch_len(g: &ConvGeom) -> usize {
-    g.c_in * g.k_h * g.k_w
-}
+use super::unfold::{patch_len, Unfold};
+use crate::matmul::{dot_accumulate, panel_product, PackedA, PanelOut, NR};
 
 /// Whether `col_i` is the input itself (1x1, stride 1, no padding).
 fn is_identity_unfold(g: &ConvGeom) -> bool {
     g.k_h == 1 && g.k_w == 1 && g.stride == 1 && g.padding == 0
 }
 
-/// The input coordinate of output coordinate `o` at kernel tap `k`, or
-/// `None` where it falls in the zero padding.
-fn source(o: usize, k: usize, g: &ConvGeom, len: usize) -> Option<usize> {
-    (o * g.stride + k * g.dilation)
-        .checked_sub(g.padding)
-        .filter(|&i| i < len)
-}
-
-/// The range of output columns whose tap `kx` lands inside the input row.
-fn valid_columns(kx: usize, g: &ConvGeom) -> std::ops::Range<usize> {
-    let first = (0..g.w_out)
-        .find(|&ox| source(ox, kx, g, g.w).is_some())
-        .unwrap_or(g.w_out);
-    let end = (first..g.w_out)
-        .find(|&ox| source(ox, kx, g, g.w).is_none())
-        .unwrap_or(g.w_out);
-    first..end
-}
-
-/// Unfolds one sample `x_i` (`c_in x h x w`) into `col` (`K x P`).
-fn im2col(g: &ConvGeom, x: &[f32], col: &mut [f32]) {
-    let p = g.out_plane();
-    for (row, col_row) in col.chunks_exact_mut(p).enumerate() {
-        let (c, ky, kx) = (row / (g.k_h * g.k_w), row / g.k_w % g.k_h, row % g.k_w);
-        let plane = &x[c * g.in_plane()..(c + 1) * g.in_plane()];
-        let cols = valid_columns(kx, g);
-        for (oy, out) in col_row.chunks_exact_mut(g.w_out).enumerate() {
-            let Some(iy) = source(oy, ky, g, g.h) else {
-                out.fill(0.0);
-                continue;
-            };
-            let input_row = &plane[iy * g.w..(iy + 1) * g.w];
-            out[..cols.start].fill(0.0);
-            out[cols.end..].fill(0.0);
-            let ix0 = cols.start * g.stride + kx * g.dilation - g.padding;
-            if g.stride == 1 {
-                out[cols.clone()].copy_from_slice(&input_row[ix0..ix0 + cols.len()]);
-            } else {
-                for (o, v) in out[cols.clone()].iter_mut().enumerate() {
-                    *v = input_row[ix0 + o * g.stride];
-                }
-            }
-        }
-    }
-}
-
-/// Folds `col` (`K x P`) back onto one sample's input gradient `gx_i`,
-/// adding every patch value to the input element it came from.
-fn col2im(g: &ConvGeom, col: &[f32], gx: &mut [f32]) {
-    gx.fill(0.0);
-    let p = g.out_plane();
-    for (row, col_row) in col.chunks_exact(p).enumerate() {
-        let (c, ky, kx) = (row / (g.k_h * g.k_w), row / g.k_w % g.k_h, row % g.k_w);
-        let plane = &mut gx[c * g.in_plane()..(c + 1) * g.in_plane()];
-        let cols = valid_columns(kx, g);
-        for (oy, grads) in col_row.chunks_exact(g.w_out).enumerate() {
-            let Some(iy) = source(oy, ky, g, g.h) else {
-                continue;
-            };
-            let input_row = &mut plane[iy * g.w..(iy + 1) * g.w];
-            let ix0 = cols.start * g.stride + kx * g.dilation - g.padding;
-            if g.stride == 1 {
-                // Contiguous on both sides: a slice add the compiler vectorises.
-                let dst = &mut input_row[ix0..ix0 + cols.len()];
-                for (d, v) in dst.iter_mut().zip(&grads[cols.clone()]) {
-                    *d += v;
-                }
-            } else {
-                for (o, v) in grads[cols.clone()].iter().enumerate() {
-                    input_row[ix0 + o * g.stride] += v;
-                }
-            }
-        }
-    }
+/// The column panels of a `P`-position output: `(first position, width)`.
+fn panels(p: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..p).step_by(NR).map(move |p0| (p0, NR.min(p - p0)))
 }
 
 /// Samples per rayon task: the batch split evenly over the pool's threads.
@@ -204,48 +49,121 @@ fn samples_per_task(n: usize) -> usize {
     n.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
 
-/// `y = conv2d(x, w)` for a dense convolution (`g.groups == 1`).
+/// Whether this module should run the convolution: dense, or grouped
+/// with more than one input channel per group.
+pub fn handles(g: &ConvGeom) -> bool {
+    g.groups == 1 || g.cin_g() > 1
+}
+
+/// The geometry of one group as a dense convolution of its own.
+fn per_group(g: &ConvGeom) -> ConvGeom {
+    ConvGeom {
+        c_in: g.cin_g(),
+        c_out: g.cout_g(),
+        groups: 1,
+        ..*g
+    }
+}
+
+/// Sizes of one group's slices: input and output per sample, and weight.
+struct GroupLens {
+    x: usize,
+    y: usize,
+    w: usize,
+}
+
+impl GroupLens {
+    fn of(sub: &ConvGeom) -> Self {
+        GroupLens {
+            x: sub.c_in * sub.in_plane(),
+            y: sub.c_out * sub.out_plane(),
+            w: sub.c_out * patch_len(sub),
+        }
+    }
+}
+
+/// `y = conv2d(x, w)`.
 pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
-    let (k, p) = (patch_len(g), g.out_plane());
-    let w = Mat::rows(w, g.c_out, k);
+    let sub = per_group(g);
+    let (k, p, lens) = (patch_len(&sub), g.out_plane(), GroupLens::of(&sub));
+    let unfold = Unfold::new(&sub);
+    let packs: Vec<PackedA> = w
+        .chunks_exact(lens.w)
+        .map(|w_g| PackedA::rows(w_g, sub.c_out, k))
+        .collect();
     let mut y = vec![0.0f32; g.n * g.c_out * p];
     y.par_chunks_mut(g.c_out * p)
         .zip(x.par_chunks(g.c_in * g.in_plane()))
         .with_min_len(samples_per_task(g.n))
         .for_each_init(
-            || Vec::with_capacity(k * p),
-            |col, (y_i, x_i)| {
-                let col_i = if is_identity_unfold(g) {
-                    x_i
-                } else {
-                    col.resize(k * p, 0.0);
-                    im2col(g, x_i, col);
-                    col.as_slice()
-                };
-                sgemm(y_i, w, Mat::rows(col_i, k, p), false, Parallelism::None);
+            || vec![0.0f32; unfold.panel_count() * k * NR],
+            |col_panels, (y_i, x_i)| {
+                let groups = y_i.chunks_exact_mut(lens.y).zip(x_i.chunks_exact(lens.x));
+                for ((y_g, x_g), w_g) in groups.zip(&packs) {
+                    forward_one(&unfold, w_g, x_g, y_g, col_panels);
+                }
             },
         );
     y
 }
 
+/// The forward of one sample (and group): unfold every panel, then
+/// multiply, with row blocks of the weight outermost so that a large
+/// weight passes through the cache once per sample, not once per panel.
+fn forward_one(unfold: &Unfold, w: &PackedA, x: &[f32], y: &mut [f32], col_panels: &mut [f32]) {
+    let (k, p) = (patch_len(unfold.geom()), unfold.geom().out_plane());
+    unfold.gather(x, col_panels);
+    for blocks in w.block_runs() {
+        for ((col0, width), panel) in panels(p).zip(col_panels.chunks_exact(k * NR)) {
+            let out = PanelOut {
+                data: y,
+                stride: p,
+                col0,
+                width,
+            };
+            panel_product(w, blocks.clone(), panel, out, false);
+        }
+    }
+}
+
 /// The input gradient `dL/dx` from `dL/dy` (`gy`) and the weight.
 pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
-    let (k, p) = (patch_len(g), g.out_plane());
-    let w_t = Mat::rows(w, g.c_out, k).t();
+    let sub = per_group(g);
+    let (k, p, lens) = (patch_len(&sub), g.out_plane(), GroupLens::of(&sub));
+    let unfold = Unfold::new(&sub);
+    let packs: Vec<PackedA> = w
+        .chunks_exact(lens.w)
+        .map(|w_g| PackedA::transposed(w_g, k, sub.c_out))
+        .collect();
     let mut gx = vec![0.0f32; g.n * g.c_in * g.in_plane()];
     gx.par_chunks_mut(g.c_in * g.in_plane())
         .zip(gy.par_chunks(g.c_out * p))
         .with_min_len(samples_per_task(g.n))
         .for_each_init(
-            || Vec::with_capacity(k * p),
-            |dcol, (gx_i, gy_i)| {
-                let gy_i = Mat::rows(gy_i, g.c_out, p);
-                if is_identity_unfold(g) {
-                    sgemm(gx_i, w_t, gy_i, false, Parallelism::None);
-                } else {
-                    dcol.resize(k * p, 0.0);
-                    sgemm(dcol, w_t, gy_i, false, Parallelism::None);
-                    col2im(g, dcol, gx_i);
+            || {
+                let panel_count = unfold.panel_count();
+                (
+                    vec![0.0f32; sub.c_out * NR],
+                    vec![0.0f32; panel_count * k * NR],
+                )
+            },
+            |(gy_panel, dcol_panels), (gx_i, gy_i)| {
+                let groups = gx_i.chunks_exact_mut(lens.x).zip(gy_i.chunks_exact(lens.y));
+                for ((gx_g, gy_g), w_t) in groups.zip(&packs) {
+                    let dcol = dcol_panels.chunks_exact_mut(k * NR);
+                    for ((p0, width), dcol_panel) in panels(p).zip(dcol) {
+                        for (dst, src) in gy_panel.chunks_exact_mut(NR).zip(gy_g.chunks_exact(p)) {
+                            dst[..width].copy_from_slice(&src[p0..p0 + width]);
+                        }
+                        let out = PanelOut {
+                            data: dcol_panel,
+                            stride: NR,
+                            col0: 0,
+                            width,
+                        };
+                        panel_product(w_t, 0..w_t.blocks(), gy_panel, out, false);
+                    }
+                    unfold.scatter(dcol_panels, gx_g);
                 }
             },
         );
@@ -258,39 +176,89 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
 /// journal exactly what serial runs journal.
 const SAMPLES_PER_PARTIAL: usize = 8;
 
+/// Below this many output positions the weight gradient runs as an outer
+/// product over positions instead of dot products along them: a dot
+/// product of 49 (7x7) or 64 (8x8) values is too short to pay for summing
+/// its vector lanes, and measured twice as slow as the old GEMM on FBNet's
+/// 352 -> 1,984 head.
+const SHORT_PLANE: usize = 128;
+
 /// The weight gradient `dL/dw` from the input and `dL/dy` (`gy`). Each
 /// task sums a fixed run of samples into a private gradient; the partial
 /// sums are then added in sample order.
 pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32]) -> Vec<f32> {
-    let (k, p) = (patch_len(g), g.out_plane());
+    let sub = per_group(g);
+    let (k, p, lens) = (patch_len(&sub), g.out_plane(), GroupLens::of(&sub));
+    let unfold = Unfold::new(&sub);
     let per_task = SAMPLES_PER_PARTIAL;
-    let x_len = g.c_in * g.in_plane();
+    let (x_len, y_len) = (g.c_in * g.in_plane(), g.c_out * p);
     let partials: Vec<Vec<f32>> = x
         .par_chunks(x_len * per_task)
-        .zip(gy.par_chunks(g.c_out * p * per_task))
+        .zip(gy.par_chunks(y_len * per_task))
         .map(|(xs, gys)| {
             let mut gw = vec![0.0f32; g.c_out * k];
             let mut col = vec![0.0f32; if is_identity_unfold(g) { 0 } else { k * p }];
-            for (x_i, gy_i) in xs.chunks_exact(x_len).zip(gys.chunks_exact(g.c_out * p)) {
-                let col_i = if is_identity_unfold(g) {
-                    x_i
+            let mut col_t = vec![
+                0.0f32;
+                if p < SHORT_PLANE {
+                    k.div_ceil(NR) * p * NR
                 } else {
-                    im2col(g, x_i, &mut col);
-                    col.as_slice()
-                };
-                let col_t = Mat::rows(col_i, k, p).t();
-                sgemm(
-                    &mut gw,
-                    Mat::rows(gy_i, g.c_out, p),
-                    col_t,
-                    true,
-                    Parallelism::None,
-                );
+                    0
+                }
+            ];
+            for (x_i, gy_i) in xs.chunks_exact(x_len).zip(gys.chunks_exact(y_len)) {
+                let groups = x_i.chunks_exact(lens.x).zip(gy_i.chunks_exact(lens.y));
+                for ((x_g, gy_g), gw_g) in groups.zip(gw.chunks_exact_mut(lens.w)) {
+                    let col_g = if is_identity_unfold(g) {
+                        x_g
+                    } else {
+                        unfold.im2col(x_g, &mut col);
+                        col.as_slice()
+                    };
+                    if p < SHORT_PLANE {
+                        outer_product_over_positions(
+                            gy_g, sub.c_out, col_g, k, p, &mut col_t, gw_g,
+                        );
+                    } else {
+                        dot_accumulate(gy_g, sub.c_out, col_g, k, p, gw_g);
+                    }
+                }
             }
             gw
         })
         .collect();
     sum_in_order(partials, g.c_out * k)
+}
+
+/// `gw (m x k) += gy (m x p) · colᵀ`, with `col` (`k x p`) transposed into
+/// panels of [`NR`] patch rows (`col_t`, zero-initialised by the caller:
+/// the columns past `k` in the last panel must stay zero).
+fn outer_product_over_positions(
+    gy: &[f32],
+    m: usize,
+    col: &[f32],
+    k: usize,
+    p: usize,
+    col_t: &mut [f32],
+    gw: &mut [f32],
+) {
+    for (q, panel) in col_t.chunks_exact_mut(p * NR).enumerate() {
+        for (j, row) in col.chunks_exact(p).skip(q * NR).take(NR).enumerate() {
+            for (pos, &v) in row.iter().enumerate() {
+                panel[pos * NR + j] = v;
+            }
+        }
+    }
+    let gy = PackedA::rows(gy, m, p);
+    for (q, panel) in col_t.chunks_exact(p * NR).enumerate() {
+        let out = PanelOut {
+            data: gw,
+            stride: k,
+            col0: q * NR,
+            width: NR.min(k - q * NR),
+        };
+        panel_product(&gy, 0..gy.blocks(), panel, out, true);
+    }
 }
 
 /// Adds the partial gradients in their (task) order.

@@ -111,7 +111,7 @@ impl CustomOp2 for GroupedConv2d {
         let x = f32_slice(self.name(), s1, l1)?;
         let w = f32_slice(self.name(), s2, l2)?;
         Ok((
-            CpuStorage::F32(if g.groups == 1 {
+            CpuStorage::F32(if dense::handles(&g) {
                 dense::forward(&g, x, w)
             } else {
                 kernels::forward(&g, x, w)
@@ -165,7 +165,7 @@ impl CustomOp2 for GroupedConv2dGradInput {
         let gy = f32_slice(self.name(), s1, l1)?;
         let w = f32_slice(self.name(), s2, l2)?;
         Ok((
-            CpuStorage::F32(if g.groups == 1 {
+            CpuStorage::F32(if dense::handles(&g) {
                 dense::backward_input(&g, gy, w)
             } else {
                 kernels::backward_input(&g, gy, w)
@@ -192,7 +192,7 @@ impl CustomOp2 for GroupedConv2dGradWeight {
         let x = f32_slice(self.name(), s1, l1)?;
         let gy = f32_slice(self.name(), s2, l2)?;
         Ok((
-            CpuStorage::F32(if g.groups == 1 {
+            CpuStorage::F32(if dense::handles(&g) {
                 dense::backward_weight(&g, x, gy)
             } else {
                 kernels::backward_weight(&g, x, gy)

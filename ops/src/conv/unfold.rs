@@ -1,0 +1,288 @@
+//! Unfolding a convolution's input into patch rows (im2col) and folding
+//! patch-row gradients back (col2im), whole or one panel of output
+//! positions at a time, for the GEMM lowering in `super::dense`.
+//!
+//! Patch row `k = (c, ky, kx)` at output position `(oy, ox)` holds input
+//! element `(c, oy * s + ky * d - pad, ox * s + kx * d - pad)`, or zero in
+//! the padding. With stride 1 a run of positions along one output row
+//! reads a contiguous window of one input row, copied (or, folding back,
+//! added) by [`RowOps`] with masked vector operations where the CPU has
+//! AVX-512; other strides go element by element.
+
+use std::ops::Range;
+
+use super::geom::ConvGeom;
+#[cfg(target_arch = "x86_64")]
+use super::window::Avx512;
+use super::window::{RowOps, Scalar};
+use crate::matmul::NR;
+
+/// Rows of the unfolded patch matrix (`c_in * k_h * k_w`).
+pub(super) fn patch_len(g: &ConvGeom) -> usize {
+    g.c_in * g.k_h * g.k_w
+}
+
+/// The input coordinate of output coordinate `o` at kernel tap `k`, or
+/// `None` where it falls in the zero padding.
+fn source(o: usize, k: usize, g: &ConvGeom, len: usize) -> Option<usize> {
+    (o * g.stride + k * g.dilation)
+        .checked_sub(g.padding)
+        .filter(|&i| i < len)
+}
+
+/// The range of output columns whose tap `kx` lands inside the input row.
+fn valid_columns(kx: usize, g: &ConvGeom) -> Range<usize> {
+    let first = (0..g.w_out)
+        .find(|&ox| source(ox, kx, g, g.w).is_some())
+        .unwrap_or(g.w_out);
+    let end = (first..g.w_out)
+        .find(|&ox| source(ox, kx, g, g.w).is_none())
+        .unwrap_or(g.w_out);
+    first..end
+}
+
+/// A run of output positions `ox_start..ox_end` of output row `oy`, held
+/// in panel columns from `j0` on.
+#[derive(Clone, Copy, Default)]
+struct Segment {
+    oy: usize,
+    ox_start: usize,
+    ox_end: usize,
+    j0: usize,
+}
+
+impl Segment {
+    fn len(&self) -> usize {
+        self.ox_end - self.ox_start
+    }
+}
+
+/// The output-row segments of the panel of positions `p0..p0 + width`.
+fn segments(g: &ConvGeom, p0: usize, width: usize) -> Vec<Segment> {
+    let mut segs = Vec::new();
+    let mut p = p0;
+    while p < p0 + width {
+        let (oy, ox) = (p / g.w_out, p % g.w_out);
+        let len = (g.w_out - ox).min(p0 + width - p);
+        segs.push(Segment {
+            oy,
+            ox_start: ox,
+            ox_end: ox + len,
+            j0: p - p0,
+        });
+        p += len;
+    }
+    segs
+}
+
+/// Whether AVX-512F is there, asked once.
+#[cfg(target_arch = "x86_64")]
+fn avx512() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f"))
+}
+
+/// Runs `$body` with `$ops` bound to the best [`RowOps`] of this CPU, the
+/// body compiled a second time with AVX-512 enabled so that the window
+/// operations inline into it.
+macro_rules! with_row_ops {
+    ($ops:ident, $body:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            unsafe fn fast(f: impl FnOnce()) {
+                f()
+            }
+            if avx512() {
+                type $ops = Avx512;
+                let body = || $body;
+                // SAFETY: AVX-512F was detected.
+                return unsafe { fast(body) };
+            }
+        }
+        type $ops = Scalar;
+        $body
+    }};
+}
+
+/// The unfolding of one convolution's input, with what does not depend on
+/// the sample worked out once.
+pub(super) struct Unfold<'g> {
+    g: &'g ConvGeom,
+    /// The valid output columns of every kernel column (strided path).
+    valid: Vec<Range<usize>>,
+    /// The channel, kernel row and kernel column of every patch row:
+    /// three integer divisions per row and segment were the largest cost
+    /// of unfolding.
+    taps: Vec<(usize, usize, usize)>,
+    /// The output-row segments of every panel of [`NR`] positions.
+    panels: Vec<Vec<Segment>>,
+    /// A 1x1, stride-1, unpadded convolution: patch row `k` is input
+    /// channel `k`, and a panel is one window of it.
+    identity: bool,
+}
+
+impl<'g> Unfold<'g> {
+    pub(super) fn new(g: &'g ConvGeom) -> Self {
+        let valid = (0..g.k_w).map(|kx| valid_columns(kx, g)).collect();
+        let taps = (0..patch_len(g))
+            .map(|k| (k / (g.k_h * g.k_w), k / g.k_w % g.k_h, k % g.k_w))
+            .collect();
+        let p = g.out_plane();
+        let panels = (0..p)
+            .step_by(NR)
+            .map(|p0| segments(g, p0, NR.min(p - p0)))
+            .collect();
+        Unfold {
+            g,
+            valid,
+            taps,
+            panels,
+            identity: g.k_h == 1 && g.k_w == 1 && g.stride == 1 && g.padding == 0,
+        }
+    }
+
+    /// Panels of [`NR`] output positions (the last one may be narrower).
+    pub(super) fn panel_count(&self) -> usize {
+        self.panels.len()
+    }
+
+    pub(super) fn geom(&self) -> &ConvGeom {
+        self.g
+    }
+
+    /// Patch row `k` over segment `s`: the offset of its input row in the
+    /// sample (`None` in a padding row), and the input column of the
+    /// segment's first position (negative in the left padding).
+    fn row_start(&self, k: usize, s: &Segment) -> Option<(usize, isize)> {
+        let g = self.g;
+        let (c, ky, kx) = self.taps[k];
+        let iy = source(s.oy, ky, g, g.h)?;
+        let ix = (s.ox_start * g.stride + kx * g.dilation) as isize - g.padding as isize;
+        Some((c * g.in_plane() + iy * g.w, ix))
+    }
+
+    /// The segment's valid output columns (clipped to it) for patch row `k`.
+    fn valid_in(&self, k: usize, s: &Segment) -> Range<usize> {
+        let valid = &self.valid[self.taps[k].2];
+        let start = valid.start.clamp(s.ox_start, s.ox_end);
+        start..valid.end.clamp(start, s.ox_end)
+    }
+
+    /// `out[j] = x[row][ix + j * stride]` over the segment, zero in the
+    /// padding.
+    #[inline(always)]
+    fn read<R: RowOps>(&self, x: &[f32], k: usize, s: &Segment, out: &mut [f32]) {
+        let w = self.g.w;
+        match self.row_start(k, s) {
+            // SAFETY (all three): the caller compiled this with R's features.
+            None => unsafe { R::copy_window(out, &[], 0) },
+            Some((row, ix)) if self.g.stride == 1 => unsafe {
+                R::copy_window(out, &x[row..row + w], ix)
+            },
+            Some((row, ix)) => {
+                let cols = self.valid_in(k, s);
+                let first = ix + ((cols.start - s.ox_start) * self.g.stride) as isize;
+                let lead = cols.start - s.ox_start;
+                out.fill(0.0);
+                for (o, v) in out[lead..lead + cols.len()].iter_mut().enumerate() {
+                    *v = x[row + first as usize + o * self.g.stride];
+                }
+            }
+        }
+    }
+
+    /// `gx[row][ix + j * stride] += grads[j]` over the segment, skipping
+    /// the padding.
+    #[inline(always)]
+    fn write_back<R: RowOps>(&self, grads: &[f32], k: usize, s: &Segment, gx: &mut [f32]) {
+        let w = self.g.w;
+        match self.row_start(k, s) {
+            None => {}
+            // SAFETY: the caller compiled this with R's features.
+            Some((row, ix)) if self.g.stride == 1 => unsafe {
+                R::add_window(&mut gx[row..row + w], grads, ix)
+            },
+            Some((row, ix)) => {
+                let cols = self.valid_in(k, s);
+                let first = ix + ((cols.start - s.ox_start) * self.g.stride) as isize;
+                let lead = cols.start - s.ox_start;
+                for (o, v) in grads[lead..lead + cols.len()].iter().enumerate() {
+                    gx[row + first as usize + o * self.g.stride] += v;
+                }
+            }
+        }
+    }
+
+    /// Unfolds sample `x` into every panel: `panels[(q * K + k) * NR + j]
+    /// = col[k][q * NR + j]`. Patch rows outermost, so that the input is
+    /// read row by row: panel by panel, a 1x1 convolution's input is read
+    /// as one short piece of every channel at a time, more streams than
+    /// the prefetchers follow (measured six times slower).
+    pub(super) fn gather(&self, x: &[f32], panels: &mut [f32]) {
+        let k_len = patch_len(self.g);
+        let plane = self.g.in_plane();
+        with_row_ops!(Ops, {
+            for k in 0..k_len {
+                let panels = self.panels.iter().zip(panels.chunks_exact_mut(k_len * NR));
+                for (q, (segs, panel)) in panels.enumerate() {
+                    let row = &mut panel[k * NR..(k + 1) * NR];
+                    if self.identity {
+                        // Patch row k is input channel k: one window per panel.
+                        let (width, channel) = (NR.min(plane - q * NR), &x[k * plane..][..plane]);
+                        // SAFETY: compiled with Ops' features.
+                        unsafe { Ops::copy_window(&mut row[..width], channel, (q * NR) as isize) };
+                        continue;
+                    }
+                    for s in segs {
+                        self.read::<Ops>(x, k, s, &mut row[s.j0..s.j0 + s.len()]);
+                    }
+                }
+            }
+        })
+    }
+
+    /// Adds every panel back onto the input gradient `gx` of one sample:
+    /// the transpose of [`Unfold::gather`], in the same order.
+    pub(super) fn scatter(&self, panels: &[f32], gx: &mut [f32]) {
+        let k_len = patch_len(self.g);
+        let plane = self.g.in_plane();
+        with_row_ops!(Ops, {
+            for k in 0..k_len {
+                let panels = self.panels.iter().zip(panels.chunks_exact(k_len * NR));
+                for (q, (segs, panel)) in panels.enumerate() {
+                    let row = &panel[k * NR..(k + 1) * NR];
+                    if self.identity {
+                        let width = NR.min(plane - q * NR);
+                        let channel = &mut gx[k * plane..][..plane];
+                        // SAFETY: compiled with Ops' features.
+                        unsafe { Ops::add_window(channel, &row[..width], (q * NR) as isize) };
+                        continue;
+                    }
+                    for s in segs {
+                        self.write_back::<Ops>(&row[s.j0..s.j0 + s.len()], k, s, gx);
+                    }
+                }
+            }
+        })
+    }
+
+    /// Unfolds one sample `x` into the row-major patch matrix `col`
+    /// (`K x P`).
+    pub(super) fn im2col(&self, x: &[f32], col: &mut [f32]) {
+        let (w_out, p) = (self.g.w_out, self.g.out_plane());
+        with_row_ops!(Ops, {
+            for (k, col_row) in col.chunks_exact_mut(p).enumerate() {
+                for (oy, out) in col_row.chunks_exact_mut(w_out).enumerate() {
+                    let whole_row = Segment {
+                        oy,
+                        ox_start: 0,
+                        ox_end: w_out,
+                        j0: 0,
+                    };
+                    self.read::<Ops>(x, k, &whole_row, out);
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,241 @@
+//! Small f32 matrix products shaped for convolution lowering, with an
+//! AVX-512 register-blocked micro-kernel where the CPU has one.
+//!
+//! Two products, both after the blocking of Goto & van de Geijn (2008,
+//! "Anatomy of high-performance matrix multiplication"): a micro-kernel
+//! keeps an `MR x NR` block of the result in registers while it streams a
+//! packed sliver of each operand.
+//!
+//! - [`panel_product`]: `C[:, cols] (+)= A · P`, where `A` is packed in
+//!   row blocks of [`MR`] ([`PackedA`]) and `P` is a column panel of at
+//!   most [`NR`] columns stored depth-major (`[k][NR]`). The convolution
+//!   forward (`W · col`) and input gradient (`Wᵀ · dy`) build their panels
+//!   straight from the image, so the unfolded matrix never exists whole.
+//! - [`dot_accumulate`]: `C += A · Bᵀ` with both operands' rows contiguous
+//!   along the reduction: the weight gradient `Σ_p dy[o, p] · col[k, p]`.
+//!
+//! Why not the `gemm` crate (which candle uses): on stable Rust it runs
+//! AVX2 kernels only, half the vector width of this CPU, and it packs both
+//! operands again on every call. The AVX-512 kernels are picked at run time;
+//! elsewhere a portable version of the same blocking runs (compiled once
+//! more with AVX2 + FMA enabled). The summation order is fixed by the code,
+//! never by the thread count, so results are reproducible on one machine.
+
+mod avx512;
+mod portable;
+
+use std::ops::Range;
+
+/// Bytes of packed `A` one run of row blocks may take (half of a 2 MiB L2).
+const L2_BUDGET: usize = 1 << 20;
+
+/// Rows of `A` per register block.
+pub(crate) const MR: usize = 8;
+/// Columns per panel (two 16-lane vectors).
+pub(crate) const NR: usize = 32;
+
+/// The instruction set the products run with, detected once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    Avx512,
+    Avx2Fma,
+    Portable,
+}
+
+fn isa() -> Isa {
+    static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+    *ISA.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Isa::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Isa::Avx2Fma;
+            }
+        }
+        Isa::Portable
+    })
+}
+
+/// A left operand `A` (`rows x depth`) packed for [`panel_product`]: row
+/// blocks of [`MR`], each stored depth-major (`[depth][MR]`), the last
+/// block zero-padded, so that the kernel reads `MR` consecutive values per
+/// step of the reduction.
+pub(crate) struct PackedA {
+    data: Vec<f32>,
+    rows: usize,
+    depth: usize,
+}
+
+impl PackedA {
+    /// Packs a row-major `rows x depth` matrix.
+    pub(crate) fn rows(a: &[f32], rows: usize, depth: usize) -> Self {
+        assert_eq!(a.len(), rows * depth, "matrix has the wrong size");
+        Self::pack(rows, depth, |r, k| a[r * depth + k])
+    }
+
+    /// Packs the transpose of a row-major `depth x rows` matrix `a_t`.
+    pub(crate) fn transposed(a_t: &[f32], rows: usize, depth: usize) -> Self {
+        assert_eq!(a_t.len(), rows * depth, "matrix has the wrong size");
+        Self::pack(rows, depth, |r, k| a_t[k * rows + r])
+    }
+
+    fn pack(rows: usize, depth: usize, value: impl Fn(usize, usize) -> f32) -> Self {
+        let blocks = rows.div_ceil(MR);
+        let mut data = vec![0.0f32; blocks * depth * MR];
+        for (b, block) in data.chunks_exact_mut(depth * MR).enumerate() {
+            for (k, step) in block.chunks_exact_mut(MR).enumerate() {
+                for (i, v) in step.iter_mut().enumerate() {
+                    let r = b * MR + i;
+                    if r < rows {
+                        *v = value(r, k);
+                    }
+                }
+            }
+        }
+        PackedA { data, rows, depth }
+    }
+
+    /// Row blocks of [`MR`] rows.
+    pub(crate) fn blocks(&self) -> usize {
+        self.rows.div_ceil(MR)
+    }
+
+    /// Runs of row blocks small enough to stay in the L2 cache (with a
+    /// panel) while every panel of a matrix passes by: the outer loop of a
+    /// product whose `A` is large (a 1x1 convolution to 1,984 channels).
+    pub(crate) fn block_runs(&self) -> impl Iterator<Item = Range<usize>> {
+        let per_run = (L2_BUDGET / (self.depth * MR * 4).max(1)).max(1);
+        let blocks = self.blocks();
+        (0..blocks)
+            .step_by(per_run)
+            .map(move |b| b..(b + per_run).min(blocks))
+    }
+
+    fn block(&self, b: usize) -> &[f32] {
+        &self.data[b * self.depth * MR..(b + 1) * self.depth * MR]
+    }
+}
+
+/// Where a panel product goes: columns `col0 .. col0 + width` of every row
+/// of a row-major matrix with row stride `stride`.
+pub(crate) struct PanelOut<'a> {
+    pub data: &'a mut [f32],
+    pub stride: usize,
+    pub col0: usize,
+    pub width: usize,
+}
+
+/// `out (+)= A · panel` for the rows of `A` in row blocks `blocks` (of
+/// [`MR`] rows; `out.data` starts at row 0 of `A` all the same): `panel`
+/// holds `A.depth()` rows of [`NR`] values (only the first `out.width`
+/// columns are stored); accumulates when `accumulate`, overwrites
+/// otherwise.
+pub(crate) fn panel_product(
+    a: &PackedA,
+    blocks: Range<usize>,
+    panel: &[f32],
+    out: PanelOut,
+    accumulate: bool,
+) {
+    panel_product_with(isa(), a, blocks, panel, out, accumulate)
+}
+
+fn panel_product_with(
+    isa: Isa,
+    a: &PackedA,
+    blocks: Range<usize>,
+    panel: &[f32],
+    out: PanelOut,
+    accumulate: bool,
+) {
+    let PanelOut {
+        data,
+        stride,
+        col0,
+        width,
+    } = out;
+    if a.rows == 0 || width == 0 {
+        return;
+    }
+    // The kernels index without checks; these make that sound.
+    assert!(width <= NR, "panel wider than {NR}");
+    assert!(panel.len() >= a.depth * NR, "panel too short");
+    assert!(col0 + width <= stride, "columns outside the row");
+    assert!(
+        data.len() >= (a.rows - 1) * stride + col0 + width,
+        "destination too short"
+    );
+    assert!(blocks.end <= a.blocks(), "row blocks out of range");
+    for b in blocks {
+        let rows = MR.min(a.rows - b * MR);
+        let c = &mut data[b * MR * stride + col0..];
+        let tile = Tile {
+            rows,
+            width,
+            stride,
+            accumulate,
+        };
+        match isa {
+            // SAFETY: AVX-512F was detected; the asserts above bound every
+            // index the kernel uses (block: depth*MR, panel: depth*NR,
+            // c: (rows-1)*stride + width).
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { avx512::panel_block(a.block(b), panel, a.depth, c, tile) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX2 and FMA were detected.
+            Isa::Avx2Fma => unsafe {
+                portable::panel_block_avx2(a.block(b), panel, a.depth, c, tile)
+            },
+            _ => portable::panel_block(a.block(b), panel, a.depth, c, tile),
+        }
+    }
+}
+
+/// The part of the destination one register block writes.
+#[derive(Clone, Copy)]
+pub(crate) struct Tile {
+    /// Rows written (at most [`MR`]).
+    pub rows: usize,
+    /// Columns written (at most [`NR`]).
+    pub width: usize,
+    /// Row stride of the destination.
+    pub stride: usize,
+    /// Add to the destination instead of overwriting it.
+    pub accumulate: bool,
+}
+
+/// `c[i][j] += Σ_p a[i][p] · b[j][p]` for row-major `a` (`m x len`), `b`
+/// (`n x len`) and `c` (`m x n`).
+pub(crate) fn dot_accumulate(a: &[f32], m: usize, b: &[f32], n: usize, len: usize, c: &mut [f32]) {
+    dot_accumulate_with(isa(), a, m, b, n, len, c)
+}
+
+fn dot_accumulate_with(
+    isa: Isa,
+    a: &[f32],
+    m: usize,
+    b: &[f32],
+    n: usize,
+    len: usize,
+    c: &mut [f32],
+) {
+    assert_eq!(a.len(), m * len, "left operand has the wrong size");
+    assert_eq!(b.len(), n * len, "right operand has the wrong size");
+    assert_eq!(c.len(), m * n, "destination has the wrong size");
+    match isa {
+        // SAFETY: AVX-512F was detected; the sizes were checked above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { avx512::dot_accumulate(a, m, b, n, len, c) },
+        // SAFETY: AVX2 and FMA were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { portable::dot_accumulate_avx2(a, m, b, n, len, c) },
+        _ => portable::dot_accumulate(a, m, b, n, len, c),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,102 @@
+//! The products of [`super`] in plain Rust, for CPUs without AVX-512: the
+//! same register blocking written over fixed-size arrays, which the
+//! compiler vectorises; compiled a second time with AVX2 + FMA enabled for
+//! the CPUs that have them.
+
+use super::{Tile, MR, NR};
+
+/// Lanes of the partial sums in [`dot_accumulate`].
+const LANES: usize = 16;
+
+/// One `MR x NR` register block of [`super::panel_product`].
+#[inline(always)]
+fn panel_block_generic(a: &[f32], panel: &[f32], depth: usize, c: &mut [f32], tile: Tile) {
+    let mut acc = [[0.0f32; NR]; MR];
+    for (a_k, p_k) in a.chunks_exact(MR).zip(panel.chunks_exact(NR)).take(depth) {
+        for (row, &a_v) in acc.iter_mut().zip(a_k) {
+            for (s, &p_v) in row.iter_mut().zip(p_k) {
+                *s = a_v.mul_add(p_v, *s);
+            }
+        }
+    }
+    for (i, row) in acc.iter().enumerate().take(tile.rows) {
+        let dst = &mut c[i * tile.stride..i * tile.stride + tile.width];
+        if tile.accumulate {
+            for (d, v) in dst.iter_mut().zip(row) {
+                *d += v;
+            }
+        } else {
+            dst.copy_from_slice(&row[..tile.width]);
+        }
+    }
+}
+
+pub(super) fn panel_block(a: &[f32], panel: &[f32], depth: usize, c: &mut [f32], tile: Tile) {
+    panel_block_generic(a, panel, depth, c, tile)
+}
+
+/// [`panel_block`] compiled for AVX2 + FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn panel_block_avx2(
+    a: &[f32],
+    panel: &[f32],
+    depth: usize,
+    c: &mut [f32],
+    tile: Tile,
+) {
+    panel_block_generic(a, panel, depth, c, tile)
+}
+
+/// `Σ_p x[p] · y[p]`, in [`LANES`] interleaved partial sums.
+#[inline(always)]
+fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let mut xs = x.chunks_exact(LANES);
+    let mut ys = y.chunks_exact(LANES);
+    for (xc, yc) in (&mut xs).zip(&mut ys) {
+        for ((s, &a), &b) in acc.iter_mut().zip(xc).zip(yc) {
+            *s = a.mul_add(b, *s);
+        }
+    }
+    for ((s, &a), &b) in acc.iter_mut().zip(xs.remainder()).zip(ys.remainder()) {
+        *s = a.mul_add(b, *s);
+    }
+    acc.iter().sum()
+}
+
+#[inline(always)]
+fn dot_accumulate_generic(a: &[f32], m: usize, b: &[f32], n: usize, len: usize, c: &mut [f32]) {
+    if len == 0 {
+        return;
+    }
+    for (a_i, c_i) in a.chunks_exact(len).zip(c.chunks_exact_mut(n)).take(m) {
+        for (b_j, c_ij) in b.chunks_exact(len).zip(c_i.iter_mut()) {
+            *c_ij += dot(a_i, b_j);
+        }
+    }
+}
+
+pub(super) fn dot_accumulate(a: &[f32], m: usize, b: &[f32], n: usize, len: usize, c: &mut [f32]) {
+    dot_accumulate_generic(a, m, b, n, len, c)
+}
+
+/// [`dot_accumulate`] compiled for AVX2 + FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn dot_accumulate_avx2(
+    a: &[f32],
+    m: usize,
+    b: &[f32],
+    n: usize,
+    len: usize,
+    c: &mut [f32],
+) {
+    dot_accumulate_generic(a, m, b, n, len, c)
+}
