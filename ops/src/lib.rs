@@ -13,6 +13,7 @@ mod bn;
 mod conv;
 mod error;
 mod matmul;
+mod scratch;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

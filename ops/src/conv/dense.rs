@@ -33,6 +33,7 @@ use rayon::prelude::*;
 use super::geom::ConvGeom;
 use super::unfold::{patch_len, Unfold};
 use crate::matmul::{dot_accumulate, panel_product, PackedA, PanelOut, NR};
+use crate::scratch::with_scratch;
 
 /// Whether `col_i` is the input itself (1x1, stride 1, no padding).
 fn is_identity_unfold(g: &ConvGeom) -> bool {
@@ -95,15 +96,14 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
     y.par_chunks_mut(g.c_out * p)
         .zip(x.par_chunks(g.c_in * g.in_plane()))
         .with_min_len(samples_per_task(g.n))
-        .for_each_init(
-            || vec![0.0f32; unfold.panel_count() * k * NR],
-            |col_panels, (y_i, x_i)| {
+        .for_each(|(y_i, x_i)| {
+            with_scratch(0, unfold.panel_count() * k * NR, |col_panels| {
                 let groups = y_i.chunks_exact_mut(lens.y).zip(x_i.chunks_exact(lens.x));
                 for ((y_g, x_g), w_g) in groups.zip(&packs) {
                     forward_one(&unfold, w_g, x_g, y_g, col_panels);
                 }
-            },
-        );
+            })
+        });
     y
 }
 
@@ -139,35 +139,44 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
     gx.par_chunks_mut(g.c_in * g.in_plane())
         .zip(gy.par_chunks(g.c_out * p))
         .with_min_len(samples_per_task(g.n))
-        .for_each_init(
-            || {
-                let panel_count = unfold.panel_count();
-                (
-                    vec![0.0f32; sub.c_out * NR],
-                    vec![0.0f32; panel_count * k * NR],
-                )
-            },
-            |(gy_panel, dcol_panels), (gx_i, gy_i)| {
-                let groups = gx_i.chunks_exact_mut(lens.x).zip(gy_i.chunks_exact(lens.y));
-                for ((gx_g, gy_g), w_t) in groups.zip(&packs) {
-                    let dcol = dcol_panels.chunks_exact_mut(k * NR);
-                    for ((p0, width), dcol_panel) in panels(p).zip(dcol) {
-                        for (dst, src) in gy_panel.chunks_exact_mut(NR).zip(gy_g.chunks_exact(p)) {
-                            dst[..width].copy_from_slice(&src[p0..p0 + width]);
-                        }
-                        let out = PanelOut {
-                            data: dcol_panel,
-                            stride: NR,
-                            col0: 0,
-                            width,
-                        };
-                        panel_product(w_t, 0..w_t.blocks(), gy_panel, out, false);
+        .for_each(|(gx_i, gy_i)| {
+            with_scratch(0, sub.c_out * NR, |gy_panel| {
+                with_scratch(1, unfold.panel_count() * k * NR, |dcol_panels| {
+                    let groups = gx_i.chunks_exact_mut(lens.x).zip(gy_i.chunks_exact(lens.y));
+                    for ((gx_g, gy_g), w_t) in groups.zip(&packs) {
+                        fold_back_one(&unfold, w_t, gy_g, gx_g, gy_panel, dcol_panels);
                     }
-                    unfold.scatter(dcol_panels, gx_g);
-                }
-            },
-        );
+                })
+            })
+        });
     gx
+}
+
+/// The input gradient of one sample (and group): `Wᵀ · dy` panel by
+/// panel (`dy` copied into a panel first: its rows lie a whole plane
+/// apart), then every panel folded back onto `gx`.
+fn fold_back_one(
+    unfold: &Unfold,
+    w_t: &PackedA,
+    gy: &[f32],
+    gx: &mut [f32],
+    gy_panel: &mut [f32],
+    dcol_panels: &mut [f32],
+) {
+    let (k, p) = (patch_len(unfold.geom()), unfold.geom().out_plane());
+    for ((p0, width), dcol_panel) in panels(p).zip(dcol_panels.chunks_exact_mut(k * NR)) {
+        for (dst, src) in gy_panel.chunks_exact_mut(NR).zip(gy.chunks_exact(p)) {
+            dst[..width].copy_from_slice(&src[p0..p0 + width]);
+        }
+        let out = PanelOut {
+            data: dcol_panel,
+            stride: NR,
+            col0: 0,
+            width,
+        };
+        panel_product(w_t, 0..w_t.blocks(), gy_panel, out, false);
+    }
+    unfold.scatter(dcol_panels, gx);
 }
 
 /// Samples summed into one partial weight gradient. Fixed, not derived
@@ -188,51 +197,63 @@ const SHORT_PLANE: usize = 128;
 /// sums are then added in sample order.
 pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32]) -> Vec<f32> {
     let sub = per_group(g);
-    let (k, p, lens) = (patch_len(&sub), g.out_plane(), GroupLens::of(&sub));
+    let (k, p) = (patch_len(&sub), g.out_plane());
     let unfold = Unfold::new(&sub);
     let per_task = SAMPLES_PER_PARTIAL;
     let (x_len, y_len) = (g.c_in * g.in_plane(), g.c_out * p);
+    let col_len = if is_identity_unfold(g) { 0 } else { k * p };
+    let col_t_len = if p < SHORT_PLANE {
+        k.div_ceil(NR) * p * NR
+    } else {
+        0
+    };
     let partials: Vec<Vec<f32>> = x
         .par_chunks(x_len * per_task)
         .zip(gy.par_chunks(y_len * per_task))
         .map(|(xs, gys)| {
             let mut gw = vec![0.0f32; g.c_out * k];
-            let mut col = vec![0.0f32; if is_identity_unfold(g) { 0 } else { k * p }];
-            let mut col_t = vec![
-                0.0f32;
-                if p < SHORT_PLANE {
-                    k.div_ceil(NR) * p * NR
-                } else {
-                    0
-                }
-            ];
-            for (x_i, gy_i) in xs.chunks_exact(x_len).zip(gys.chunks_exact(y_len)) {
-                let groups = x_i.chunks_exact(lens.x).zip(gy_i.chunks_exact(lens.y));
-                for ((x_g, gy_g), gw_g) in groups.zip(gw.chunks_exact_mut(lens.w)) {
-                    let col_g = if is_identity_unfold(g) {
-                        x_g
-                    } else {
-                        unfold.im2col(x_g, &mut col);
-                        col.as_slice()
-                    };
-                    if p < SHORT_PLANE {
-                        outer_product_over_positions(
-                            gy_g, sub.c_out, col_g, k, p, &mut col_t, gw_g,
-                        );
-                    } else {
-                        dot_accumulate(gy_g, sub.c_out, col_g, k, p, gw_g);
+            with_scratch(0, col_len, |col| {
+                with_scratch(1, col_t_len, |col_t| {
+                    for sample in xs.chunks_exact(x_len).zip(gys.chunks_exact(y_len)) {
+                        weight_grad_one(&unfold, sample, col, col_t, &mut gw);
                     }
-                }
-            }
+                })
+            });
             gw
         })
         .collect();
     sum_in_order(partials, g.c_out * k)
 }
 
+/// Adds one sample's weight gradient (every group) to `gw`.
+fn weight_grad_one(
+    unfold: &Unfold,
+    (x_i, gy_i): (&[f32], &[f32]),
+    col: &mut [f32],
+    col_t: &mut [f32],
+    gw: &mut [f32],
+) {
+    let sub = unfold.geom();
+    let (k, p, lens) = (patch_len(sub), sub.out_plane(), GroupLens::of(sub));
+    let groups = x_i.chunks_exact(lens.x).zip(gy_i.chunks_exact(lens.y));
+    for ((x_g, gy_g), gw_g) in groups.zip(gw.chunks_exact_mut(lens.w)) {
+        let col_g = if is_identity_unfold(sub) {
+            x_g
+        } else {
+            unfold.im2col(x_g, col);
+            &col[..]
+        };
+        if p < SHORT_PLANE {
+            outer_product_over_positions(gy_g, sub.c_out, col_g, k, p, col_t, gw_g);
+        } else {
+            dot_accumulate(gy_g, sub.c_out, col_g, k, p, gw_g);
+        }
+    }
+}
+
 /// `gw (m x k) += gy (m x p) · colᵀ`, with `col` (`k x p`) transposed into
-/// panels of [`NR`] patch rows (`col_t`, zero-initialised by the caller:
-/// the columns past `k` in the last panel must stay zero).
+/// panels of [`NR`] patch rows (`col_t`; the last panel's columns past `k`
+/// keep whatever they held, and only feed result columns never stored).
 fn outer_product_over_positions(
     gy: &[f32],
     m: usize,
