@@ -13,10 +13,10 @@ mod dense;
 mod geom;
 mod kernels;
 mod lanes;
+mod moves;
 mod op;
 mod padded;
 mod unfold;
-mod window;
 
 use candle_core::{DType, Tensor};
 

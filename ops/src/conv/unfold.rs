@@ -5,16 +5,16 @@
 //! Patch row `k = (c, ky, kx)` at output position `(oy, ox)` holds input
 //! element `(c, oy * s + ky * d - pad, ox * s + kx * d - pad)`, or zero in
 //! the padding. With stride 1 a run of positions along one output row
-//! reads a contiguous window of one input row, copied (or, folding back,
-//! added) by [`RowOps`] with masked vector operations where the CPU has
-//! AVX-512; other strides go element by element.
+//! reads a contiguous window of one input row: those runs are planned once
+//! per call ([`Plan`]) and replayed for every channel with masked vector
+//! moves where the CPU has AVX-512; other strides go element by element.
 
 use std::ops::Range;
 
 use super::geom::ConvGeom;
 #[cfg(target_arch = "x86_64")]
-use super::window::Avx512;
-use super::window::{RowOps, Scalar};
+use super::moves::Avx512;
+use super::moves::{MoveOps, Plan, Scalar};
 use crate::matmul::NR;
 
 /// Rows of the unfolded patch matrix (`c_in * k_h * k_w`).
@@ -82,9 +82,9 @@ fn avx512() -> bool {
     *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f"))
 }
 
-/// Runs `$body` with `$ops` bound to the best [`RowOps`] of this CPU, the
-/// body compiled a second time with AVX-512 enabled so that the window
-/// operations inline into it.
+/// Runs `$body` with `$ops` bound to the best [`MoveOps`] of this CPU, the
+/// body compiled a second time with AVX-512 enabled so that the moves
+/// inline into it.
 macro_rules! with_row_ops {
     ($ops:ident, $body:expr) => {{
         #[cfg(target_arch = "x86_64")]
@@ -117,9 +117,10 @@ pub(super) struct Unfold<'g> {
     taps: Vec<(usize, usize, usize)>,
     /// The output-row segments of every panel of [`NR`] positions.
     panels: Vec<Vec<Segment>>,
-    /// A 1x1, stride-1, unpadded convolution: patch row `k` is input
-    /// channel `k`, and a panel is one window of it.
-    identity: bool,
+    /// Stride 1: the moves of every (panel, kernel tap), indexed
+    /// `q * taps + tap`, and of every kernel tap over a whole patch row.
+    panel_plans: Vec<Plan>,
+    row_plans: Vec<Plan>,
 }
 
 impl<'g> Unfold<'g> {
@@ -133,18 +134,70 @@ impl<'g> Unfold<'g> {
             .step_by(NR)
             .map(|p0| segments(g, p0, NR.min(p - p0)))
             .collect();
-        Unfold {
+        let mut unfold = Unfold {
             g,
             valid,
             taps,
             panels,
-            identity: g.k_h == 1 && g.k_w == 1 && g.stride == 1 && g.padding == 0,
+            panel_plans: Vec::new(),
+            row_plans: Vec::new(),
+        };
+        if g.stride == 1 {
+            unfold.plan();
         }
+        unfold
     }
 
     /// Panels of [`NR`] output positions (the last one may be narrower).
     pub(super) fn panel_count(&self) -> usize {
         self.panels.len()
+    }
+
+    /// Kernel taps (`k_h * k_w`): patch rows per input channel.
+    fn tap_count(&self) -> usize {
+        self.g.k_h * self.g.k_w
+    }
+
+    /// Works out the stride-1 moves: for tap `(ky, kx)`, the segment of
+    /// output row `oy` from `ox_start` reads input row `oy + ky * d - pad`
+    /// from column `ox_start + kx * d - pad` on, where that lies inside.
+    fn plan(&mut self) {
+        let g = *self.g;
+        let add_segment = |plan: &mut Plan, tap: usize, s: &Segment, dst: usize| {
+            let (ky, kx) = (tap / g.k_w, tap % g.k_w);
+            let iy = (s.oy + ky * g.dilation) as isize - g.padding as isize;
+            let ix = (s.ox_start + kx * g.dilation) as isize - g.padding as isize;
+            let valid = if (0..g.h as isize).contains(&iy) {
+                let lo = (-ix).clamp(0, s.len() as isize) as usize;
+                lo..(g.w as isize - ix).clamp(lo as isize, s.len() as isize) as usize
+            } else {
+                0..0
+            };
+            plan.push_run(dst, s.len(), iy * g.w as isize + ix, valid);
+        };
+        let taps = self.tap_count();
+        for segs in &self.panels {
+            for tap in 0..taps {
+                let mut plan = Plan::default();
+                for s in segs {
+                    add_segment(&mut plan, tap, s, s.j0);
+                }
+                self.panel_plans.push(plan);
+            }
+        }
+        for tap in 0..taps {
+            let mut plan = Plan::default();
+            for oy in 0..g.h_out {
+                let whole_row = Segment {
+                    oy,
+                    ox_start: 0,
+                    ox_end: g.w_out,
+                    j0: 0,
+                };
+                add_segment(&mut plan, tap, &whole_row, oy * g.w_out);
+            }
+            self.row_plans.push(plan);
+        }
     }
 
     pub(super) fn geom(&self) -> &ConvGeom {
@@ -170,73 +223,63 @@ impl<'g> Unfold<'g> {
     }
 
     /// `out[j] = x[row][ix + j * stride]` over the segment, zero in the
-    /// padding.
-    #[inline(always)]
-    fn read<R: RowOps>(&self, x: &[f32], k: usize, s: &Segment, out: &mut [f32]) {
-        let w = self.g.w;
-        match self.row_start(k, s) {
-            // SAFETY (all three): the caller compiled this with R's features.
-            None => unsafe { R::copy_window(out, &[], 0) },
-            Some((row, ix)) if self.g.stride == 1 => unsafe {
-                R::copy_window(out, &x[row..row + w], ix)
-            },
-            Some((row, ix)) => {
-                let cols = self.valid_in(k, s);
-                let first = ix + ((cols.start - s.ox_start) * self.g.stride) as isize;
-                let lead = cols.start - s.ox_start;
-                out.fill(0.0);
-                for (o, v) in out[lead..lead + cols.len()].iter_mut().enumerate() {
-                    *v = x[row + first as usize + o * self.g.stride];
-                }
-            }
+    /// padding (the strided path).
+    fn read(&self, x: &[f32], k: usize, s: &Segment, out: &mut [f32]) {
+        out.fill(0.0);
+        let Some((row, ix)) = self.row_start(k, s) else {
+            return;
+        };
+        let cols = self.valid_in(k, s);
+        let lead = cols.start - s.ox_start;
+        let first = ix + (lead * self.g.stride) as isize;
+        for (o, v) in out[lead..lead + cols.len()].iter_mut().enumerate() {
+            *v = x[row + first as usize + o * self.g.stride];
         }
     }
 
     /// `gx[row][ix + j * stride] += grads[j]` over the segment, skipping
-    /// the padding.
-    #[inline(always)]
-    fn write_back<R: RowOps>(&self, grads: &[f32], k: usize, s: &Segment, gx: &mut [f32]) {
-        let w = self.g.w;
-        match self.row_start(k, s) {
-            None => {}
-            // SAFETY: the caller compiled this with R's features.
-            Some((row, ix)) if self.g.stride == 1 => unsafe {
-                R::add_window(&mut gx[row..row + w], grads, ix)
-            },
-            Some((row, ix)) => {
-                let cols = self.valid_in(k, s);
-                let first = ix + ((cols.start - s.ox_start) * self.g.stride) as isize;
-                let lead = cols.start - s.ox_start;
-                for (o, v) in grads[lead..lead + cols.len()].iter().enumerate() {
-                    gx[row + first as usize + o * self.g.stride] += v;
-                }
-            }
+    /// the padding (the strided path).
+    fn write_back(&self, grads: &[f32], k: usize, s: &Segment, gx: &mut [f32]) {
+        let Some((row, ix)) = self.row_start(k, s) else {
+            return;
+        };
+        let cols = self.valid_in(k, s);
+        let lead = cols.start - s.ox_start;
+        let first = ix + (lead * self.g.stride) as isize;
+        for (o, v) in grads[lead..lead + cols.len()].iter().enumerate() {
+            gx[row + first as usize + o * self.g.stride] += v;
         }
     }
 
     /// Unfolds sample `x` into every panel: `panels[(q * K + k) * NR + j]
     /// = col[k][q * NR + j]`. Patch rows outermost, so that the input is
-    /// read row by row: panel by panel, a 1x1 convolution's input is read
-    /// as one short piece of every channel at a time, more streams than
-    /// the prefetchers follow (measured six times slower).
+    /// read channel by channel: panel by panel, a 1x1 convolution's input
+    /// is read as one short piece of every channel at a time, more streams
+    /// than the prefetchers follow (measured six times slower).
     pub(super) fn gather(&self, x: &[f32], panels: &mut [f32]) {
-        let k_len = patch_len(self.g);
-        let plane = self.g.in_plane();
-        with_row_ops!(Ops, {
+        let (k_len, plane) = (patch_len(self.g), self.g.in_plane());
+        if self.g.stride != 1 {
             for k in 0..k_len {
                 let panels = self.panels.iter().zip(panels.chunks_exact_mut(k_len * NR));
-                for (q, (segs, panel)) in panels.enumerate() {
+                for (segs, panel) in panels {
                     let row = &mut panel[k * NR..(k + 1) * NR];
-                    if self.identity {
-                        // Patch row k is input channel k: one window per panel.
-                        let (width, channel) = (NR.min(plane - q * NR), &x[k * plane..][..plane]);
-                        // SAFETY: compiled with Ops' features.
-                        unsafe { Ops::copy_window(&mut row[..width], channel, (q * NR) as isize) };
-                        continue;
-                    }
                     for s in segs {
-                        self.read::<Ops>(x, k, s, &mut row[s.j0..s.j0 + s.len()]);
+                        self.read(x, k, s, &mut row[s.j0..s.j0 + s.len()]);
                     }
+                }
+            }
+            return;
+        }
+        let taps = self.tap_count();
+        with_row_ops!(Ops, {
+            for k in 0..k_len {
+                let (c, tap) = (k / taps, k % taps);
+                let channel = &x[c * plane..(c + 1) * plane];
+                let panels = panels.chunks_exact_mut(k_len * NR);
+                for (q, panel) in panels.enumerate() {
+                    let plan = &self.panel_plans[q * taps + tap];
+                    // SAFETY: compiled with Ops' features.
+                    unsafe { Ops::copy(plan, channel, &mut panel[k * NR..(k + 1) * NR]) };
                 }
             }
         })
@@ -245,23 +288,27 @@ impl<'g> Unfold<'g> {
     /// Adds every panel back onto the input gradient `gx` of one sample:
     /// the transpose of [`Unfold::gather`], in the same order.
     pub(super) fn scatter(&self, panels: &[f32], gx: &mut [f32]) {
-        let k_len = patch_len(self.g);
-        let plane = self.g.in_plane();
+        let (k_len, plane) = (patch_len(self.g), self.g.in_plane());
+        if self.g.stride != 1 {
+            for k in 0..k_len {
+                for (segs, panel) in self.panels.iter().zip(panels.chunks_exact(k_len * NR)) {
+                    let row = &panel[k * NR..(k + 1) * NR];
+                    for s in segs {
+                        self.write_back(&row[s.j0..s.j0 + s.len()], k, s, gx);
+                    }
+                }
+            }
+            return;
+        }
+        let taps = self.tap_count();
         with_row_ops!(Ops, {
             for k in 0..k_len {
-                let panels = self.panels.iter().zip(panels.chunks_exact(k_len * NR));
-                for (q, (segs, panel)) in panels.enumerate() {
-                    let row = &panel[k * NR..(k + 1) * NR];
-                    if self.identity {
-                        let width = NR.min(plane - q * NR);
-                        let channel = &mut gx[k * plane..][..plane];
-                        // SAFETY: compiled with Ops' features.
-                        unsafe { Ops::add_window(channel, &row[..width], (q * NR) as isize) };
-                        continue;
-                    }
-                    for s in segs {
-                        self.write_back::<Ops>(&row[s.j0..s.j0 + s.len()], k, s, gx);
-                    }
+                let (c, tap) = (k / taps, k % taps);
+                let channel = &mut gx[c * plane..(c + 1) * plane];
+                for (q, panel) in panels.chunks_exact(k_len * NR).enumerate() {
+                    let plan = &self.panel_plans[q * taps + tap];
+                    // SAFETY: compiled with Ops' features.
+                    unsafe { Ops::add(plan, &panel[k * NR..(k + 1) * NR], channel) };
                 }
             }
         })
@@ -270,8 +317,8 @@ impl<'g> Unfold<'g> {
     /// Unfolds one sample `x` into the row-major patch matrix `col`
     /// (`K x P`).
     pub(super) fn im2col(&self, x: &[f32], col: &mut [f32]) {
-        let (w_out, p) = (self.g.w_out, self.g.out_plane());
-        with_row_ops!(Ops, {
+        let (w_out, p, plane) = (self.g.w_out, self.g.out_plane(), self.g.in_plane());
+        if self.g.stride != 1 {
             for (k, col_row) in col.chunks_exact_mut(p).enumerate() {
                 for (oy, out) in col_row.chunks_exact_mut(w_out).enumerate() {
                     let whole_row = Segment {
@@ -280,8 +327,18 @@ impl<'g> Unfold<'g> {
                         ox_end: w_out,
                         j0: 0,
                     };
-                    self.read::<Ops>(x, k, &whole_row, out);
+                    self.read(x, k, &whole_row, out);
                 }
+            }
+            return;
+        }
+        let taps = self.tap_count();
+        with_row_ops!(Ops, {
+            for (k, col_row) in col.chunks_exact_mut(p).enumerate() {
+                let (c, tap) = (k / taps, k % taps);
+                let channel = &x[c * plane..(c + 1) * plane];
+                // SAFETY: compiled with Ops' features.
+                unsafe { Ops::copy(&self.row_plans[tap], channel, col_row) };
             }
         })
     }
