@@ -21,6 +21,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// An element-wise op was given operands that do not fit.
+    #[error("nasarena-ops {op}: {reason}")]
+    BadOperands {
+        /// The op that rejected its arguments.
+        op: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+
     /// A custom op was given a dtype it has no kernel for.
     #[error(
         "nasarena-ops {op}: dtype {dtype} is not supported, only f32 is; \

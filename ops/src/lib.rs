@@ -13,6 +13,7 @@ mod bn;
 mod conv;
 mod error;
 mod matmul;
+mod relu;
 mod scratch;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,3 +41,4 @@ pub use conv::{
     GroupedConv2dGradInput, GroupedConv2dGradWeight,
 };
 pub use error::{Error, Result};
+pub use relu::relu;

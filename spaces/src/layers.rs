@@ -264,7 +264,7 @@ impl BatchNorm {
                 self.momentum,
             )?;
             let y = bn.forward_t(x, train)?;
-            return if relu { y.relu() } else { Ok(y) };
+            return if relu { nasarena_ops::relu(&y) } else { Ok(y) };
         }
         if train {
             let (y, stats) =

@@ -126,7 +126,7 @@ impl Supernet for CellSupernet {
                 Block::Reduction(r) => r.forward_t(&x, true)?,
             };
         }
-        let x = self.last_bn.forward_t(&x, true)?.relu()?;
+        let x = nasarena_ops::relu(&self.last_bn.forward_t(&x, true)?)?;
         self.classifier.forward(&x.mean((2, 3))?)
     }
 

@@ -27,7 +27,7 @@ pub struct FactorizedReduce {
 
 impl FactorizedReduce {
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let x = x.relu()?;
+        let x = nasarena_ops::relu(x)?;
         let (_, _, h, w) = x.dims4()?;
         let shifted = x.narrow(2, 1, h - 1)?.narrow(3, 1, w - 1)?;
         let a = self.a.forward_t(&x, train)?;
@@ -92,7 +92,7 @@ impl SearchedLayer for SqueezeLayer {
         match self {
             SqueezeLayer::Identity => Ok(x.clone()),
             SqueezeLayer::Reduce(reduce) => reduce.forward_t(x, train),
-            SqueezeLayer::Project(proj) => proj.forward_t(&x.relu()?, train),
+            SqueezeLayer::Project(proj) => proj.forward_t(&nasarena_ops::relu(x)?, train),
             SqueezeLayer::Block(block) => block.forward_t(x, train),
         }
     }
