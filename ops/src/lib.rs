@@ -12,6 +12,7 @@
 mod bn;
 mod conv;
 mod error;
+mod simd;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -31,7 +32,7 @@ pub fn custom_ops() -> bool {
 
 pub use bn::{
     batch_norm_eval, batch_norm_eval_composed, batch_norm_train, batch_norm_train_composed,
-    BatchNormEval, BatchNormGradInput, BatchNormGradSums, BatchNormTrain, BnStats,
+    BatchNormEval, BatchNormGrad, BatchNormTrain, BnStats,
 };
 pub use conv::{
     conv_path, direct_conv2d, grouped_conv2d, pointwise_grouped, ConvGeom, ConvParams, ConvPath,
