@@ -76,28 +76,36 @@ fn map_planes<V: F32x16>(xs: Planes, out: OutPlanes, fv: impl Fn(V) -> V, fs: im
     }
 }
 
-/// `y = act(x * a + b)`.
+/// `y = act(x * a + b)`, plane `j` with `a = scale[j % len]`, `b =
+/// shift[j % len]`: one pair for all the planes of a channel, or one per
+/// channel for the planes of a sample.
 #[inline(always)]
-fn affine_k<V: F32x16>(xs: Planes, out: OutPlanes, a: f32, b: f32, relu: bool) {
-    let (av, bv) = (V::splat(a), V::splat(b));
-    if relu {
-        let fs = |x: f32| {
-            let t = x * a + b;
-            if t > 0.0 {
-                t
-            } else {
-                0.0
-            }
-        };
-        map_planes::<V>(xs, out, |x| x.mul(av).add(bv).relu(), fs);
-    } else {
-        map_planes::<V>(xs, out, |x| x.mul(av).add(bv), |x| x * a + b);
+fn affine_k<V: F32x16>(xs: Planes, out: OutPlanes, scale: &[f32], shift: &[f32], relu: bool) {
+    let cycle = scale.len().min(shift.len()).max(1);
+    for (j, (xp, op)) in xs.iter().zip(out.iter_mut()).enumerate() {
+        let (a, b) = (scale[j % cycle], shift[j % cycle]);
+        let (av, bv) = (V::splat(a), V::splat(b));
+        let (plane_x, plane_out) = (std::slice::from_ref(xp), std::slice::from_mut(op));
+        if relu {
+            let fs = |x: f32| {
+                let t = x * a + b;
+                if t > 0.0 {
+                    t
+                } else {
+                    0.0
+                }
+            };
+            map_planes::<V>(plane_x, plane_out, |x| x.mul(av).add(bv).relu(), fs);
+        } else {
+            map_planes::<V>(plane_x, plane_out, |x| x.mul(av).add(bv), |x| x * a + b);
+        }
     }
 }
 
 isa_dispatch!(
-    /// Writes `y = act(x * a + b)` for one channel (every element of `out`).
-    pub fn affine = affine_k(xs: Planes, out: OutPlanes, a: f32, b: f32, relu: bool) -> ()
+    /// Writes `y = act(x * scale + shift)` (every element of `out`),
+    /// coefficients cycling over the planes as in `affine_k`.
+    pub fn affine = affine_k(xs: Planes, out: OutPlanes, scale: &[f32], shift: &[f32], relu: bool) -> ()
 );
 
 /// `(sum g, sum g * (x - m))` of one channel, `g = dy` masked by `y > 0`
@@ -253,7 +261,7 @@ mod tests {
                 })
             }
         };
-        let mut out = write(&|o| affine(isa, &xs, o, 1.3, 0.25, relu));
+        let mut out = write(&|o| affine(isa, &xs, o, &[1.3, 0.7], &[0.25, -0.1], relu));
         out.extend(write(&|o| grad_input(isa, &xs, &ys, &gs, o, coefs, relu)));
         let bits = [mean as f64, var, sg, sgx].map(f64::to_bits).to_vec();
         (out, bits)
@@ -315,8 +323,8 @@ mod tests {
                     Isa::Scalar,
                     &xs,
                     &mut o.chunks_mut(plane).collect::<Vec<_>>(),
-                    2.0,
-                    -0.5,
+                    &[2.0],
+                    &[-0.5],
                     true,
                 )
             })

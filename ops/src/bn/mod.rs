@@ -155,7 +155,7 @@ impl CustomOp3 for BatchNormTrain {
             let (mean, var) = kernels::mean_var(isa, xs, count);
             let invstd = (1.0 / (var + self.eps).sqrt()) as f32;
             let scale = gamma[ch] * invstd;
-            kernels::affine(isa, xs, out, scale, beta[ch] - mean * scale, relu);
+            kernels::affine(isa, xs, out, &[scale], &[beta[ch] - mean * scale], relu);
             (mean, var as f32, invstd)
         });
         let stats = BnStats {
@@ -324,9 +324,22 @@ impl CustomOp1 for BatchNormEval {
             return Err(bad(op, format!("scale/shift must have {c} elements")).into());
         }
         let (isa, relu) = (Isa::detect(), self.relu);
-        let (_, y) = per_channel(x, dims, |ch, xs, out| {
-            kernels::affine(isa, xs, out, self.scale[ch], self.shift[ch], relu)
-        });
+        let (_, c, plane) = dims;
+        let sample = (c * plane).max(1);
+        let fill = |out: &mut [MaybeUninit<f32>]| {
+            // Memory order, one sample per task: small planes read
+            // channel by channel would jump a whole sample per plane.
+            out.par_chunks_mut(sample)
+                .zip(x.par_chunks(sample))
+                .for_each(|(ys, xs)| {
+                    let xs: Vec<&[f32]> = xs.chunks(plane.max(1)).collect();
+                    let mut ys: Vec<_> = ys.chunks_mut(plane.max(1)).collect();
+                    kernels::affine(isa, &xs, &mut ys, &self.scale, &self.shift, relu);
+                });
+        };
+        // SAFETY: the chunks cover the output, and `affine` writes every
+        // element of the planes it is given.
+        let y = unsafe { write_once(x.len(), fill) };
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
