@@ -19,7 +19,7 @@
 use rayon::prelude::*;
 
 use super::geom::ConvGeom;
-use super::lanes::{correlate_row, dot_taps, LANES};
+use super::lanes::{correlate_rows, dot_taps, LANES};
 use super::padded::{GradPad, InputPad};
 
 /// Per-task scratch, reused across the tasks a rayon worker runs.
@@ -53,9 +53,7 @@ fn fwd_plane_impl<const FMA: bool>(
             }
         }
     }
-    for (oh, out) in y.chunks_mut(g.w_out).enumerate() {
-        correlate_row::<FMA>(out, &sc.pad[lay.out_row(g, oh)..], &sc.taps);
-    }
+    correlate_rows::<FMA>(y, g.w_out, &sc.pad, lay.out_row(g, 1), &sc.taps);
 }
 
 /// One input-gradient plane (`ci_l` within its group) from the group's
@@ -94,18 +92,18 @@ fn bwd_input_plane_impl<const FMA: bool>(
                     }
                 }
             }
-            let cols = (g.w - rx).div_ceil(s);
-            for jy in 0..(g.h - ry).div_ceil(s) {
+            let (rows, cols) = ((g.h - ry).div_ceil(s), (g.w - rx).div_ceil(s));
+            if s == 1 {
+                correlate_rows::<FMA>(gx, g.w, &sc.pad, lay.len, &sc.taps);
+                continue;
+            }
+            // Strided: the phase's rows into scratch, then scattered.
+            sc.row.resize(rows * cols, 0.0);
+            correlate_rows::<FMA>(&mut sc.row, cols, &sc.pad, lay.len, &sc.taps);
+            for (jy, src) in sc.row.chunks(cols.max(1)).enumerate() {
                 let dst = &mut gx[(jy * s + ry) * g.w..][..g.w];
-                let base = &sc.pad[jy * lay.len..];
-                if s == 1 {
-                    correlate_row::<FMA>(dst, base, &sc.taps);
-                } else {
-                    sc.row.resize(cols, 0.0);
-                    correlate_row::<FMA>(&mut sc.row, base, &sc.taps);
-                    for (d, v) in dst[rx..].iter_mut().step_by(s).zip(&sc.row) {
-                        *d = *v;
-                    }
+                for (d, v) in dst[rx..].iter_mut().step_by(s).zip(src) {
+                    *d = *v;
                 }
             }
         }

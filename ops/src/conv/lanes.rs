@@ -29,19 +29,54 @@ fn block(src: &[f32], at: usize) -> &[f32; LANES] {
     s.try_into().unwrap_or(&[0.0; LANES])
 }
 
-/// `out[j] = Σ_t a_t * base[off_t + j]` over the taps `(off_t, a_t)`.
+/// Register blocks computed together by [`correlate_rows`]: independent
+/// accumulators hide the latency of the multiply-add chain over the taps.
+const UNITS: usize = 4;
+
+/// `out[r * width + j] = Σ_t a_t * base[r * pitch + off_t + j]` over the
+/// taps `(off_t, a_t)`, for every row `r` of `out` (rows of `width`);
 /// `base` must extend `LANES` past the last block's start for every tap.
+/// The register blocks of all rows are taken [`UNITS`] at a time, so that
+/// even 7-wide rows (one block each) run several accumulation chains at
+/// once. Every output sums its taps in tap order.
 #[inline(always)]
-pub fn correlate_row<const FMA: bool>(out: &mut [f32], base: &[f32], taps: &[(usize, f32)]) {
-    for (c, dst) in out.chunks_mut(LANES).enumerate() {
-        let mut acc = [0f32; LANES];
+pub fn correlate_rows<const FMA: bool>(
+    out: &mut [f32],
+    width: usize,
+    base: &[f32],
+    pitch: usize,
+    taps: &[(usize, f32)],
+) {
+    if width == 0 {
+        return;
+    }
+    let blocks = width.div_ceil(LANES);
+    let total = out.len() / width * blocks;
+    let mut first = 0;
+    while first < total {
+        let k = (total - first).min(UNITS);
+        let at = |u: usize| ((first + u) / blocks, (first + u) % blocks * LANES);
+        // Units past `k` repeat unit 0 (valid reads, results dropped), so
+        // the inner loop always has UNITS chains and fully unrolls.
+        let src: [usize; UNITS] = std::array::from_fn(|u| {
+            let (r, c) = at(if u < k { u } else { 0 });
+            r * pitch + c
+        });
+        let mut acc = [[0f32; LANES]; UNITS];
         for &(off, a) in taps {
-            let src = block(base, off + c * LANES);
-            for l in 0..LANES {
-                acc[l] = madd::<FMA>(a, src[l], acc[l]);
+            for (acc, &s) in acc.iter_mut().zip(&src) {
+                let v = block(base, s + off);
+                for l in 0..LANES {
+                    acc[l] = madd::<FMA>(a, v[l], acc[l]);
+                }
             }
         }
-        dst.copy_from_slice(&acc[..dst.len()]);
+        for (u, acc) in acc.iter().enumerate().take(k) {
+            let (r, c) = at(u);
+            let dst = &mut out[r * width + c..][..(width - c).min(LANES)];
+            dst.copy_from_slice(&acc[..dst.len()]);
+        }
+        first += k;
     }
 }
 
@@ -69,14 +104,18 @@ mod tests {
 
     #[test]
     fn primitives_match_scalar_loops() {
-        let base: Vec<f32> = (0..64).map(|i| (i as f32 * 0.37).sin()).collect();
+        let base: Vec<f32> = (0..256).map(|i| (i as f32 * 0.37).sin()).collect();
         let taps = [(0usize, 0.5f32), (3, -1.0), (17, 2.0)];
         for len in [1, 7, 8, 13, 20] {
-            let mut out = vec![9.0; len];
-            correlate_row::<true>(&mut out, &base, &taps);
-            for (j, o) in out.iter().enumerate() {
-                let want: f32 = taps.iter().map(|&(off, a)| a * base[off + j]).sum();
-                assert!((o - want).abs() < 1e-5, "len {len} j {j}");
+            for rows in [1, 2, 3, 5] {
+                let pitch = len + 5;
+                let mut out = vec![9.0; rows * len];
+                correlate_rows::<true>(&mut out, len, &base, pitch, &taps);
+                for (i, o) in out.iter().enumerate() {
+                    let at = i / len * pitch + i % len;
+                    let want: f32 = taps.iter().map(|&(off, a)| a * base[off + at]).sum();
+                    assert!((o - want).abs() < 1e-5, "len {len} rows {rows} at {i}");
+                }
             }
             let grad: Vec<f32> = (0..len).map(|j| j as f32 - 3.0).collect();
             let offs = [2usize, 5];
