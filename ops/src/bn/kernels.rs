@@ -8,19 +8,32 @@
 
 use std::mem::MaybeUninit;
 
-use crate::simd::{isa_dispatch, F32x16, WIDTH};
+use crate::simd::{isa_dispatch, prefetch, F32x16, PREFETCH_AHEAD, WIDTH};
 
 /// Input planes of one channel.
 pub type Planes<'a, 'b> = &'a [&'b [f32]];
 /// Output planes of one channel, written once.
 pub type OutPlanes<'a, 'b> = &'a mut [&'b mut [MaybeUninit<f32>]];
 
+/// Prefetches plane `j` of each operand, if there is one.
+#[inline(always)]
+fn prefetch_planes(j: usize, operands: [Planes; 3]) {
+    for planes in operands {
+        if let Some(p) = planes.get(j) {
+            prefetch(p);
+        }
+    }
+}
+
 /// `Σ_planes Σ f(x)` with `f` applied lane-wise (`fv`) and to the tail
 /// (`fs`): lanes of f32, then f64.
 #[inline(always)]
 fn lane_total<V: F32x16>(xs: Planes, fv: impl Fn(V) -> V, fs: impl Fn(f32) -> f32) -> f64 {
     let mut total = 0f64;
-    for xp in xs {
+    for (j, xp) in xs.iter().enumerate() {
+        if let Some(ahead) = xs.get(j + PREFETCH_AHEAD) {
+            prefetch(ahead);
+        }
         let mut acc = V::splat(0.0);
         let mut chunks = xp.chunks_exact(WIDTH);
         for chunk in &mut chunks {
@@ -114,7 +127,8 @@ isa_dispatch!(
 fn grad_sums_k<V: F32x16>(xs: Planes, ys: Planes, gs: Planes, m: f32, relu: bool) -> (f64, f64) {
     let mv = V::splat(m);
     let (mut tg, mut tgx) = (0f64, 0f64);
-    for ((xp, yp), gp) in xs.iter().zip(ys).zip(gs) {
+    for (j, ((xp, yp), gp)) in xs.iter().zip(ys).zip(gs).enumerate() {
+        prefetch_planes(j + PREFETCH_AHEAD, [xs, ys, gs]);
         let (mut ag, mut agx) = (V::splat(0.0), V::splat(0.0));
         let (mut xc, mut yc, mut gc) = (
             xp.chunks_exact(WIDTH),
@@ -180,7 +194,8 @@ fn grad_input_k<V: F32x16>(
         V::splat(c.b),
         V::splat(c.mean),
     );
-    for (((xp, yp), gp), op) in xs.iter().zip(ys).zip(gs).zip(out.iter_mut()) {
+    for (j, (((xp, yp), gp), op)) in xs.iter().zip(ys).zip(gs).zip(out.iter_mut()).enumerate() {
+        prefetch_planes(j + PREFETCH_AHEAD, [xs, ys, gs]);
         let (mut xc, mut yc, mut gc) = (
             xp.chunks_exact(WIDTH),
             yp.chunks_exact(WIDTH),
