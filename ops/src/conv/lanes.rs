@@ -8,6 +8,8 @@
 //! multiply-add, which is only fast in code compiled with the `fma` target
 //! feature (see `kernels.rs`).
 
+use std::mem::MaybeUninit;
+
 /// Outputs per register block (one AVX2 vector of f32).
 pub const LANES: usize = 8;
 
@@ -30,18 +32,92 @@ fn block(src: &[f32], at: usize) -> &[f32; LANES] {
 }
 
 /// Register blocks computed together by [`correlate_rows`]: independent
-/// accumulators hide the latency of the multiply-add chain over the taps.
-const UNITS: usize = 4;
+/// accumulators hide the latency of the multiply-add chain over the taps
+/// (eight chains keep two FMA units busy at a latency of four).
+const UNITS: usize = 8;
+
+/// Accumulators of one group of register blocks starting at `src`.
+type Group = [[f32; LANES]; UNITS];
+
+/// `Σ_t a_t * base[src_u + off_t ..][..LANES]` for every unit `u`: the
+/// portable loop (`FMA`: fused multiply-add, see the module docs).
+#[inline(always)]
+fn group_generic<const FMA: bool>(
+    base: &[f32],
+    src: &[usize; UNITS],
+    taps: &[(usize, f32)],
+) -> Group {
+    let mut acc = [[0f32; LANES]; UNITS];
+    for &(off, a) in taps {
+        for (acc, &s) in acc.iter_mut().zip(src) {
+            let v = block(base, s + off);
+            for l in 0..LANES {
+                acc[l] = madd::<FMA>(a, v[l], acc[l]);
+            }
+        }
+    }
+    acc
+}
+
+/// [`group_generic`] with FMA, in AVX2 registers: one bounds check per
+/// group instead of one per load, which LLVM did not hoist. Same
+/// operations in the same order, so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn group_avx2(base: &[f32], src: &[usize; UNITS], taps: &[(usize, f32)], reach: usize) -> Group {
+    use std::arch::x86_64::*;
+    let top = src.iter().max().map_or(0, |m| m + reach + LANES);
+    assert!(
+        top <= base.len(),
+        "register block reads past the padded source"
+    );
+    let p = base.as_ptr();
+    let mut acc = [_mm256_setzero_ps(); UNITS];
+    for &(off, a) in taps {
+        let av = _mm256_set1_ps(a);
+        for (acc, &s) in acc.iter_mut().zip(src) {
+            // SAFETY: `s + off + LANES <= top <= base.len()` (asserted
+            // above, `off <= reach`).
+            let v = unsafe { _mm256_loadu_ps(p.add(s + off)) };
+            *acc = _mm256_fmadd_ps(av, v, *acc);
+        }
+    }
+    let mut out = [[0f32; LANES]; UNITS];
+    for (o, a) in out.iter_mut().zip(acc) {
+        // SAFETY: `o` is LANES = 8 floats, one unaligned AVX store.
+        unsafe { _mm256_storeu_ps(o.as_mut_ptr(), a) };
+    }
+    out
+}
+
+/// One group of register blocks, on the AVX2 registers when `FMA` and the
+/// CPU has them.
+#[inline(always)]
+fn group<const FMA: bool>(
+    base: &[f32],
+    src: &[usize; UNITS],
+    taps: &[(usize, f32)],
+    reach: usize,
+) -> Group {
+    #[cfg(target_arch = "x86_64")]
+    if FMA && std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU was just checked to have AVX2 and FMA.
+        return unsafe { group_avx2(base, src, taps, reach) };
+    }
+    let _ = reach;
+    group_generic::<FMA>(base, src, taps)
+}
 
 /// `out[r * width + j] = Σ_t a_t * base[r * pitch + off_t + j]` over the
-/// taps `(off_t, a_t)`, for every row `r` of `out` (rows of `width`);
+/// taps `(off_t, a_t)`, for every row `r` of `out` (rows of `width`;
+/// every element is written, so `out` need not be initialised);
 /// `base` must extend `LANES` past the last block's start for every tap.
 /// The register blocks of all rows are taken [`UNITS`] at a time, so that
 /// even 7-wide rows (one block each) run several accumulation chains at
 /// once. Every output sums its taps in tap order.
 #[inline(always)]
 pub fn correlate_rows<const FMA: bool>(
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     width: usize,
     base: &[f32],
     pitch: usize,
@@ -52,6 +128,7 @@ pub fn correlate_rows<const FMA: bool>(
     }
     let blocks = width.div_ceil(LANES);
     let total = out.len() / width * blocks;
+    let reach = taps.iter().map(|t| t.0).max().unwrap_or(0);
     let mut first = 0;
     while first < total {
         let k = (total - first).min(UNITS);
@@ -62,19 +139,13 @@ pub fn correlate_rows<const FMA: bool>(
             let (r, c) = at(if u < k { u } else { 0 });
             r * pitch + c
         });
-        let mut acc = [[0f32; LANES]; UNITS];
-        for &(off, a) in taps {
-            for (acc, &s) in acc.iter_mut().zip(&src) {
-                let v = block(base, s + off);
-                for l in 0..LANES {
-                    acc[l] = madd::<FMA>(a, v[l], acc[l]);
-                }
-            }
-        }
+        let acc = group::<FMA>(base, &src, taps, reach);
         for (u, acc) in acc.iter().enumerate().take(k) {
             let (r, c) = at(u);
             let dst = &mut out[r * width + c..][..(width - c).min(LANES)];
-            dst.copy_from_slice(&acc[..dst.len()]);
+            for (d, &v) in dst.iter_mut().zip(acc) {
+                d.write(v);
+            }
         }
         first += k;
     }
@@ -103,14 +174,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_avx2_group_gives_the_portable_bits() {
+        let base: Vec<f32> = (0..512).map(|i| (i as f32 * 0.37).sin()).collect();
+        let taps = [(0usize, 0.5f32), (3, -1.0), (17, 2.0), (40, 0.3)];
+        let src: [usize; UNITS] = std::array::from_fn(|u| u * 37 + 1);
+        let want = group_generic::<true>(&base, &src, &taps);
+        assert_eq!(group::<true>(&base, &src, &taps, 40), want);
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has AVX2 and FMA.
+            assert_eq!(unsafe { group_avx2(&base, &src, &taps, 40) }, want);
+        }
+    }
+
+    #[test]
     fn primitives_match_scalar_loops() {
         let base: Vec<f32> = (0..256).map(|i| (i as f32 * 0.37).sin()).collect();
         let taps = [(0usize, 0.5f32), (3, -1.0), (17, 2.0)];
         for len in [1, 7, 8, 13, 20] {
             for rows in [1, 2, 3, 5] {
                 let pitch = len + 5;
-                let mut out = vec![9.0; rows * len];
-                correlate_rows::<true>(&mut out, len, &base, pitch, &taps);
+                // SAFETY: `correlate_rows` writes every element.
+                let out = unsafe {
+                    crate::simd::write_once(rows * len, |o| {
+                        correlate_rows::<true>(o, len, &base, pitch, &taps)
+                    })
+                };
                 for (i, o) in out.iter().enumerate() {
                     let at = i / len * pitch + i % len;
                     let want: f32 = taps.iter().map(|&(off, a)| a * base[off + at]).sum();
