@@ -20,9 +20,9 @@ use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
 use super::geom::ConvGeom;
-use super::lanes::{correlate_rows, dot_taps, LANES};
+use super::lanes::{correlate_rows, dot_taps_plane, LANES};
 use super::padded::{GradPad, InputPad};
-use crate::simd::write_once;
+use crate::simd::{prefetch, write_once};
 
 /// Per-task scratch, reused across the tasks a rayon worker runs.
 #[derive(Default)]
@@ -163,17 +163,18 @@ fn bwd_weight_impl<const FMA: bool>(
     sc.acc.resize(sc.offs.len() * LANES, 0.0);
     let group_in = g.cin_g() * g.in_plane();
     let first = (co / g.cout_g()) * group_in;
+    let sample_x = |n: usize| &x[n * g.c_in * g.in_plane() + first..][..group_in];
+    let sample_gy = |n: usize| &gy[(n * g.c_out + co) * g.out_plane()..][..g.out_plane()];
     for n in 0..g.n {
-        lay.fill(
-            g,
-            &x[n * g.c_in * g.in_plane() + first..][..group_in],
-            g.cin_g(),
-            &mut sc.pad,
-        );
-        let gyp = &gy[(n * g.c_out + co) * g.out_plane()..][..g.out_plane()];
-        for (oh, grad) in gyp.chunks(g.w_out).enumerate() {
-            dot_taps::<FMA>(&mut sc.acc, &sc.pad[lay.out_row(g, oh)..], &sc.offs, grad);
+        // This channel's planes are a sample apart: fetch the next ones
+        // early (the hardware prefetcher does not follow such jumps).
+        if n + 1 < g.n {
+            prefetch(sample_x(n + 1));
+            prefetch(sample_gy(n + 1));
         }
+        lay.fill(g, sample_x(n), g.cin_g(), &mut sc.pad);
+        let pitch = lay.out_row(g, 1);
+        dot_taps_plane::<FMA>(&mut sc.acc, &sc.pad, pitch, &sc.offs, sample_gy(n), g.w_out);
     }
     for (dst, lanes) in gw.iter_mut().zip(sc.acc.chunks_exact(LANES)) {
         *dst = lanes.iter().sum();

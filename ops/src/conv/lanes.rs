@@ -151,27 +151,180 @@ pub fn correlate_rows<const FMA: bool>(
     }
 }
 
-/// `acc[t][l] += Σ_blocks g[j] * base[off_t + j]`, lane-wise, where
-/// `g` is `grad` zero-extended to whole blocks: the per-tap dot products of
-/// a weight gradient, kept in lanes so no float sum is reassociated.
+/// Taps whose weight-gradient lanes [`dot_taps_plane`] keeps in
+/// registers at once (independent chains, no accumulator traffic): a 3x3
+/// kernel in one group, a 5x5 one in three.
+const TAP_GROUP: usize = 9;
+
+/// `acc[t][l] += Σ_rows Σ_blocks g[j] * base[r * pitch + off_t + j]`,
+/// lane-wise, where `g` is row `r` of `grad` (rows of `width`)
+/// zero-extended to whole blocks: the per-tap dot products of a weight
+/// gradient over one plane, kept in lanes so no float sum is
+/// reassociated. Each lane adds its products in row, then block order.
 #[inline(always)]
-pub fn dot_taps<const FMA: bool>(acc: &mut [f32], base: &[f32], taps: &[usize], grad: &[f32]) {
-    for (c, gc) in grad.chunks(LANES).enumerate() {
-        let mut g = [0f32; LANES];
-        g[..gc.len()].copy_from_slice(gc);
-        for (t, &off) in taps.iter().enumerate() {
-            let src = block(base, off + c * LANES);
-            let a = &mut acc[t * LANES..(t + 1) * LANES];
-            for l in 0..LANES {
-                a[l] = madd::<FMA>(g[l], src[l], a[l]);
+pub fn dot_taps_plane<const FMA: bool>(
+    acc: &mut [f32],
+    base: &[f32],
+    pitch: usize,
+    taps: &[usize],
+    grad: &[f32],
+    width: usize,
+) {
+    if width == 0 {
+        return;
+    }
+    for (group, acc) in taps
+        .chunks(TAP_GROUP)
+        .zip(acc.chunks_mut(TAP_GROUP * LANES))
+    {
+        #[cfg(target_arch = "x86_64")]
+        if FMA && std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU was just checked to have AVX2 and FMA.
+            unsafe { tap_group_avx2(acc, base, pitch, group, grad, width) };
+            continue;
+        }
+        tap_group_generic::<FMA>(acc, base, pitch, group, grad, width);
+    }
+}
+
+/// The `g` block `c` of a gradient row, zero-extended.
+#[inline(always)]
+fn grad_block(row: &[f32], c: usize) -> [f32; LANES] {
+    let mut g = [0f32; LANES];
+    let part = &row[c * LANES..row.len().min((c + 1) * LANES)];
+    g[..part.len()].copy_from_slice(part);
+    g
+}
+
+/// One group of [`dot_taps_plane`], portable.
+#[inline(always)]
+fn tap_group_generic<const FMA: bool>(
+    acc: &mut [f32],
+    base: &[f32],
+    pitch: usize,
+    group: &[usize],
+    grad: &[f32],
+    width: usize,
+) {
+    let mut local = [[0f32; LANES]; TAP_GROUP];
+    for (l, a) in local.iter_mut().zip(acc.chunks_exact(LANES)) {
+        l.copy_from_slice(a);
+    }
+    for (r, row) in grad.chunks(width).enumerate() {
+        for c in 0..width.div_ceil(LANES) {
+            let g = grad_block(row, c);
+            for (a, &off) in local.iter_mut().zip(group) {
+                let src = block(base, r * pitch + off + c * LANES);
+                for l in 0..LANES {
+                    a[l] = madd::<FMA>(g[l], src[l], a[l]);
+                }
             }
         }
+    }
+    for (a, l) in acc.chunks_exact_mut(LANES).zip(&local) {
+        a.copy_from_slice(l);
+    }
+}
+
+/// [`tap_group_generic`] with FMA in AVX2 registers, one bounds check per
+/// row; the same operations in the same order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn tap_group_avx2(
+    acc: &mut [f32],
+    base: &[f32],
+    pitch: usize,
+    group: &[usize],
+    grad: &[f32],
+    width: usize,
+) {
+    use std::arch::x86_64::*;
+    // A full group of offsets (the last one repeated), so the tap loop has
+    // a constant trip count and its accumulators stay in registers.
+    let offs: [usize; TAP_GROUP] =
+        std::array::from_fn(|t| group.get(t).or(group.last()).copied().unwrap_or(0));
+    let mut local = [_mm256_setzero_ps(); TAP_GROUP];
+    for (l, a) in local.iter_mut().zip(acc.chunks_exact(LANES)) {
+        // SAFETY: `a` has LANES = 8 floats.
+        *l = unsafe { _mm256_loadu_ps(a.as_ptr()) };
+    }
+    let reach = offs.iter().max().map_or(0, |&m| m);
+    let blocks = width.div_ceil(LANES);
+    let p = base.as_ptr();
+    for (r, row) in grad.chunks(width).enumerate() {
+        let top = r * pitch + reach + blocks * LANES;
+        assert!(
+            top <= base.len(),
+            "register block reads past the padded source"
+        );
+        for c in 0..blocks {
+            let gv = if (c + 1) * LANES <= row.len() {
+                // SAFETY: the block lies inside `row`.
+                unsafe { _mm256_loadu_ps(row.as_ptr().add(c * LANES)) }
+            } else {
+                let g = grad_block(row, c);
+                // SAFETY: `g` has LANES = 8 floats.
+                unsafe { _mm256_loadu_ps(g.as_ptr()) }
+            };
+            for (a, &off) in local.iter_mut().zip(&offs) {
+                // SAFETY: `r * pitch + off + c * LANES + LANES <= top`.
+                let v = unsafe { _mm256_loadu_ps(p.add(r * pitch + off + c * LANES)) };
+                *a = _mm256_fmadd_ps(gv, v, *a);
+            }
+        }
+    }
+    for (a, l) in acc.chunks_exact_mut(LANES).zip(local) {
+        // SAFETY: `a` has LANES = 8 floats.
+        unsafe { _mm256_storeu_ps(a.as_mut_ptr(), l) };
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The row-at-a-time form the plane kernel replaced: the reference.
+    /// `acc[t][l] += Σ_blocks g[j] * base[off_t + j]`, lane-wise, where
+    /// `g` is `grad` zero-extended to whole blocks: the per-tap dot products of
+    /// a weight gradient, kept in lanes so no float sum is reassociated.
+    fn dot_taps<const FMA: bool>(acc: &mut [f32], base: &[f32], taps: &[usize], grad: &[f32]) {
+        for (c, gc) in grad.chunks(LANES).enumerate() {
+            let mut g = [0f32; LANES];
+            g[..gc.len()].copy_from_slice(gc);
+            for (t, &off) in taps.iter().enumerate() {
+                let src = block(base, off + c * LANES);
+                let a = &mut acc[t * LANES..(t + 1) * LANES];
+                for l in 0..LANES {
+                    a[l] = madd::<FMA>(g[l], src[l], a[l]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_plane_weight_kernel_gives_the_row_by_row_bits() {
+        let base: Vec<f32> = (0..1024).map(|i| (i as f32 * 0.37).sin()).collect();
+        let taps: Vec<usize> = (0..11).map(|t| t * 3 + t / 4).collect();
+        for width in [1, 7, 8, 13, 20] {
+            let (rows, pitch) = (3, width + 40);
+            let grad: Vec<f32> = (0..rows * width).map(|j| (j as f32 * 0.11).cos()).collect();
+            let mut want = vec![0.25f32; taps.len() * LANES];
+            for (r, row) in grad.chunks(width).enumerate() {
+                dot_taps::<true>(&mut want, &base[r * pitch..], &taps, row);
+            }
+            for fma in [true, false] {
+                let mut got = vec![0.25f32; taps.len() * LANES];
+                if fma {
+                    dot_taps_plane::<true>(&mut got, &base, pitch, &taps, &grad, width);
+                    assert_eq!(got, want, "width {width}");
+                } else {
+                    dot_taps_plane::<false>(&mut got, &base, pitch, &taps, &grad, width);
+                    let close = got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-4);
+                    assert!(close, "width {width}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_avx2_group_gives_the_portable_bits() {
