@@ -82,7 +82,7 @@ pub fn parse_records(
             what: "the file is empty, expected CIFAR records".to_string(),
         });
     }
-    if bytes.len() % rec != 0 {
+    if !bytes.len().is_multiple_of(rec) {
         return Err(Error::Truncated {
             path: origin.to_string(),
             what: format!(
