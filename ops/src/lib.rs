@@ -15,6 +15,7 @@ mod error;
 mod matmul;
 mod relu;
 mod scratch;
+mod simd;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -34,7 +35,7 @@ pub fn custom_ops() -> bool {
 
 pub use bn::{
     batch_norm_eval, batch_norm_eval_composed, batch_norm_train, batch_norm_train_composed,
-    BatchNormEval, BatchNormGradInput, BatchNormGradSums, BatchNormTrain, BnStats,
+    BatchNormEval, BatchNormGrad, BatchNormTrain, BnStats,
 };
 pub use conv::{
     conv_path, direct_conv2d, grouped_conv2d, ConvGeom, ConvParams, ConvPath, GroupedConv2d,

@@ -17,10 +17,12 @@
 //! CPUs that have them (picked at run time, as candle's own gemm does).
 
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 use super::geom::ConvGeom;
-use super::lanes::{correlate_row, dot_taps, LANES};
+use super::lanes::{correlate_rows, dot_taps_plane, LANES};
 use super::padded::{GradPad, InputPad};
+use crate::simd::{prefetch, write_once};
 
 /// Per-task scratch, reused across the tasks a rayon worker runs.
 #[derive(Default)]
@@ -28,53 +30,54 @@ struct Scratch {
     pad: Vec<f32>,
     taps: Vec<(usize, f32)>,
     offs: Vec<usize>,
-    row: Vec<f32>,
+    row: Vec<MaybeUninit<f32>>,
     acc: Vec<f32>,
 }
 
+/// The offsets of the taps `(ci, kh, kw)`, in weight order, in the padded
+/// input of `lay` (the same for every plane of a call).
+fn tap_offsets(g: &ConvGeom, lay: &InputPad) -> Vec<usize> {
+    let mut offs = Vec::with_capacity(g.cin_g() * g.k_h * g.k_w);
+    for ci in 0..g.cin_g() {
+        for kh in 0..g.k_h {
+            for kw in 0..g.k_w {
+                offs.push(lay.tap(g, ci, kh, kw));
+            }
+        }
+    }
+    offs
+}
+
 /// One output plane from the group's `cin_g` input planes `x` and the
-/// output channel's weight `w` (`[cin_g, k_h, k_w]`).
+/// output channel's weight `w` (`[cin_g, k_h, k_w]`), whose taps lie at
+/// `offs` ([`tap_offsets`]) in the padded input.
 #[inline(always)]
 fn fwd_plane_impl<const FMA: bool>(
     g: &ConvGeom,
     x: &[f32],
     w: &[f32],
-    y: &mut [f32],
+    offs: &[usize],
+    y: &mut [MaybeUninit<f32>],
     sc: &mut Scratch,
 ) {
     let lay = InputPad::new(g);
     lay.fill(g, x, g.cin_g(), &mut sc.pad);
     sc.taps.clear();
-    for ci in 0..g.cin_g() {
-        for kh in 0..g.k_h {
-            for kw in 0..g.k_w {
-                let a = w[(ci * g.k_h + kh) * g.k_w + kw];
-                sc.taps.push((lay.tap(g, ci, kh, kw), a));
-            }
-        }
-    }
-    for (oh, out) in y.chunks_mut(g.w_out).enumerate() {
-        correlate_row::<FMA>(out, &sc.pad[lay.out_row(g, oh)..], &sc.taps);
-    }
+    sc.taps.extend(offs.iter().copied().zip(w.iter().copied()));
+    correlate_rows::<FMA>(y, g.w_out, &sc.pad, lay.out_row(g, 1), &sc.taps);
 }
 
-/// One input-gradient plane (`ci_l` within its group) from the group's
-/// `cout_g` output-gradient planes `gy` and weights `w` (`[cout_g, cin_g, k_h, k_w]`).
-#[inline(always)]
-fn bwd_input_plane_impl<const FMA: bool>(
-    g: &ConvGeom,
-    gy: &[f32],
-    w: &[f32],
-    ci_l: usize,
-    gx: &mut [f32],
-    sc: &mut Scratch,
-) {
-    let lay = GradPad::new(g);
-    lay.fill(g, gy, g.cout_g(), &mut sc.pad);
+/// Per input phase `(ry, rx)` (index `ry * stride + rx`), the taps that
+/// reach it: their offset in the padded gradient ([`GradPad`]) and their
+/// weight index in a group's `[cout_g, cin_g, k_h, k_w]` weight for input
+/// channel 0 (add `ci_l * k_h * k_w` for channel `ci_l`). The same for
+/// every plane of a call, so computed once.
+fn phase_taps(g: &ConvGeom, lay: &GradPad) -> Vec<Vec<(usize, usize)>> {
     let s = g.stride;
+    let mut phases = vec![Vec::new(); s * s];
     for ry in 0..s.min(g.h) {
         for rx in 0..s.min(g.w) {
-            sc.taps.clear();
+            let taps = &mut phases[ry * s + rx];
             for co in 0..g.cout_g() {
                 for kh in 0..g.k_h {
                     let Some(qy) = GradPad::shift(g, ry, kh) else {
@@ -88,24 +91,55 @@ fn bwd_input_plane_impl<const FMA: bool>(
                             + (qy + lay.top as isize) * lay.len as isize
                             + qx
                             + lay.left as isize;
-                        let a = w[((co * g.cin_g() + ci_l) * g.k_h + kh) * g.k_w + kw];
                         // `off >= 0` by the choice of `top` and `left`.
-                        sc.taps.push((off as usize, a));
+                        let wi = (co * g.cin_g() * g.k_h + kh) * g.k_w + kw;
+                        taps.push((off as usize, wi));
                     }
                 }
             }
-            let cols = (g.w - rx).div_ceil(s);
-            for jy in 0..(g.h - ry).div_ceil(s) {
+        }
+    }
+    phases
+}
+
+/// One input-gradient plane (`ci_l` within its group) from the group's
+/// `cout_g` output-gradient planes `gy` and weights `w` (`[cout_g, cin_g,
+/// k_h, k_w]`), with the taps of each input phase from [`phase_taps`].
+#[inline(always)]
+fn bwd_input_plane_impl<const FMA: bool>(
+    g: &ConvGeom,
+    gy: &[f32],
+    w: &[f32],
+    phases: &[Vec<(usize, usize)>],
+    ci_l: usize,
+    gx: &mut [MaybeUninit<f32>],
+    sc: &mut Scratch,
+) {
+    let lay = GradPad::new(g);
+    lay.fill(g, gy, g.cout_g(), &mut sc.pad);
+    let s = g.stride;
+    for ry in 0..s.min(g.h) {
+        for rx in 0..s.min(g.w) {
+            let khw = g.k_h * g.k_w;
+            sc.taps.clear();
+            sc.taps.extend(
+                phases[ry * s + rx]
+                    .iter()
+                    .map(|&(off, wi)| (off, w[wi + ci_l * khw])),
+            );
+            let (rows, cols) = ((g.h - ry).div_ceil(s), (g.w - rx).div_ceil(s));
+            if s == 1 {
+                correlate_rows::<FMA>(gx, g.w, &sc.pad, lay.len, &sc.taps);
+                continue;
+            }
+            // Strided: the phase's rows into scratch, then scattered.
+            sc.row.resize(rows * cols, MaybeUninit::uninit());
+            correlate_rows::<FMA>(&mut sc.row, cols, &sc.pad, lay.len, &sc.taps);
+            for (jy, src) in sc.row.chunks(cols.max(1)).enumerate() {
                 let dst = &mut gx[(jy * s + ry) * g.w..][..g.w];
-                let base = &sc.pad[jy * lay.len..];
-                if s == 1 {
-                    correlate_row::<FMA>(dst, base, &sc.taps);
-                } else {
-                    sc.row.resize(cols, 0.0);
-                    correlate_row::<FMA>(&mut sc.row, base, &sc.taps);
-                    for (d, v) in dst[rx..].iter_mut().step_by(s).zip(&sc.row) {
-                        *d = *v;
-                    }
+                for (d, v) in dst[rx..].iter_mut().step_by(s).zip(src) {
+                    // SAFETY: `correlate_rows` just wrote all of `sc.row`.
+                    d.write(unsafe { v.assume_init() });
                 }
             }
         }
@@ -124,28 +158,23 @@ fn bwd_weight_impl<const FMA: bool>(
 ) {
     let lay = InputPad::new(g);
     sc.offs.clear();
-    for ci in 0..g.cin_g() {
-        for kh in 0..g.k_h {
-            for kw in 0..g.k_w {
-                sc.offs.push(lay.tap(g, ci, kh, kw));
-            }
-        }
-    }
+    sc.offs.extend(tap_offsets(g, &lay));
     sc.acc.clear();
     sc.acc.resize(sc.offs.len() * LANES, 0.0);
     let group_in = g.cin_g() * g.in_plane();
     let first = (co / g.cout_g()) * group_in;
+    let sample_x = |n: usize| &x[n * g.c_in * g.in_plane() + first..][..group_in];
+    let sample_gy = |n: usize| &gy[(n * g.c_out + co) * g.out_plane()..][..g.out_plane()];
     for n in 0..g.n {
-        lay.fill(
-            g,
-            &x[n * g.c_in * g.in_plane() + first..][..group_in],
-            g.cin_g(),
-            &mut sc.pad,
-        );
-        let gyp = &gy[(n * g.c_out + co) * g.out_plane()..][..g.out_plane()];
-        for (oh, grad) in gyp.chunks(g.w_out).enumerate() {
-            dot_taps::<FMA>(&mut sc.acc, &sc.pad[lay.out_row(g, oh)..], &sc.offs, grad);
+        // This channel's planes are a sample apart: fetch the next ones
+        // early (the hardware prefetcher does not follow such jumps).
+        if n + 1 < g.n {
+            prefetch(sample_x(n + 1));
+            prefetch(sample_gy(n + 1));
         }
+        lay.fill(g, sample_x(n), g.cin_g(), &mut sc.pad);
+        let pitch = lay.out_row(g, 1);
+        dot_taps_plane::<FMA>(&mut sc.acc, &sc.pad, pitch, &sc.offs, sample_gy(n), g.w_out);
     }
     for (dst, lanes) in gw.iter_mut().zip(sc.acc.chunks_exact(LANES)) {
         *dst = lanes.iter().sum();
@@ -181,9 +210,11 @@ macro_rules! multiversion {
 }
 
 multiversion!(fwd_plane, fwd_plane_fast, fwd_plane_impl,
-    (g: &ConvGeom, x: &[f32], w: &[f32], y: &mut [f32], sc: &mut Scratch));
+    (g: &ConvGeom, x: &[f32], w: &[f32], offs: &[usize], y: &mut [MaybeUninit<f32>],
+     sc: &mut Scratch));
 multiversion!(bwd_input_plane, bwd_input_plane_fast, bwd_input_plane_impl,
-    (g: &ConvGeom, gy: &[f32], w: &[f32], ci_l: usize, gx: &mut [f32], sc: &mut Scratch));
+    (g: &ConvGeom, gy: &[f32], w: &[f32], phases: &[Vec<(usize, usize)>], ci_l: usize,
+     gx: &mut [MaybeUninit<f32>], sc: &mut Scratch));
 multiversion!(bwd_weight, bwd_weight_fast, bwd_weight_impl,
     (g: &ConvGeom, x: &[f32], gy: &[f32], co: usize, gw: &mut [f32], sc: &mut Scratch));
 
@@ -194,48 +225,59 @@ fn min_planes(macs_per_plane: usize) -> usize {
 
 /// Forward: `y = conv(x, w)`, `x` NCHW, `w` OIHW, both contiguous.
 pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
-    let mut y = vec![0f32; g.n * g.c_out * g.out_plane()];
     let per_co = g.cin_g() * g.k_h * g.k_w;
     let group_in = g.cin_g() * g.in_plane();
-    y.par_chunks_mut(g.out_plane().max(1))
-        .enumerate()
-        .with_min_len(min_planes(g.out_plane() * per_co))
-        .for_each_init(Scratch::default, |sc, (p, yp)| {
-            let (n, co) = (p / g.c_out, p % g.c_out);
-            let first = (n * g.c_in + (co / g.cout_g()) * g.cin_g()) * g.in_plane();
-            fwd_plane(
-                g,
-                &x[first..][..group_in],
-                &w[co * per_co..][..per_co],
-                yp,
-                sc,
-            );
-        });
-    y
+    let offs = tap_offsets(g, &InputPad::new(g));
+    let fill = |y: &mut [MaybeUninit<f32>]| {
+        y.par_chunks_mut(g.out_plane().max(1))
+            .enumerate()
+            .with_min_len(min_planes(g.out_plane() * per_co))
+            .for_each_init(Scratch::default, |sc, (p, yp)| {
+                let (n, co) = (p / g.c_out, p % g.c_out);
+                let first = (n * g.c_in + (co / g.cout_g()) * g.cin_g()) * g.in_plane();
+                fwd_plane(
+                    g,
+                    &x[first..][..group_in],
+                    &w[co * per_co..][..per_co],
+                    &offs,
+                    yp,
+                    sc,
+                );
+            });
+    };
+    // SAFETY: the chunks cover the output and `correlate_rows` writes
+    // every element of each plane.
+    unsafe { write_once(g.n * g.c_out * g.out_plane(), fill) }
 }
 
 /// Input gradient: `gx = conv(·, w)ᵀ gy`, shaped like the input.
 pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
-    let mut gx = vec![0f32; g.n * g.c_in * g.in_plane()];
     let group_w = g.cout_g() * g.cin_g() * g.k_h * g.k_w;
     let group_out = g.cout_g() * g.out_plane();
-    gx.par_chunks_mut(g.in_plane().max(1))
-        .enumerate()
-        .with_min_len(min_planes(g.out_plane() * g.cout_g() * g.k_h * g.k_w))
-        .for_each_init(Scratch::default, |sc, (p, gxp)| {
-            let (n, ci) = (p / g.c_in, p % g.c_in);
-            let grp = ci / g.cin_g();
-            let gys = &gy[(n * g.c_out + grp * g.cout_g()) * g.out_plane()..][..group_out];
-            bwd_input_plane(
-                g,
-                gys,
-                &w[grp * group_w..][..group_w],
-                ci % g.cin_g(),
-                gxp,
-                sc,
-            );
-        });
-    gx
+    let phases = phase_taps(g, &GradPad::new(g));
+    let fill = |gx: &mut [MaybeUninit<f32>]| {
+        gx.par_chunks_mut(g.in_plane().max(1))
+            .enumerate()
+            .with_min_len(min_planes(g.out_plane() * g.cout_g() * g.k_h * g.k_w))
+            .for_each_init(Scratch::default, |sc, (p, gxp)| {
+                let (n, ci) = (p / g.c_in, p % g.c_in);
+                let grp = ci / g.cin_g();
+                let gys = &gy[(n * g.c_out + grp * g.cout_g()) * g.out_plane()..][..group_out];
+                bwd_input_plane(
+                    g,
+                    gys,
+                    &w[grp * group_w..][..group_w],
+                    &phases,
+                    ci % g.cin_g(),
+                    gxp,
+                    sc,
+                );
+            });
+    };
+    // SAFETY: the chunks cover the input gradient, and every position of a
+    // plane lies in exactly one phase `(ry, rx)`, whose rows and columns
+    // `correlate_rows` (stride 1) or the scatter (strided) all write.
+    unsafe { write_once(g.n * g.c_in * g.in_plane(), fill) }
 }
 
 /// Weight gradient: `gw = Σ_batch gy ⋆ x`, shaped like the weight.
