@@ -28,12 +28,15 @@
 //! positions, so it unfolds whole rows ([`Unfold::im2col`](super::unfold::Unfold::im2col)); a 1x1,
 //! stride-1, unpadded convolution skips that: `col_i` is the input.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::geom::ConvGeom;
 use super::unfold::{patch_len, Unfold};
 use crate::matmul::{dot_accumulate, panel_product, PackedA, PanelOut, NR};
 use crate::scratch::with_scratch;
+use crate::simd::write_once;
 
 /// Whether `col_i` is the input itself (1x1, stride 1, no padding).
 fn is_identity_unfold(g: &ConvGeom) -> bool {
@@ -92,35 +95,39 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
         .chunks_exact(lens.w)
         .map(|w_g| PackedA::rows(w_g, sub.c_out, k))
         .collect();
-    let mut y = vec![0.0f32; g.n * g.c_out * p];
-    y.par_chunks_mut(g.c_out * p)
-        .zip(x.par_chunks(g.c_in * g.in_plane()))
-        .with_min_len(samples_per_task(g.n))
-        .for_each(|(y_i, x_i)| {
-            with_scratch(0, unfold.panel_count() * k * NR, |col_panels| {
-                let groups = y_i.chunks_exact_mut(lens.y).zip(x_i.chunks_exact(lens.x));
-                for ((y_g, x_g), w_g) in groups.zip(&packs) {
-                    forward_one(&unfold, w_g, x_g, y_g, col_panels);
-                }
-            })
-        });
-    y
+    let fill = |y: &mut [MaybeUninit<f32>]| {
+        y.par_chunks_mut(g.c_out * p)
+            .zip(x.par_chunks(g.c_in * g.in_plane()))
+            .with_min_len(samples_per_task(g.n))
+            .for_each(|(y_i, x_i)| {
+                with_scratch(0, unfold.panel_count() * k * NR, |col_panels| {
+                    let groups = y_i.chunks_exact_mut(lens.y).zip(x_i.chunks_exact(lens.x));
+                    for ((y_g, x_g), w_g) in groups.zip(&packs) {
+                        forward_one(&unfold, w_g, x_g, y_g, col_panels);
+                    }
+                })
+            });
+    };
+    // SAFETY: every group of every sample is written whole: its panels
+    // cover all output positions and its row-block runs all channels.
+    unsafe { write_once(g.n * g.c_out * p, fill) }
 }
 
 /// The forward of one sample (and group): unfold every panel, then
 /// multiply, with row blocks of the weight outermost so that a large
 /// weight passes through the cache once per sample, not once per panel.
-fn forward_one(unfold: &Unfold, w: &PackedA, x: &[f32], y: &mut [f32], col_panels: &mut [f32]) {
+fn forward_one(
+    unfold: &Unfold,
+    w: &PackedA,
+    x: &[f32],
+    y: &mut [MaybeUninit<f32>],
+    col_panels: &mut [f32],
+) {
     let (k, p) = (patch_len(unfold.geom()), unfold.geom().out_plane());
     unfold.gather(x, col_panels);
     for blocks in w.block_runs() {
         for ((col0, width), panel) in panels(p).zip(col_panels.chunks_exact(k * NR)) {
-            let out = PanelOut {
-                data: y,
-                stride: p,
-                col0,
-                width,
-            };
+            let out = PanelOut::uninit(y, p, col0, width);
             panel_product(w, blocks.clone(), panel, out, false);
         }
     }
@@ -168,12 +175,7 @@ fn fold_back_one(
         for (dst, src) in gy_panel.chunks_exact_mut(NR).zip(gy.chunks_exact(p)) {
             dst[..width].copy_from_slice(&src[p0..p0 + width]);
         }
-        let out = PanelOut {
-            data: dcol_panel,
-            stride: NR,
-            col0: 0,
-            width,
-        };
+        let out = PanelOut::new(dcol_panel, NR, 0, width);
         panel_product(w_t, 0..w_t.blocks(), gy_panel, out, false);
     }
     unfold.scatter(dcol_panels, gx);
@@ -272,12 +274,7 @@ fn outer_product_over_positions(
     }
     let gy = PackedA::rows(gy, m, p);
     for (q, panel) in col_t.chunks_exact(p * NR).enumerate() {
-        let out = PanelOut {
-            data: gw,
-            stride: k,
-            col0: q * NR,
-            width: NR.min(k - q * NR),
-        };
+        let out = PanelOut::new(gw, k, q * NR, NR.min(k - q * NR));
         panel_product(&gy, 0..gy.blocks(), panel, out, true);
     }
 }

@@ -12,6 +12,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use std::arch::x86_64::*;
+use std::mem::MaybeUninit;
 
 use super::{Tile, MR, NR};
 
@@ -34,13 +35,14 @@ fn row_masks(width: usize) -> (__mmask16, __mmask16) {
 ///
 /// # Safety
 /// AVX-512F; `a` holds `depth * MR` values, `panel` `depth * NR`, and `c`
-/// at least `(tile.rows - 1) * tile.stride + tile.width`.
+/// at least `(tile.rows - 1) * tile.stride + tile.width`, initialised
+/// where `tile.accumulate`.
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn panel_block(
     a: &[f32],
     panel: &[f32],
     depth: usize,
-    c: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
     tile: Tile,
 ) {
     debug_assert!(a.len() >= depth * MR && panel.len() >= depth * NR);
@@ -60,7 +62,7 @@ pub(super) unsafe fn panel_block(
         }
     }
     let (m0, m1) = row_masks(tile.width);
-    let cp = c.as_mut_ptr();
+    let cp = c.as_mut_ptr().cast::<f32>();
     for i in 0..tile.rows {
         // SAFETY: masked lanes are neither read nor written, and the
         // unmasked ones lie inside row i's first `width` columns; the

@@ -24,6 +24,7 @@
 mod avx512;
 mod portable;
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 /// Bytes of packed `A` one run of row blocks may take (half of a 2 MiB L2).
@@ -121,12 +122,47 @@ impl PackedA {
 }
 
 /// Where a panel product goes: columns `col0 .. col0 + width` of every row
-/// of a row-major matrix with row stride `stride`.
+/// of a row-major matrix with row stride `stride`, which may be
+/// uninitialised memory when the product overwrites it (a convolution's
+/// output, written exactly once, need not be zero-filled first).
 pub(crate) struct PanelOut<'a> {
-    pub data: &'a mut [f32],
-    pub stride: usize,
-    pub col0: usize,
-    pub width: usize,
+    data: &'a mut [MaybeUninit<f32>],
+    initialised: bool,
+    stride: usize,
+    col0: usize,
+    width: usize,
+}
+
+impl<'a> PanelOut<'a> {
+    /// Columns `col0..col0 + width` of the rows of `data`.
+    pub(crate) fn new(data: &'a mut [f32], stride: usize, col0: usize, width: usize) -> Self {
+        // SAFETY: same layout; the kernels only ever store initialised
+        // floats through this view, so `data` stays initialised.
+        let data = unsafe { &mut *(data as *mut [f32] as *mut [MaybeUninit<f32>]) };
+        PanelOut {
+            data,
+            initialised: true,
+            stride,
+            col0,
+            width,
+        }
+    }
+
+    /// The same over memory not yet written: only for overwriting products.
+    pub(crate) fn uninit(
+        data: &'a mut [MaybeUninit<f32>],
+        stride: usize,
+        col0: usize,
+        width: usize,
+    ) -> Self {
+        PanelOut {
+            data,
+            initialised: false,
+            stride,
+            col0,
+            width,
+        }
+    }
 }
 
 /// `out (+)= A · panel` for the rows of `A` in row blocks `blocks` (of
@@ -154,6 +190,7 @@ fn panel_product_with(
 ) {
     let PanelOut {
         data,
+        initialised,
         stride,
         col0,
         width,
@@ -161,6 +198,10 @@ fn panel_product_with(
     if a.rows == 0 || width == 0 {
         return;
     }
+    assert!(
+        initialised || !accumulate,
+        "cannot accumulate into uninitialised memory"
+    );
     // The kernels index without checks; these make that sound.
     assert!(width <= NR, "panel wider than {NR}");
     assert!(panel.len() >= a.depth * NR, "panel too short");

@@ -3,6 +3,8 @@
 //! compiler vectorises; compiled a second time with AVX2 + FMA enabled for
 //! the CPUs that have them.
 
+use std::mem::MaybeUninit;
+
 use super::{Tile, MR, NR};
 
 /// Lanes of the partial sums in [`dot_accumulate`].
@@ -10,7 +12,13 @@ const LANES: usize = 16;
 
 /// One `MR x NR` register block of [`super::panel_product`].
 #[inline(always)]
-fn panel_block_generic(a: &[f32], panel: &[f32], depth: usize, c: &mut [f32], tile: Tile) {
+fn panel_block_generic(
+    a: &[f32],
+    panel: &[f32],
+    depth: usize,
+    c: &mut [MaybeUninit<f32>],
+    tile: Tile,
+) {
     let mut acc = [[0.0f32; NR]; MR];
     for (a_k, p_k) in a.chunks_exact(MR).zip(panel.chunks_exact(NR)).take(depth) {
         for (row, &a_v) in acc.iter_mut().zip(a_k) {
@@ -21,17 +29,26 @@ fn panel_block_generic(a: &[f32], panel: &[f32], depth: usize, c: &mut [f32], ti
     }
     for (i, row) in acc.iter().enumerate().take(tile.rows) {
         let dst = &mut c[i * tile.stride..i * tile.stride + tile.width];
-        if tile.accumulate {
-            for (d, v) in dst.iter_mut().zip(row) {
-                *d += v;
-            }
-        } else {
-            dst.copy_from_slice(&row[..tile.width]);
+        for (d, &v) in dst.iter_mut().zip(row) {
+            // SAFETY: `panel_product` only accumulates into initialised
+            // memory (it asserts so).
+            let before = if tile.accumulate {
+                unsafe { d.assume_init() }
+            } else {
+                0.0
+            };
+            d.write(if tile.accumulate { before + v } else { v });
         }
     }
 }
 
-pub(super) fn panel_block(a: &[f32], panel: &[f32], depth: usize, c: &mut [f32], tile: Tile) {
+pub(super) fn panel_block(
+    a: &[f32],
+    panel: &[f32],
+    depth: usize,
+    c: &mut [MaybeUninit<f32>],
+    tile: Tile,
+) {
     panel_block_generic(a, panel, depth, c, tile)
 }
 
@@ -45,7 +62,7 @@ pub(super) unsafe fn panel_block_avx2(
     a: &[f32],
     panel: &[f32],
     depth: usize,
-    c: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
     tile: Tile,
 ) {
     panel_block_generic(a, panel, depth, c, tile)

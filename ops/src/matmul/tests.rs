@@ -67,12 +67,7 @@ fn panel_product_matches_a_plain_loop() {
             for accumulate in [false, true] {
                 let mut c = before.clone();
                 let packed = PackedA::rows(&a, rows, depth);
-                let out = PanelOut {
-                    data: &mut c,
-                    stride,
-                    col0,
-                    width,
-                };
+                let out = PanelOut::new(&mut c, stride, col0, width);
                 panel_product_with(isa, &packed, 0..packed.blocks(), &panel, out, accumulate);
                 let mut want: Vec<f64> = before.iter().map(|&v| v as f64).collect();
                 for i in 0..rows {
@@ -136,4 +131,40 @@ fn dot_accumulate_matches_a_plain_loop() {
             assert_close(&c, &want, &format!("{isa:?} m {m} n {n} len {len}"));
         }
     }
+}
+
+#[test]
+fn an_uninitialised_destination_is_written_whole_and_never_accumulated_into() {
+    let (rows, depth, width) = (3, 5, 20);
+    let a = values(rows * depth, 8);
+    let panel = values(depth * NR, 9);
+    let packed = PackedA::rows(&a, rows, depth);
+    let mut c = vec![std::mem::MaybeUninit::<f32>::uninit(); rows * width];
+    panel_product(
+        &packed,
+        0..1,
+        &panel,
+        PanelOut::uninit(&mut c, width, 0, width),
+        false,
+    );
+    // SAFETY: the product overwrote every element (rows x width).
+    let c: Vec<f32> = c.iter().map(|v| unsafe { v.assume_init() }).collect();
+    let mut want = vec![0.0f32; rows * width];
+    panel_product(
+        &packed,
+        0..1,
+        &panel,
+        PanelOut::new(&mut want, width, 0, width),
+        false,
+    );
+    assert_eq!(c, want);
+    let refused = std::panic::catch_unwind(|| {
+        let mut c = vec![std::mem::MaybeUninit::<f32>::uninit(); rows * width];
+        let out = PanelOut::uninit(&mut c, width, 0, width);
+        panel_product(&packed, 0..1, &panel, out, true);
+    });
+    assert!(
+        refused.is_err(),
+        "accumulating into uninitialised memory must panic"
+    );
 }
