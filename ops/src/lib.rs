@@ -13,6 +13,7 @@ mod bn;
 mod conv;
 mod error;
 mod matmul;
+mod operand;
 mod relu;
 mod scratch;
 mod simd;

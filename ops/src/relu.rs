@@ -8,11 +8,11 @@
 //! The gradient at exactly zero is zero, PyTorch's convention (candle's
 //! own backward passes it through).
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::error::Error;
+use crate::operand::contiguous_f32;
 
 /// Elements per rayon task: large enough that scheduling is noise.
 const CHUNK: usize = 1 << 15;
@@ -27,19 +27,7 @@ pub fn relu(x: &Tensor) -> candle_core::Result<Tensor> {
 
 /// The contiguous f32 data of an operand, or an error naming the op.
 fn data<'a>(op: &'static str, s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32], Error> {
-    let CpuStorage::F32(v) = s else {
-        return Err(Error::UnsupportedDtype {
-            op,
-            dtype: format!("{:?}", s.dtype()),
-        });
-    };
-    match l.contiguous_offsets() {
-        Some((start, end)) => Ok(&v[start..end]),
-        None => Err(Error::BadOperands {
-            op,
-            reason: "operand is not contiguous; call `.contiguous()` first".to_string(),
-        }),
-    }
+    contiguous_f32(op, s, l, |op, reason| Error::BadOperands { op, reason })
 }
 
 struct Relu;

@@ -17,13 +17,13 @@
 //! order, fixed-width lanes inside a plane), so results do not depend on
 //! the number of threads.
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 use std::sync::{Arc, Mutex};
 
 use crate::error::Error;
+use crate::operand::contiguous_f32;
 use crate::simd::{write_once, Isa};
 
 mod kernels;
@@ -48,17 +48,7 @@ fn bad(op: &'static str, reason: String) -> Error {
 }
 
 fn f32_data<'a>(op: &'static str, s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32], Error> {
-    let CpuStorage::F32(v) = s else {
-        return Err(Error::UnsupportedDtype {
-            op,
-            dtype: format!("{:?}", s.dtype()),
-        });
-    };
-    let (start, end) = l
-        .contiguous_offsets()
-        .ok_or_else(|| bad(op, "operand is not contiguous".into()))?;
-    v.get(start..end)
-        .ok_or_else(|| bad(op, "layout lies outside its storage".into()))
+    contiguous_f32(op, s, l, bad)
 }
 
 /// `(n, c, plane)` of a 4-D layout.

@@ -4,12 +4,12 @@
 //! transposed-convolution backward. Dense convolutions (`groups == 1`) run
 //! as im2col + GEMM ([`super::dense`]), grouped ones on the direct kernels.
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 
 use super::geom::ConvGeom;
 use super::{dense, kernels};
 use crate::error::Error;
+use crate::operand::contiguous_f32;
 
 /// Hyper-parameters shared by the three ops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,25 +40,7 @@ impl ConvParams {
 
 /// The f32 data of a contiguous tensor, or an error naming the op.
 fn f32_slice<'a>(op: &'static str, s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32], Error> {
-    let CpuStorage::F32(v) = s else {
-        return Err(Error::UnsupportedDtype {
-            op,
-            dtype: format!("{:?}", s.dtype()),
-        });
-    };
-    let Some((start, end)) = l.contiguous_offsets() else {
-        return Err(Error::BadConv {
-            op,
-            reason: "operand is not contiguous; call `.contiguous()` first".to_string(),
-        });
-    };
-    v.get(start..end).ok_or_else(|| Error::BadConv {
-        op,
-        reason: format!(
-            "layout {start}..{end} lies outside its storage of {} elements",
-            v.len()
-        ),
-    })
+    contiguous_f32(op, s, l, |op, reason| Error::BadConv { op, reason })
 }
 
 /// Checks that a gradient has the shape the forward produced.

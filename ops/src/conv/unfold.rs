@@ -75,13 +75,6 @@ fn segments(g: &ConvGeom, p0: usize, width: usize) -> Vec<Segment> {
     segs
 }
 
-/// Whether AVX-512F is there, asked once.
-#[cfg(target_arch = "x86_64")]
-fn avx512() -> bool {
-    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f"))
-}
-
 /// Runs `$body` with `$ops` bound to the best [`MoveOps`] of this CPU, the
 /// body compiled a second time with AVX-512 enabled so that the moves
 /// inline into it.
@@ -93,7 +86,7 @@ macro_rules! with_row_ops {
             unsafe fn fast(f: impl FnOnce()) {
                 f()
             }
-            if avx512() {
+            if crate::matmul::avx512() {
                 type $ops = Avx512;
                 let body = || $body;
                 // SAFETY: AVX-512F was detected.

@@ -61,6 +61,11 @@ fn isa() -> Isa {
     })
 }
 
+/// Whether the products (and the unfolding that feeds them) run AVX-512.
+pub(crate) fn avx512() -> bool {
+    isa() == Isa::Avx512
+}
+
 /// A left operand `A` (`rows x depth`) packed for [`panel_product`]: row
 /// blocks of [`MR`], each stored depth-major (`[depth][MR]`), the last
 /// block zero-padded, so that the kernel reads `MR` consecutive values per
