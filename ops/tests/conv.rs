@@ -58,6 +58,11 @@ const CASES: &[Case] = &[
     (2, 3, 9, 9, 4, 3, 1, 2, 2, 1),
     (1, 4, 6, 7, 5, 5, 1, 0, 1, 1),
     (2, 2, 5, 5, 3, 3, 1, 3, 1, 1),
+    // stride 1 through shifted views of a padded frame: grouped with
+    // three channels per group, and a dilated 5x5 with less padding than
+    // it spans
+    (2, 6, 7, 9, 4, 3, 1, 1, 1, 2),
+    (1, 3, 12, 10, 5, 5, 1, 3, 2, 1),
     (2, 6, 7, 7, 4, 1, 2, 0, 1, 1),
     (2, 4, 7, 6, 5, 2, 3, 1, 1, 1),
     // general grouped with a spatial kernel

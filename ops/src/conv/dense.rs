@@ -33,6 +33,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::geom::ConvGeom;
+use super::shifted::{self, Shifted};
 use super::unfold::{patch_len, Unfold};
 use crate::matmul::{dot_accumulate, panel_product, PackedA, PanelOut, NR};
 use crate::scratch::with_scratch;
@@ -86,31 +87,69 @@ impl GroupLens {
     }
 }
 
+/// Runs `each(group, out_g, in_g, scratch)` for every sample and group,
+/// samples spread over the rayon pool: `out` and `input` hold one chunk
+/// per sample, made of one `lens` chunk per group; `scratch` are the
+/// lengths of the two per-thread buffers `each` gets.
+fn by_sample_and_group<T: Send>(
+    g: &ConvGeom,
+    (out, out_len): (&mut [T], usize),
+    (input, in_len): (&[f32], usize),
+    scratch: (usize, usize),
+    each: impl Fn(usize, &mut [T], &[f32], (&mut [f32], &mut [f32])) + Sync,
+) {
+    out.par_chunks_mut(out_len * g.groups)
+        .zip(input.par_chunks(in_len * g.groups))
+        .with_min_len(samples_per_task(g.n))
+        .for_each(|(out_i, in_i)| {
+            with_scratch(0, scratch.0, |first| {
+                with_scratch(1, scratch.1, |second| {
+                    let groups = out_i
+                        .chunks_exact_mut(out_len)
+                        .zip(in_i.chunks_exact(in_len));
+                    for (group, (out_g, in_g)) in groups.enumerate() {
+                        each(group, out_g, in_g, (&mut *first, &mut *second));
+                    }
+                })
+            })
+        });
+}
+
 /// `y = conv2d(x, w)`.
 pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
     let sub = per_group(g);
-    let (k, p, lens) = (patch_len(&sub), g.out_plane(), GroupLens::of(&sub));
-    let unfold = Unfold::new(&sub);
+    let (k, lens) = (patch_len(&sub), GroupLens::of(&sub));
     let packs: Vec<PackedA> = w
         .chunks_exact(lens.w)
         .map(|w_g| PackedA::rows(w_g, sub.c_out, k))
         .collect();
     let fill = |y: &mut [MaybeUninit<f32>]| {
-        y.par_chunks_mut(g.c_out * p)
-            .zip(x.par_chunks(g.c_in * g.in_plane()))
-            .with_min_len(samples_per_task(g.n))
-            .for_each(|(y_i, x_i)| {
-                with_scratch(0, unfold.panel_count() * k * NR, |col_panels| {
-                    let groups = y_i.chunks_exact_mut(lens.y).zip(x_i.chunks_exact(lens.x));
-                    for ((y_g, x_g), w_g) in groups.zip(&packs) {
-                        forward_one(&unfold, w_g, x_g, y_g, col_panels);
-                    }
-                })
-            });
+        if shifted::applies(&sub) {
+            let plan = Shifted::new(&sub);
+            let (frame, wide) = plan.scratch_lens();
+            by_sample_and_group(
+                g,
+                (y, lens.y),
+                (x, lens.x),
+                (frame, wide),
+                |grp, y_g, x_g, s| plan.forward(&packs[grp], x_g, y_g, s),
+            );
+        } else {
+            let unfold = Unfold::new(&sub);
+            let panels_len = unfold.panel_count() * k * NR;
+            by_sample_and_group(
+                g,
+                (y, lens.y),
+                (x, lens.x),
+                (panels_len, 0),
+                |grp, y_g, x_g, s| forward_one(&unfold, &packs[grp], x_g, y_g, s.0),
+            );
+        }
     };
-    // SAFETY: every group of every sample is written whole: its panels
-    // cover all output positions and its row-block runs all channels.
-    unsafe { write_once(g.n * g.c_out * p, fill) }
+    // SAFETY: every group of every sample is written whole: the shifted
+    // product narrows every output position into it, and the unfolded
+    // one's panels cover all positions and its row-block runs all channels.
+    unsafe { write_once(g.n * g.c_out * g.out_plane(), fill) }
 }
 
 /// The forward of one sample (and group): unfold every panel, then
@@ -136,26 +175,41 @@ fn forward_one(
 /// The input gradient `dL/dx` from `dL/dy` (`gy`) and the weight.
 pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
     let sub = per_group(g);
-    let (k, p, lens) = (patch_len(&sub), g.out_plane(), GroupLens::of(&sub));
+    let (k, lens) = (patch_len(&sub), GroupLens::of(&sub));
+    if shifted::applies(&sub) {
+        let plan = Shifted::new(&sub);
+        let packs: Vec<PackedA> = w
+            .chunks_exact(lens.w)
+            .map(|w_g| plan.pack_transposed(w_g))
+            .collect();
+        let fill = |gx: &mut [MaybeUninit<f32>]| {
+            let scratch = plan.scratch_lens();
+            by_sample_and_group(
+                g,
+                (gx, lens.x),
+                (gy, lens.y),
+                scratch,
+                |grp, gx_g, gy_g, s| plan.input_grad(&packs[grp], gy_g, gx_g, s),
+            );
+        };
+        // SAFETY: the shifted product narrows every input position of
+        // every group of every sample into `gx`.
+        return unsafe { write_once(g.n * g.c_in * g.in_plane(), fill) };
+    }
     let unfold = Unfold::new(&sub);
     let packs: Vec<PackedA> = w
         .chunks_exact(lens.w)
         .map(|w_g| PackedA::transposed(w_g, k, sub.c_out))
         .collect();
     let mut gx = vec![0.0f32; g.n * g.c_in * g.in_plane()];
-    gx.par_chunks_mut(g.c_in * g.in_plane())
-        .zip(gy.par_chunks(g.c_out * p))
-        .with_min_len(samples_per_task(g.n))
-        .for_each(|(gx_i, gy_i)| {
-            with_scratch(0, sub.c_out * NR, |gy_panel| {
-                with_scratch(1, unfold.panel_count() * k * NR, |dcol_panels| {
-                    let groups = gx_i.chunks_exact_mut(lens.x).zip(gy_i.chunks_exact(lens.y));
-                    for ((gx_g, gy_g), w_t) in groups.zip(&packs) {
-                        fold_back_one(&unfold, w_t, gy_g, gx_g, gy_panel, dcol_panels);
-                    }
-                })
-            })
-        });
+    let scratch = (sub.c_out * NR, unfold.panel_count() * k * NR);
+    by_sample_and_group(
+        g,
+        (&mut gx, lens.x),
+        (gy, lens.y),
+        scratch,
+        |grp, gx_g, gy_g, s| fold_back_one(&unfold, &packs[grp], gy_g, gx_g, s.0, s.1),
+    );
     gx
 }
 
@@ -200,9 +254,33 @@ const SHORT_PLANE: usize = 128;
 pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32]) -> Vec<f32> {
     let sub = per_group(g);
     let (k, p) = (patch_len(&sub), g.out_plane());
-    let unfold = Unfold::new(&sub);
     let per_task = SAMPLES_PER_PARTIAL;
     let (x_len, y_len) = (g.c_in * g.in_plane(), g.c_out * p);
+    if shifted::applies(&sub) && p >= SHORT_PLANE {
+        let plan = Shifted::new(&sub);
+        let lens = GroupLens::of(&sub);
+        let scratch = plan.scratch_lens();
+        let partials: Vec<Vec<f32>> = x
+            .par_chunks(x_len * per_task)
+            .zip(gy.par_chunks(y_len * per_task))
+            .map(|(xs, gys)| {
+                let mut gw = vec![0.0f32; g.c_out * k];
+                with_scratch(0, scratch.0, |frame| {
+                    with_scratch(1, scratch.1, |wide| {
+                        for (x_i, gy_i) in xs.chunks_exact(x_len).zip(gys.chunks_exact(y_len)) {
+                            let groups = x_i.chunks_exact(lens.x).zip(gy_i.chunks_exact(lens.y));
+                            for ((x_g, gy_g), gw_g) in groups.zip(gw.chunks_exact_mut(lens.w)) {
+                                plan.weight_grad(x_g, gy_g, gw_g, (&mut *frame, &mut *wide));
+                            }
+                        }
+                    })
+                });
+                gw
+            })
+            .collect();
+        return sum_in_order(partials, g.c_out * k);
+    }
+    let unfold = Unfold::new(&sub);
     let col_len = if is_identity_unfold(g) { 0 } else { k * p };
     let col_t_len = if p < SHORT_PLANE {
         k.div_ceil(NR) * p * NR

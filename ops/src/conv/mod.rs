@@ -16,6 +16,7 @@ mod lanes;
 mod moves;
 mod op;
 mod padded;
+mod shifted;
 mod unfold;
 
 use candle_core::{DType, Tensor};

@@ -14,7 +14,7 @@
 use std::arch::x86_64::*;
 use std::mem::MaybeUninit;
 
-use super::{Tile, MR, NR};
+use super::{RowStarts, Tile, MR};
 
 const LANES: usize = 16;
 
@@ -31,28 +31,31 @@ fn row_masks(width: usize) -> (__mmask16, __mmask16) {
 }
 
 /// One register block of [`super::panel_product`]: `c[i][j] (+)= Σ_k
-/// a[k][i] · panel[k][j]` for `i < tile.rows`, `j < tile.width`.
+/// a[k][i] · b[starts(k) + j]` for `i < tile.rows`, `j < tile.width`.
 ///
 /// # Safety
-/// AVX-512F; `a` holds `depth * MR` values, `panel` `depth * NR`, and `c`
-/// at least `(tile.rows - 1) * tile.stride + tile.width`, initialised
-/// where `tile.accumulate`.
+/// AVX-512F; `a` holds `depth * MR` values, `b + starts.start(k)` points
+/// at [`super::NR`] readable values for every `k < depth`, and `c` holds at least
+/// `(tile.rows - 1) * tile.stride + tile.width`, initialised where
+/// `tile.accumulate`.
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn panel_block(
+pub(super) unsafe fn panel_block<R: RowStarts>(
     a: &[f32],
-    panel: &[f32],
+    b: *const f32,
+    starts: R,
     depth: usize,
     c: &mut [MaybeUninit<f32>],
     tile: Tile,
 ) {
-    debug_assert!(a.len() >= depth * MR && panel.len() >= depth * NR);
+    debug_assert!(a.len() >= depth * MR);
     let mut acc = [_mm512_setzero_ps(); 2 * MR];
-    let (ap, pp) = (a.as_ptr(), panel.as_ptr());
+    let ap = a.as_ptr();
     for k in 0..depth {
         // SAFETY: k < depth, so both reads lie inside the operands.
         unsafe {
-            let p0 = _mm512_loadu_ps(pp.add(k * NR));
-            let p1 = _mm512_loadu_ps(pp.add(k * NR + LANES));
+            let row = b.add(starts.start(k));
+            let p0 = _mm512_loadu_ps(row);
+            let p1 = _mm512_loadu_ps(row.add(LANES));
             let ak = ap.add(k * MR);
             for i in 0..MR {
                 let av = _mm512_set1_ps(*ak.add(i));
@@ -82,15 +85,17 @@ pub(super) unsafe fn panel_block(
     }
 }
 
-/// `c[i][j] += Σ_p a[i][p] · b[j][p]`, see [`super::dot_accumulate`].
+/// `c[i][j] += Σ_p a[i][p] · b[starts(j) + p]`, see
+/// [`super::dot_accumulate`].
 ///
 /// # Safety
-/// AVX-512F; `a` is `m x len`, `b` `n x len`, `c` `m x n`.
+/// AVX-512F; `a` is `m x len`, `c` `m x n`, and `b[starts.start(j)..]`
+/// holds `len` values for every `j < n`.
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn dot_accumulate(
+pub(super) unsafe fn dot_accumulate<R: RowStarts>(
     a: &[f32],
     m: usize,
-    b: &[f32],
+    (b, starts): (&[f32], R),
     n: usize,
     len: usize,
     c: &mut [f32],
@@ -99,10 +104,12 @@ pub(super) unsafe fn dot_accumulate(
         return;
     }
     let (m4, n4) = (m / 4 * 4, n / 4 * 4);
+    let b_row = |j: usize| b[starts.start(j)..].as_ptr();
     for i in (0..m4).step_by(4) {
         for j in (0..n4).step_by(4) {
-            // SAFETY: rows i..i+4 of a and j..j+4 of b exist.
-            let sums = unsafe { dot_4x4(a.as_ptr().add(i * len), b.as_ptr().add(j * len), len) };
+            let b_rows = [b_row(j), b_row(j + 1), b_row(j + 2), b_row(j + 3)];
+            // SAFETY: rows i..i+4 of a and j..j+4 of b hold `len` values.
+            let sums = unsafe { dot_4x4(a.as_ptr().add(i * len), b_rows, len) };
             for (r, row) in sums.chunks_exact(4).enumerate() {
                 for (s, v) in row.iter().enumerate() {
                     c[(i + r) * n + j + s] += v;
@@ -114,17 +121,17 @@ pub(super) unsafe fn dot_accumulate(
     for i in 0..m {
         let first = if i < m4 { n4 } else { 0 };
         for j in first..n {
-            let (a_i, b_j) = (&a[i * len..(i + 1) * len], &b[j * len..(j + 1) * len]);
+            let a_i = &a[i * len..(i + 1) * len];
             // SAFETY: both rows hold `len` values.
-            c[i * n + j] += unsafe { dot_1(a_i.as_ptr(), b_j.as_ptr(), len) };
+            c[i * n + j] += unsafe { dot_1(a_i.as_ptr(), b_row(j), len) };
         }
     }
 }
 
-/// The 4 x 4 dot products of rows `a[0..4]` and `b[0..4]` (row length
-/// `len`), row-major (`[r][s]`).
+/// The 4 x 4 dot products of rows `a[0..4]` (consecutive, `len` apart)
+/// and `b[0..4]`, row-major (`[r][s]`).
 #[target_feature(enable = "avx512f")]
-unsafe fn dot_4x4(a: *const f32, b: *const f32, len: usize) -> [f32; 16] {
+unsafe fn dot_4x4(a: *const f32, b: [*const f32; 4], len: usize) -> [f32; 16] {
     // Accumulator 4 * s + r holds the partial sums of a[r] · b[s]; that
     // order makes `transpose_sum` return the results row-major.
     let mut acc = [_mm512_setzero_ps(); 16];
@@ -133,8 +140,7 @@ unsafe fn dot_4x4(a: *const f32, b: *const f32, len: usize) -> [f32; 16] {
         unsafe {
             let av: [__m512; 4] =
                 std::array::from_fn(|r| _mm512_maskz_loadu_ps(mask, a.add(r * len + p)));
-            let bv: [__m512; 4] =
-                std::array::from_fn(|s| _mm512_maskz_loadu_ps(mask, b.add(s * len + p)));
+            let bv: [__m512; 4] = std::array::from_fn(|s| _mm512_maskz_loadu_ps(mask, b[s].add(p)));
             for s in 0..4 {
                 for r in 0..4 {
                     acc[4 * s + r] = _mm512_fmadd_ps(av[r], bv[s], acc[4 * s + r]);

@@ -89,6 +89,12 @@ impl PackedA {
         Self::pack(rows, depth, |r, k| a_t[k * rows + r])
     }
 
+    /// Packs the `rows x depth` matrix whose element `(r, k)` is
+    /// `value(r, k)`.
+    pub(crate) fn from_fn(rows: usize, depth: usize, value: impl Fn(usize, usize) -> f32) -> Self {
+        Self::pack(rows, depth, value)
+    }
+
     fn pack(rows: usize, depth: usize, value: impl Fn(usize, usize) -> f32) -> Self {
         let blocks = rows.div_ceil(MR);
         let mut data = vec![0.0f32; blocks * depth * MR];
@@ -170,6 +176,40 @@ impl<'a> PanelOut<'a> {
     }
 }
 
+/// Where the rows of a right operand start in its buffer: evenly spaced
+/// (a packed panel, a row-major matrix) or anywhere (shifted views of a
+/// padded image, one per kernel tap: [`shifted_product`]).
+pub(crate) trait RowStarts: Copy {
+    /// The offset of row `k`.
+    fn start(self, k: usize) -> usize;
+    /// The largest offset among rows `0..rows` (`rows >= 1`).
+    fn max_start(self, rows: usize) -> usize;
+}
+
+/// Row `k` starts at `k * stride`.
+#[derive(Clone, Copy)]
+pub(crate) struct Strided(pub usize);
+
+impl RowStarts for Strided {
+    #[inline(always)]
+    fn start(self, k: usize) -> usize {
+        k * self.0
+    }
+    fn max_start(self, rows: usize) -> usize {
+        (rows - 1) * self.0
+    }
+}
+
+impl RowStarts for &[usize] {
+    #[inline(always)]
+    fn start(self, k: usize) -> usize {
+        self[k]
+    }
+    fn max_start(self, rows: usize) -> usize {
+        self[..rows].iter().copied().max().unwrap_or(0)
+    }
+}
+
 /// `out (+)= A · panel` for the rows of `A` in row blocks `blocks` (of
 /// [`MR`] rows; `out.data` starts at row 0 of `A` all the same): `panel`
 /// holds `A.depth()` rows of [`NR`] values (only the first `out.width`
@@ -182,14 +222,51 @@ pub(crate) fn panel_product(
     out: PanelOut,
     accumulate: bool,
 ) {
-    panel_product_with(isa(), a, blocks, panel, out, accumulate)
+    let b = RightOperand {
+        data: panel,
+        starts: Strided(NR),
+        col: 0,
+    };
+    product_with(isa(), a, blocks, b, out, accumulate)
 }
 
-fn panel_product_with(
+/// [`panel_product`] with a right operand read in place: its row `k` is
+/// `data[starts[k] + col..][..NR]`, so a stride-1 convolution multiplies
+/// the kernel taps' shifted views of one padded image without unfolding it
+/// (`starts[k]` is the offset of tap `k`'s view, `col` the first output
+/// position). Every row read must lie inside `data`, all [`NR`] values of
+/// it (it panics otherwise), even where `out.width` is narrower.
+pub(crate) fn shifted_product(
+    a: &PackedA,
+    blocks: Range<usize>,
+    (data, starts): (&[f32], &[usize]),
+    col: usize,
+    out: PanelOut,
+    accumulate: bool,
+) {
+    assert_eq!(
+        starts.len(),
+        a.depth,
+        "one row start per step of the reduction"
+    );
+    let b = RightOperand { data, starts, col };
+    product_with(isa(), a, blocks, b, out, accumulate)
+}
+
+/// The right operand of a panel product: rows of [`NR`] values at
+/// `data[starts.start(k) + col..]`.
+#[derive(Clone, Copy)]
+struct RightOperand<'a, R> {
+    data: &'a [f32],
+    starts: R,
+    col: usize,
+}
+
+fn product_with<R: RowStarts>(
     isa: Isa,
     a: &PackedA,
     blocks: Range<usize>,
-    panel: &[f32],
+    b: RightOperand<R>,
     out: PanelOut,
     accumulate: bool,
 ) {
@@ -209,34 +286,42 @@ fn panel_product_with(
     );
     // The kernels index without checks; these make that sound.
     assert!(width <= NR, "panel wider than {NR}");
-    assert!(panel.len() >= a.depth * NR, "panel too short");
+    assert!(
+        a.depth == 0 || b.starts.max_start(a.depth) + b.col + NR <= b.data.len(),
+        "right operand too short"
+    );
     assert!(col0 + width <= stride, "columns outside the row");
     assert!(
         data.len() >= (a.rows - 1) * stride + col0 + width,
         "destination too short"
     );
     assert!(blocks.end <= a.blocks(), "row blocks out of range");
-    for b in blocks {
-        let rows = MR.min(a.rows - b * MR);
-        let c = &mut data[b * MR * stride + col0..];
+    let (rows_of_b, starts) = (b.data[b.col..].as_ptr(), b.starts);
+    for blk in blocks {
+        let rows = MR.min(a.rows - blk * MR);
+        let c = &mut data[blk * MR * stride + col0..];
         let tile = Tile {
             rows,
             width,
             stride,
             accumulate,
         };
+        let a_blk = a.block(blk);
+        // SAFETY (all three): the asserts above bound every index the
+        // kernel uses (block: depth*MR; right operand: starts(k) + NR for
+        // k < depth, from `rows_of_b`; c: (rows-1)*stride + width).
         match isa {
-            // SAFETY: AVX-512F was detected; the asserts above bound every
-            // index the kernel uses (block: depth*MR, panel: depth*NR,
-            // c: (rows-1)*stride + width).
+            // AVX-512F was detected.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { avx512::panel_block(a.block(b), panel, a.depth, c, tile) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: AVX2 and FMA were detected.
-            Isa::Avx2Fma => unsafe {
-                portable::panel_block_avx2(a.block(b), panel, a.depth, c, tile)
+            Isa::Avx512 => unsafe {
+                avx512::panel_block(a_blk, rows_of_b, starts, a.depth, c, tile)
             },
-            _ => portable::panel_block(a.block(b), panel, a.depth, c, tile),
+            // AVX2 and FMA were detected.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe {
+                portable::panel_block_avx2(a_blk, rows_of_b, starts, a.depth, c, tile)
+            },
+            _ => unsafe { portable::panel_block(a_blk, rows_of_b, starts, a.depth, c, tile) },
         }
     }
 }
@@ -257,29 +342,47 @@ pub(crate) struct Tile {
 /// `c[i][j] += Σ_p a[i][p] · b[j][p]` for row-major `a` (`m x len`), `b`
 /// (`n x len`) and `c` (`m x n`).
 pub(crate) fn dot_accumulate(a: &[f32], m: usize, b: &[f32], n: usize, len: usize, c: &mut [f32]) {
-    dot_accumulate_with(isa(), a, m, b, n, len, c)
+    assert_eq!(b.len(), n * len, "right operand has the wrong size");
+    dot_with(isa(), a, m, (b, Strided(len)), n, len, c)
 }
 
-fn dot_accumulate_with(
+/// [`dot_accumulate`] with the rows of `b` read in place: row `j` is
+/// `data[starts[j]..][..len]` (the weight gradient of a stride-1
+/// convolution, `Σ_p dy[o, p] · x_pad[tap_j + p]`, see [`shifted_product`]).
+pub(crate) fn dot_accumulate_shifted(
+    a: &[f32],
+    m: usize,
+    (data, starts): (&[f32], &[usize]),
+    len: usize,
+    c: &mut [f32],
+) {
+    dot_with(isa(), a, m, (data, starts), starts.len(), len, c)
+}
+
+fn dot_with<R: RowStarts>(
     isa: Isa,
     a: &[f32],
     m: usize,
-    b: &[f32],
+    (b, starts): (&[f32], R),
     n: usize,
     len: usize,
     c: &mut [f32],
 ) {
     assert_eq!(a.len(), m * len, "left operand has the wrong size");
-    assert_eq!(b.len(), n * len, "right operand has the wrong size");
+    assert!(
+        n == 0 || starts.max_start(n) + len <= b.len(),
+        "right operand too short"
+    );
     assert_eq!(c.len(), m * n, "destination has the wrong size");
+    // SAFETY (all three): the sizes were checked above.
     match isa {
-        // SAFETY: AVX-512F was detected; the sizes were checked above.
+        // AVX-512F was detected.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { avx512::dot_accumulate(a, m, b, n, len, c) },
-        // SAFETY: AVX2 and FMA were detected.
+        Isa::Avx512 => unsafe { avx512::dot_accumulate(a, m, (b, starts), n, len, c) },
+        // AVX2 and FMA were detected.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma => unsafe { portable::dot_accumulate_avx2(a, m, b, n, len, c) },
-        _ => portable::dot_accumulate(a, m, b, n, len, c),
+        Isa::Avx2Fma => unsafe { portable::dot_accumulate_avx2(a, m, (b, starts), n, len, c) },
+        _ => portable::dot_accumulate(a, m, (b, starts), n, len, c),
     }
 }
 

@@ -5,25 +5,32 @@
 
 use std::mem::MaybeUninit;
 
-use super::{Tile, MR, NR};
+use super::{RowStarts, Tile, MR, NR};
 
 /// Lanes of the partial sums in [`dot_accumulate`].
 const LANES: usize = 16;
 
 /// One `MR x NR` register block of [`super::panel_product`].
+///
+/// # Safety
+/// `b + starts.start(k)` points at [`NR`] readable values for every
+/// `k < depth`.
 #[inline(always)]
-fn panel_block_generic(
+unsafe fn panel_block_generic<R: RowStarts>(
     a: &[f32],
-    panel: &[f32],
+    b: *const f32,
+    starts: R,
     depth: usize,
     c: &mut [MaybeUninit<f32>],
     tile: Tile,
 ) {
     let mut acc = [[0.0f32; NR]; MR];
-    for (a_k, p_k) in a.chunks_exact(MR).zip(panel.chunks_exact(NR)).take(depth) {
+    for (k, a_k) in a.chunks_exact(MR).take(depth).enumerate() {
+        // SAFETY (caller): row k holds NR values.
+        let b_k = unsafe { std::slice::from_raw_parts(b.add(starts.start(k)), NR) };
         for (row, &a_v) in acc.iter_mut().zip(a_k) {
-            for (s, &p_v) in row.iter_mut().zip(p_k) {
-                *s = a_v.mul_add(p_v, *s);
+            for (s, &b_v) in row.iter_mut().zip(b_k) {
+                *s = a_v.mul_add(b_v, *s);
             }
         }
     }
@@ -42,30 +49,36 @@ fn panel_block_generic(
     }
 }
 
-pub(super) fn panel_block(
+/// # Safety
+/// As [`panel_block_generic`].
+pub(super) unsafe fn panel_block<R: RowStarts>(
     a: &[f32],
-    panel: &[f32],
+    b: *const f32,
+    starts: R,
     depth: usize,
     c: &mut [MaybeUninit<f32>],
     tile: Tile,
 ) {
-    panel_block_generic(a, panel, depth, c, tile)
+    // SAFETY: forwarded from the caller.
+    unsafe { panel_block_generic(a, b, starts, depth, c, tile) }
 }
 
 /// [`panel_block`] compiled for AVX2 + FMA.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA.
+/// The CPU must support AVX2 and FMA; as [`panel_block_generic`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn panel_block_avx2(
+pub(super) unsafe fn panel_block_avx2<R: RowStarts>(
     a: &[f32],
-    panel: &[f32],
+    b: *const f32,
+    starts: R,
     depth: usize,
     c: &mut [MaybeUninit<f32>],
     tile: Tile,
 ) {
-    panel_block_generic(a, panel, depth, c, tile)
+    // SAFETY: forwarded from the caller.
+    unsafe { panel_block_generic(a, b, starts, depth, c, tile) }
 }
 
 /// `Σ_p x[p] · y[p]`, in [`LANES`] interleaved partial sums.
@@ -86,18 +99,33 @@ fn dot(x: &[f32], y: &[f32]) -> f32 {
 }
 
 #[inline(always)]
-fn dot_accumulate_generic(a: &[f32], m: usize, b: &[f32], n: usize, len: usize, c: &mut [f32]) {
+fn dot_accumulate_generic<R: RowStarts>(
+    a: &[f32],
+    m: usize,
+    (b, starts): (&[f32], R),
+    n: usize,
+    len: usize,
+    c: &mut [f32],
+) {
     if len == 0 {
         return;
     }
     for (a_i, c_i) in a.chunks_exact(len).zip(c.chunks_exact_mut(n)).take(m) {
-        for (b_j, c_ij) in b.chunks_exact(len).zip(c_i.iter_mut()) {
-            *c_ij += dot(a_i, b_j);
+        for (j, c_ij) in c_i.iter_mut().enumerate() {
+            let at = starts.start(j);
+            *c_ij += dot(a_i, &b[at..at + len]);
         }
     }
 }
 
-pub(super) fn dot_accumulate(a: &[f32], m: usize, b: &[f32], n: usize, len: usize, c: &mut [f32]) {
+pub(super) fn dot_accumulate<R: RowStarts>(
+    a: &[f32],
+    m: usize,
+    b: (&[f32], R),
+    n: usize,
+    len: usize,
+    c: &mut [f32],
+) {
     dot_accumulate_generic(a, m, b, n, len, c)
 }
 
@@ -107,10 +135,10 @@ pub(super) fn dot_accumulate(a: &[f32], m: usize, b: &[f32], n: usize, len: usiz
 /// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn dot_accumulate_avx2(
+pub(super) unsafe fn dot_accumulate_avx2<R: RowStarts>(
     a: &[f32],
     m: usize,
-    b: &[f32],
+    b: (&[f32], R),
     n: usize,
     len: usize,
     c: &mut [f32],

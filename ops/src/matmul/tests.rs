@@ -68,7 +68,12 @@ fn panel_product_matches_a_plain_loop() {
                 let mut c = before.clone();
                 let packed = PackedA::rows(&a, rows, depth);
                 let out = PanelOut::new(&mut c, stride, col0, width);
-                panel_product_with(isa, &packed, 0..packed.blocks(), &panel, out, accumulate);
+                let b = RightOperand {
+                    data: &panel,
+                    starts: Strided(NR),
+                    col: 0,
+                };
+                product_with(isa, &packed, 0..packed.blocks(), b, out, accumulate);
                 let mut want: Vec<f64> = before.iter().map(|&v| v as f64).collect();
                 for i in 0..rows {
                     for j in 0..width {
@@ -118,7 +123,7 @@ fn dot_accumulate_matches_a_plain_loop() {
             let b = values(n * len, 6);
             let before = values(m * n, 7);
             let mut c = before.clone();
-            dot_accumulate_with(isa, &a, m, &b, n, len, &mut c);
+            dot_with(isa, &a, m, (&b, Strided(len)), n, len, &mut c);
             let want: Vec<f64> = (0..m * n)
                 .map(|ij| {
                     let (i, j) = (ij / n, ij % n);
