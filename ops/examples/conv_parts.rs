@@ -186,7 +186,14 @@ fn kernels(
         gy.apply_op2_no_bwd(w, &GroupedConv2dGradInput { params, x_dims })
     })?;
     time("kernel grad weight", 5, || {
-        x.apply_op2_no_bwd(&gy, &GroupedConv2dGradWeight { params, w_dims })
+        x.apply_op2_no_bwd(
+            &gy,
+            &GroupedConv2dGradWeight {
+                params,
+                w_dims,
+                relu_input: false,
+            },
+        )
     })?;
     let yv = Var::from_tensor(&y)?;
     time("candle sum_all backward", 5, || yv.sum_all()?.backward())?;

@@ -56,7 +56,7 @@ impl CustomOp1 for Relu {
 }
 
 /// `gy * (x > 0)` for arguments `(gy, x)`.
-struct ReluGrad;
+pub(crate) struct ReluGrad;
 
 impl CustomOp2 for ReluGrad {
     fn name(&self) -> &'static str {

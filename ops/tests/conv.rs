@@ -7,7 +7,9 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 use nasarena_core::Seed;
-use nasarena_ops::{conv_path, direct_conv2d, grouped_conv2d, ConvPath};
+use nasarena_ops::{
+    conv_path, direct_conv2d, grouped_conv2d, relu_conv2d, relu_conv_fuses, ConvParams, ConvPath,
+};
 use rand::Rng;
 
 /// `(n, c_in, h, w, c_out, k, stride, padding, dilation, groups)`.
@@ -363,4 +365,52 @@ fn cuda_tensors_fall_back_and_match_the_cpu() {
     let y = grouped_conv2d(&on_gpu(&x), &on_gpu(&w), 2, 1, 1, 4).unwrap();
     let cpu = grouped_conv2d(&x, &w, 2, 1, 1, 4).unwrap();
     assert!(max_abs_diff(&cpu, &y.to_device(&Device::Cpu).unwrap()) < 1e-4);
+}
+
+fn relu_then_conv(
+    x: &Tensor,
+    w: &Tensor,
+    s: usize,
+    p: usize,
+    d: usize,
+    g: usize,
+) -> candle_core::Result<Tensor> {
+    grouped_conv2d(&nasarena_ops::relu(x)?, w, s, p, d, g)
+}
+
+/// The fused ReLU-conv against the two ops it replaces (each checked
+/// against candle and finite differences above), on every case: the
+/// stride-1 dense and grouped ones run fused, the rest fall back.
+#[test]
+fn fused_relu_conv_matches_relu_then_conv() {
+    let mut fused = 0;
+    for (i, &c) in CASES.iter().enumerate() {
+        let (x, w, r) = tensors(i, c);
+        let (_, _, _, _, _, _, s, p, d, g) = c;
+        let params = ConvParams {
+            stride: s,
+            padding: p,
+            dilation: d,
+            groups: g,
+        };
+        fused += usize::from(relu_conv_fuses(&params, x.dims(), w.dims()));
+        let want = relu_then_conv(&x, &w, s, p, d, g).unwrap();
+        let got = relu_conv2d(&x, &w, s, p, d, g).unwrap();
+        let tol = 1e-4 * scale(&want);
+        assert!(
+            max_abs_diff(&got, &want) <= tol,
+            "forward differs for case {i} {c:?}"
+        );
+        let (gx_want, gw_want) = grads(relu_then_conv, c, &x, &w, &r);
+        let (gx, gw) = grads(relu_conv2d, c, &x, &w, &r);
+        assert!(
+            max_abs_diff(&gx, &gx_want) <= 1e-4 * scale(&gx_want),
+            "grad x differs for case {i} {c:?}"
+        );
+        assert!(
+            max_abs_diff(&gw, &gw_want) <= 1e-4 * scale(&gw_want),
+            "grad w differs for case {i} {c:?}"
+        );
+    }
+    assert!(fused >= 8, "only {fused} cases ran the fused op");
 }

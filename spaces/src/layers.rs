@@ -112,6 +112,9 @@ impl ConvSpec {
     }
 }
 
+/// A convolution from `nasarena_ops`: `(x, w, stride, padding, dilation, groups)`.
+type ConvFn = fn(&Tensor, &Tensor, usize, usize, usize, usize) -> Result<Tensor>;
+
 /// A convolution layer that knows its [`ConvSpec`].
 #[derive(Clone, Debug)]
 pub struct Conv {
@@ -157,16 +160,20 @@ impl Conv {
 
 impl Module for Conv {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_with(x, nasarena_ops::grouped_conv2d)
+    }
+}
+
+impl Conv {
+    /// The convolution of `relu(x)`, the ReLU fused into the convolution
+    /// where the CPU kernels can (NAS-Bench-201's ReLU-conv-BN).
+    pub fn forward_relu_input(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_with(x, nasarena_ops::relu_conv2d)
+    }
+
+    fn forward_with(&self, x: &Tensor, conv: ConvFn) -> Result<Tensor> {
         let s = &self.spec;
-        // Fast CPU kernels for groups > 1; candle's conv2d otherwise.
-        let y = nasarena_ops::grouped_conv2d(
-            x,
-            &self.weight,
-            s.stride,
-            s.padding,
-            s.dilation,
-            s.groups,
-        )?;
+        let y = conv(x, &self.weight, s.stride, s.padding, s.dilation, s.groups)?;
         if let Some(counter) = &self.counter {
             let (_, _, h, w) = x.dims4()?;
             counter.add(s.macs(h, w));
@@ -379,6 +386,12 @@ impl ConvBn {
     /// Conv then BN (batch statistics when `train`).
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         self.bn.forward_act(&self.conv.forward(x)?, train, false)
+    }
+
+    /// ReLU, conv, then BN (the ReLU fused into the conv where it can be).
+    pub fn relu_forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.bn
+            .forward_act(&self.conv.forward_relu_input(x)?, train, false)
     }
 
     /// Conv, BN, then ReLU (fused into the BN where it can be).

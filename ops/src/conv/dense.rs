@@ -115,8 +115,19 @@ fn by_sample_and_group<T: Send>(
         });
 }
 
-/// `y = conv2d(x, w)`.
-pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+/// Whether [`forward`] and [`backward_weight`] can read `relu(x)` in
+/// place of `x` (only through shifted views).
+pub fn fuses_relu(g: &ConvGeom) -> bool {
+    handles(g) && shifted::applies(&per_group(g))
+}
+
+/// `y = conv2d(x, w)`, or `conv2d(relu(x), w)` when `relu_input` (which
+/// needs [`fuses_relu`]).
+pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], relu_input: bool) -> Vec<f32> {
+    assert!(
+        !relu_input || fuses_relu(g),
+        "this convolution cannot fuse a ReLU"
+    );
     let sub = per_group(g);
     let (k, lens) = (patch_len(&sub), GroupLens::of(&sub));
     let packs: Vec<PackedA> = w
@@ -125,7 +136,7 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
         .collect();
     let fill = |y: &mut [MaybeUninit<f32>]| {
         if shifted::applies(&sub) {
-            let plan = Shifted::new(&sub);
+            let plan = Shifted::new(&sub, relu_input);
             let (frame, wide) = plan.scratch_lens();
             by_sample_and_group(
                 g,
@@ -177,7 +188,7 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
     let sub = per_group(g);
     let (k, lens) = (patch_len(&sub), GroupLens::of(&sub));
     if shifted::applies(&sub) {
-        let plan = Shifted::new(&sub);
+        let plan = Shifted::new(&sub, false);
         let packs: Vec<PackedA> = w
             .chunks_exact(lens.w)
             .map(|w_g| plan.pack_transposed(w_g))
@@ -248,16 +259,31 @@ const SAMPLES_PER_PARTIAL: usize = 8;
 /// 352 -> 1,984 head.
 const SHORT_PLANE: usize = 128;
 
-/// The weight gradient `dL/dw` from the input and `dL/dy` (`gy`). Each
+/// The weight gradient `dL/dw` from the input (read through a ReLU when
+/// `relu_input`, which needs [`fuses_relu`]) and `dL/dy` (`gy`). Each
 /// task sums a fixed run of samples into a private gradient; the partial
 /// sums are then added in sample order.
-pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32]) -> Vec<f32> {
+pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32], relu_input: bool) -> Vec<f32> {
+    assert!(
+        !relu_input || fuses_relu(g),
+        "this convolution cannot fuse a ReLU"
+    );
     let sub = per_group(g);
     let (k, p) = (patch_len(&sub), g.out_plane());
     let per_task = SAMPLES_PER_PARTIAL;
     let (x_len, y_len) = (g.c_in * g.in_plane(), g.c_out * p);
-    if shifted::applies(&sub) && p >= SHORT_PLANE {
-        let plan = Shifted::new(&sub);
+    // Short planes keep the unfolded outer product (measured faster at
+    // 8x8), reading a rectified copy when the ReLU is fused.
+    let by_shifted_views = shifted::applies(&sub) && p >= SHORT_PLANE;
+    let rectified: Vec<f32>;
+    let x = if relu_input && !by_shifted_views {
+        rectified = x.par_iter().map(|v| v.max(0.0)).collect();
+        &rectified[..]
+    } else {
+        x
+    };
+    if by_shifted_views {
+        let plan = Shifted::new(&sub, relu_input);
         let lens = GroupLens::of(&sub);
         let scratch = plan.scratch_lens();
         let partials: Vec<Vec<f32>> = x

@@ -22,7 +22,10 @@ mod unfold;
 use candle_core::{DType, Tensor};
 
 pub use geom::ConvGeom;
-pub use op::{ConvParams, GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGradWeight};
+pub use op::{
+    relu_conv_fuses, ConvParams, GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGradWeight,
+    ReluConv2d,
+};
 
 /// Which implementation [`grouped_conv2d`] picks for a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,4 +97,30 @@ pub fn direct_conv2d(
     };
     x.contiguous()?
         .apply_op2(&w.contiguous()?, GroupedConv2d(params))
+}
+
+/// `conv2d(relu(x), w)`, with the ReLU fused into the convolution
+/// ([`ReluConv2d`]) where the CPU path can (dense or grouped stride-1
+/// convolutions), and as `relu` then [`grouped_conv2d`] elsewhere.
+/// Gradients flow to both `x` and `w`.
+pub fn relu_conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+    groups: usize,
+) -> candle_core::Result<Tensor> {
+    let params = ConvParams {
+        stride,
+        padding,
+        dilation,
+        groups,
+    };
+    if conv_path(x, w, groups) == ConvPath::Gemm && relu_conv_fuses(&params, x.dims(), w.dims()) {
+        return x
+            .contiguous()?
+            .apply_op2(&w.contiguous()?, ReluConv2d(params));
+    }
+    grouped_conv2d(&crate::relu(x)?, w, stride, padding, dilation, groups)
 }

@@ -10,6 +10,7 @@ use super::geom::ConvGeom;
 use super::{dense, kernels};
 use crate::error::Error;
 use crate::operand::contiguous_f32;
+use crate::relu::ReluGrad;
 
 /// Hyper-parameters shared by the three ops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +76,24 @@ pub struct GroupedConv2dGradWeight {
     pub params: ConvParams,
     /// Shape of the forward op's weight.
     pub w_dims: [usize; 4],
+    /// Whether the forward read `relu(x)` ([`ReluConv2d`]).
+    pub relu_input: bool,
+}
+
+/// `y = conv2d(relu(x), w)` for arguments `(x, w)`, the ReLU applied while
+/// the input is copied into the convolution's padded frame, so that the
+/// rectified tensor (and its gradient) never exists: NAS-Bench-201's
+/// ReLU-conv-BN edges. Only for convolutions [`relu_conv_fuses`] accepts.
+#[derive(Clone, Copy, Debug)]
+pub struct ReluConv2d(pub ConvParams);
+
+/// Whether [`ReluConv2d`] runs a convolution of `x` by `w` with `params`
+/// (dense or grouped with several channels per group, stride 1, padding at
+/// most the dilated kernel's reach).
+pub fn relu_conv_fuses(params: &ConvParams, x: &[usize], w: &[usize]) -> bool {
+    params
+        .geom("relu-conv2d", x, w)
+        .is_ok_and(|g| dense::fuses_relu(&g))
 }
 
 impl CustomOp2 for GroupedConv2d {
@@ -94,7 +113,7 @@ impl CustomOp2 for GroupedConv2d {
         let w = f32_slice(self.name(), s2, l2)?;
         Ok((
             CpuStorage::F32(if dense::handles(&g) {
-                dense::forward(&g, x, w)
+                dense::forward(&g, x, w, false)
             } else {
                 kernels::forward(&g, x, w)
             }),
@@ -124,6 +143,7 @@ impl CustomOp2 for GroupedConv2d {
             &GroupedConv2dGradWeight {
                 params: self.0,
                 w_dims: [w_dims.0, w_dims.1, w_dims.2, w_dims.3],
+                relu_input: false,
             },
         )?;
         Ok((Some(gx), Some(gw)))
@@ -175,11 +195,73 @@ impl CustomOp2 for GroupedConv2dGradWeight {
         let gy = f32_slice(self.name(), s2, l2)?;
         Ok((
             CpuStorage::F32(if dense::handles(&g) {
-                dense::backward_weight(&g, x, gy)
+                dense::backward_weight(&g, x, gy, self.relu_input)
+            } else if self.relu_input {
+                return Err(relu_not_fused(self.name(), &g));
             } else {
                 kernels::backward_weight(&g, x, gy)
             }),
             Shape::from(self.w_dims.to_vec()),
         ))
+    }
+}
+
+fn relu_not_fused(op: &'static str, g: &ConvGeom) -> candle_core::Error {
+    Error::BadConv {
+        op,
+        reason: format!("cannot fuse a ReLU into this convolution: {g:?}"),
+    }
+    .into()
+}
+
+impl CustomOp2 for ReluConv2d {
+    fn name(&self) -> &'static str {
+        "relu-conv2d"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = self.0.geom(self.name(), l1.dims(), l2.dims())?;
+        if !dense::fuses_relu(&g) {
+            return Err(relu_not_fused(self.name(), &g));
+        }
+        let x = f32_slice(self.name(), s1, l1)?;
+        let w = f32_slice(self.name(), s2, l2)?;
+        let y = dense::forward(&g, x, w, true);
+        Ok((CpuStorage::F32(y), Shape::from(g.y_dims().to_vec())))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        gy: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let gy = gy.contiguous()?;
+        let (x_dims, w_dims) = (x.dims4()?, w.dims4()?);
+        let g_relu = gy.apply_op2_no_bwd(
+            w,
+            &GroupedConv2dGradInput {
+                params: self.0,
+                x_dims: [x_dims.0, x_dims.1, x_dims.2, x_dims.3],
+            },
+        )?;
+        // Through the ReLU: zero where the input was not positive.
+        let gx = g_relu.apply_op2_no_bwd(x, &ReluGrad)?;
+        let gw = x.apply_op2_no_bwd(
+            &gy,
+            &GroupedConv2dGradWeight {
+                params: self.0,
+                w_dims: [w_dims.0, w_dims.1, w_dims.2, w_dims.3],
+                relu_input: true,
+            },
+        )?;
+        Ok((Some(gx), Some(gw)))
     }
 }

@@ -82,8 +82,9 @@ impl Frame {
     }
 
     /// Writes every value of `dst` (`self.len()` long): `src`'s planes
-    /// (`rows x cols` each) inside zero borders, then zero slack.
-    fn fill(&self, src: &[f32], (rows, cols): (usize, usize), dst: &mut [f32]) {
+    /// (`rows x cols` each, through a ReLU when `relu`) inside zero
+    /// borders, then zero slack.
+    fn fill(&self, src: &[f32], (rows, cols): (usize, usize), relu: bool, dst: &mut [f32]) {
         debug_assert_eq!(cols + self.left, self.width);
         let (dst, slack) = dst[..self.len()].split_at_mut(self.channels * self.plane());
         slack.fill(0.0);
@@ -101,7 +102,13 @@ impl Frame {
             {
                 let (left, data) = row.split_at_mut(self.left);
                 left.fill(0.0);
-                data.copy_from_slice(src_row);
+                if relu {
+                    for (d, &v) in data.iter_mut().zip(src_row) {
+                        *d = v.max(0.0);
+                    }
+                } else {
+                    data.copy_from_slice(src_row);
+                }
             }
         }
     }
@@ -122,6 +129,9 @@ impl Frame {
 /// the offsets of every tap's view.
 pub(super) struct Shifted {
     geom: ConvGeom,
+    /// Whether the convolution reads `relu(x)` (the ReLU fused into the
+    /// frame's fill) instead of `x`.
+    relu_input: bool,
     /// The input padded by `padding`.
     x_frame: Frame,
     /// The output gradient padded by `d·(k − 1) − padding`.
@@ -133,8 +143,9 @@ pub(super) struct Shifted {
 }
 
 impl Shifted {
-    /// Plans the per-group convolution `g` (which must satisfy [`applies`]).
-    pub(super) fn new(g: &ConvGeom) -> Self {
+    /// Plans the per-group convolution `g` (which must satisfy
+    /// [`applies`]) of the input, or of its ReLU when `relu_input`.
+    pub(super) fn new(g: &ConvGeom, relu_input: bool) -> Self {
         assert!(
             applies(g),
             "shifted views need stride 1 and a flippable padding"
@@ -161,6 +172,7 @@ impl Shifted {
         };
         Shifted {
             geom: *g,
+            relu_input,
             x_taps: taps(&x_frame, g.c_in, false),
             gy_taps: taps(&gy_frame, g.c_out, true),
             x_frame,
@@ -199,7 +211,7 @@ impl Shifted {
         (frame, wide): (&mut [f32], &mut [f32]),
     ) {
         let g = &self.geom;
-        self.x_frame.fill(x, (g.h, g.w), frame);
+        self.x_frame.fill(x, (g.h, g.w), self.relu_input, frame);
         let out = (g.h_out, g.w_out);
         product(w, (frame, &self.x_taps), self.x_frame, out, wide);
         narrow(wide, self.x_frame.width, out, y);
@@ -215,7 +227,7 @@ impl Shifted {
         (frame, wide): (&mut [f32], &mut [f32]),
     ) {
         let g = &self.geom;
-        self.gy_frame.fill(gy, (g.h_out, g.w_out), frame);
+        self.gy_frame.fill(gy, (g.h_out, g.w_out), false, frame);
         let out = (g.h, g.w);
         product(w_t, (frame, &self.gy_taps), self.gy_frame, out, wide);
         narrow(wide, self.gy_frame.width, out, gx);
@@ -230,7 +242,7 @@ impl Shifted {
         (frame, gy_wide): (&mut [f32], &mut [f32]),
     ) {
         let g = &self.geom;
-        self.x_frame.fill(x, (g.h, g.w), frame);
+        self.x_frame.fill(x, (g.h, g.w), self.relu_input, frame);
         let span = self.x_frame.span((g.h_out, g.w_out));
         let gy_wide = &mut gy_wide[..g.c_out * span];
         widen(gy, (g.h_out, g.w_out), self.x_frame.width, span, gy_wide);

@@ -55,7 +55,7 @@ impl EdgeOp {
         match self {
             EdgeOp::None => Ok(None),
             EdgeOp::Skip => Ok(Some(x.clone())),
-            EdgeOp::Conv(conv) => conv.forward_t(&nasarena_ops::relu(x)?, train).map(Some),
+            EdgeOp::Conv(conv) => conv.relu_forward_t(x, train).map(Some),
             EdgeOp::Pool => avg_pool_3x3(x).map(Some),
         }
     }
@@ -183,8 +183,8 @@ impl Reduction {
     }
 
     pub(super) fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let y = self.conv_a.forward_t(&nasarena_ops::relu(x)?, train)?;
-        let y = self.conv_b.forward_t(&nasarena_ops::relu(&y)?, train)?;
+        let y = self.conv_a.relu_forward_t(x, train)?;
+        let y = self.conv_b.relu_forward_t(&y, train)?;
         let s = self.shortcut.forward(&x.avg_pool2d(2)?)?;
         y + s
     }

@@ -92,7 +92,7 @@ impl SearchedLayer for SqueezeLayer {
         match self {
             SqueezeLayer::Identity => Ok(x.clone()),
             SqueezeLayer::Reduce(reduce) => reduce.forward_t(x, train),
-            SqueezeLayer::Project(proj) => proj.forward_t(&nasarena_ops::relu(x)?, train),
+            SqueezeLayer::Project(proj) => proj.relu_forward_t(x, train),
             SqueezeLayer::Block(block) => block.forward_t(x, train),
         }
     }
