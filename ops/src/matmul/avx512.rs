@@ -48,22 +48,16 @@ pub(super) unsafe fn panel_block<R: RowStarts>(
     tile: Tile,
 ) {
     debug_assert!(a.len() >= depth * MR);
-    let mut acc = [_mm512_setzero_ps(); 2 * MR];
-    let ap = a.as_ptr();
-    for k in 0..depth {
-        // SAFETY: k < depth, so both reads lie inside the operands.
-        unsafe {
-            let row = b.add(starts.start(k));
-            let p0 = _mm512_loadu_ps(row);
-            let p1 = _mm512_loadu_ps(row.add(LANES));
-            let ak = ap.add(k * MR);
-            for i in 0..MR {
-                let av = _mm512_set1_ps(*ak.add(i));
-                acc[2 * i] = _mm512_fmadd_ps(av, p0, acc[2 * i]);
-                acc[2 * i + 1] = _mm512_fmadd_ps(av, p1, acc[2 * i + 1]);
-            }
+    // A panel at most one vector wide (the ragged last panel of a small
+    // map) skips the second vector's FMAs: half the arithmetic.
+    // SAFETY: forwarded from the caller.
+    let acc = unsafe {
+        if tile.width <= LANES {
+            products::<1, R>(a, b, starts, depth)
+        } else {
+            products::<2, R>(a, b, starts, depth)
         }
-    }
+    };
     let (m0, m1) = row_masks(tile.width);
     let cp = c.as_mut_ptr().cast::<f32>();
     for i in 0..tile.rows {
@@ -83,6 +77,44 @@ pub(super) unsafe fn panel_block<R: RowStarts>(
             _mm512_mask_storeu_ps(row_hi, m1, v1);
         }
     }
+}
+
+/// The accumulators of [`panel_block`]: `acc[2i + v]` holds vector `v`
+/// of row `i` (`v < VECS`; the others stay zero).
+///
+/// # Safety
+/// As [`panel_block`], reading `VECS` vectors per row of `b`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn products<const VECS: usize, R: RowStarts>(
+    a: &[f32],
+    b: *const f32,
+    starts: R,
+    depth: usize,
+) -> [__m512; 2 * MR] {
+    let mut acc = [_mm512_setzero_ps(); 2 * MR];
+    let ap = a.as_ptr();
+    for k in 0..depth {
+        // SAFETY: k < depth, so every read lies inside the operands.
+        unsafe {
+            let row = b.add(starts.start(k));
+            let p0 = _mm512_loadu_ps(row);
+            let p1 = if VECS == 2 {
+                _mm512_loadu_ps(row.add(LANES))
+            } else {
+                p0
+            };
+            let ak = ap.add(k * MR);
+            for i in 0..MR {
+                let av = _mm512_set1_ps(*ak.add(i));
+                acc[2 * i] = _mm512_fmadd_ps(av, p0, acc[2 * i]);
+                if VECS == 2 {
+                    acc[2 * i + 1] = _mm512_fmadd_ps(av, p1, acc[2 * i + 1]);
+                }
+            }
+        }
+    }
+    acc
 }
 
 /// `c[i][j] += Σ_p a[i][p] · b[starts(j) + p]`, see
