@@ -49,9 +49,17 @@ fn panels(p: usize) -> impl Iterator<Item = (usize, usize)> {
     (0..p).step_by(NR).map(move |p0| (p0, NR.min(p - p0)))
 }
 
-/// Samples per rayon task: the batch split evenly over the pool's threads.
+/// Rayon tasks per thread for the per-sample loops: more than one, so that
+/// a thread that starts late (woken from sleep after candle's
+/// single-threaded element-wise work) leaves tasks for the other to take
+/// instead of making it wait; results do not depend on the split (each
+/// sample is computed whole by one task).
+const TASKS_PER_THREAD: usize = 4;
+
+/// Samples per rayon task.
 fn samples_per_task(n: usize) -> usize {
-    n.div_ceil(rayon::current_num_threads().max(1)).max(1)
+    n.div_ceil(rayon::current_num_threads().max(1) * TASKS_PER_THREAD)
+        .max(1)
 }
 
 /// Whether this module should run the convolution: dense, or grouped
