@@ -173,3 +173,47 @@ fn an_uninitialised_destination_is_written_whole_and_never_accumulated_into() {
         "accumulating into uninitialised memory must panic"
     );
 }
+
+/// Rows read in place at arbitrary (overlapping, unordered) offsets, as a
+/// convolution's shifted views are: both products, every instruction set.
+#[test]
+fn shifted_rows_match_a_plain_loop() {
+    let (rows, depth, len) = (11, 9, 45);
+    let data = values(200, 10);
+    let starts: Vec<usize> = (0..depth).map(|k| (k * 37 + 5) % 120).collect();
+    let a = values(rows * depth, 11);
+    let packed = PackedA::rows(&a, rows, depth);
+    for isa in available() {
+        for (col, width) in [(0, 32), (3, 17), (40, 9)] {
+            let mut c = values(rows * 64, 12);
+            let b = RightOperand {
+                data: &data,
+                starts: &starts[..],
+                col,
+            };
+            let out = PanelOut::new(&mut c, 64, 1, width);
+            product_with(isa, &packed, 0..packed.blocks(), b, out, false);
+            for i in 0..rows {
+                for j in 0..width {
+                    let want: f64 = (0..depth)
+                        .map(|k| a[i * depth + k] as f64 * data[starts[k] + col + j] as f64)
+                        .sum();
+                    let what = format!("{isa:?} panel col {col} ({i}, {j})");
+                    assert_close(&c[i * 64 + 1 + j..i * 64 + 2 + j], &[want], &what);
+                }
+            }
+        }
+        let gy = values(rows * len, 13);
+        let mut gw = vec![0.5f32; rows * depth];
+        dot_with(isa, &gy, rows, (&data, &starts[..]), depth, len, &mut gw);
+        let want: Vec<f64> = (0..rows * depth)
+            .map(|ij| {
+                let (i, j) = (ij / depth, ij % depth);
+                0.5 + (0..len)
+                    .map(|p| gy[i * len + p] as f64 * data[starts[j] + p] as f64)
+                    .sum::<f64>()
+            })
+            .collect();
+        assert_close(&gw, &want, &format!("{isa:?} shifted dot"));
+    }
+}
