@@ -56,7 +56,7 @@ impl CustomOp1 for Relu {
 }
 
 /// `gy * (x > 0)` for arguments `(gy, x)`.
-pub(crate) struct ReluGrad;
+struct ReluGrad;
 
 impl CustomOp2 for ReluGrad {
     fn name(&self) -> &'static str {

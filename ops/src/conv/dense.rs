@@ -95,7 +95,7 @@ impl GroupLens {
     }
 }
 
-/// Runs `each(group, out_g, in_g, scratch)` for every sample and group,
+/// Runs `each(sample, group, out_g, in_g, scratch)` for every sample and group,
 /// samples spread over the rayon pool: `out` and `input` hold one chunk
 /// per sample, made of one `lens` chunk per group; `scratch` are the
 /// lengths of the two per-thread buffers `each` gets.
@@ -104,19 +104,20 @@ fn by_sample_and_group<T: Send>(
     (out, out_len): (&mut [T], usize),
     (input, in_len): (&[f32], usize),
     scratch: (usize, usize),
-    each: impl Fn(usize, &mut [T], &[f32], (&mut [f32], &mut [f32])) + Sync,
+    each: impl Fn(usize, usize, &mut [T], &[f32], (&mut [f32], &mut [f32])) + Sync,
 ) {
     out.par_chunks_mut(out_len * g.groups)
         .zip(input.par_chunks(in_len * g.groups))
+        .enumerate()
         .with_min_len(samples_per_task(g.n))
-        .for_each(|(out_i, in_i)| {
+        .for_each(|(sample, (out_i, in_i))| {
             with_scratch(0, scratch.0, |first| {
                 with_scratch(1, scratch.1, |second| {
                     let groups = out_i
                         .chunks_exact_mut(out_len)
                         .zip(in_i.chunks_exact(in_len));
                     for (group, (out_g, in_g)) in groups.enumerate() {
-                        each(group, out_g, in_g, (&mut *first, &mut *second));
+                        each(sample, group, out_g, in_g, (&mut *first, &mut *second));
                     }
                 })
             })
@@ -151,7 +152,7 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], relu_input: bool) -> Vec<f32>
                 (y, lens.y),
                 (x, lens.x),
                 (frame, wide),
-                |grp, y_g, x_g, s| plan.forward(&packs[grp], x_g, y_g, s),
+                |_, grp, y_g, x_g, s| plan.forward(&packs[grp], x_g, y_g, s),
             );
         } else {
             let unfold = Unfold::new(&sub);
@@ -161,7 +162,7 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], relu_input: bool) -> Vec<f32>
                 (y, lens.y),
                 (x, lens.x),
                 (panels_len, 0),
-                |grp, y_g, x_g, s| forward_one(&unfold, &packs[grp], x_g, y_g, s.0),
+                |_, grp, y_g, x_g, s| forward_one(&unfold, &packs[grp], x_g, y_g, s.0),
             );
         }
     };
@@ -192,7 +193,15 @@ fn forward_one(
 }
 
 /// The input gradient `dL/dx` from `dL/dy` (`gy`) and the weight.
-pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
+///
+/// With `relu_input = Some(x)` (which needs [`fuses_relu`]), the gradient
+/// with respect to the input of a ReLU in front of the convolution: zero
+/// where `x` is not positive.
+pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32], relu_input: Option<&[f32]>) -> Vec<f32> {
+    assert!(
+        relu_input.is_none() || fuses_relu(g),
+        "this convolution cannot fuse a ReLU"
+    );
     let sub = per_group(g);
     let (k, lens) = (patch_len(&sub), GroupLens::of(&sub));
     if shifted::applies(&sub) {
@@ -208,7 +217,11 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
                 (gx, lens.x),
                 (gy, lens.y),
                 scratch,
-                |grp, gx_g, gy_g, s| plan.input_grad(&packs[grp], gy_g, gx_g, s),
+                |sample, grp, gx_g, gy_g, s| {
+                    let at = (sample * g.groups + grp) * lens.x;
+                    let mask = relu_input.map(|x| &x[at..at + lens.x]);
+                    plan.input_grad(&packs[grp], gy_g, (gx_g, mask), s)
+                },
             );
         };
         // SAFETY: the shifted product narrows every input position of
@@ -227,7 +240,7 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
         (&mut gx, lens.x),
         (gy, lens.y),
         scratch,
-        |grp, gx_g, gy_g, s| fold_back_one(&unfold, &packs[grp], gy_g, gx_g, s.0, s.1),
+        |_, grp, gx_g, gy_g, s| fold_back_one(&unfold, &packs[grp], gy_g, gx_g, s.0, s.1),
     );
     gx
 }

@@ -4,13 +4,12 @@
 //! transposed-convolution backward. Dense convolutions (`groups == 1`) run
 //! as im2col + GEMM ([`super::dense`]), grouped ones on the direct kernels.
 
-use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
 use super::geom::ConvGeom;
 use super::{dense, kernels};
 use crate::error::Error;
 use crate::operand::contiguous_f32;
-use crate::relu::ReluGrad;
 
 /// Hyper-parameters shared by the three ops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,7 +167,7 @@ impl CustomOp2 for GroupedConv2dGradInput {
         let w = f32_slice(self.name(), s2, l2)?;
         Ok((
             CpuStorage::F32(if dense::handles(&g) {
-                dense::backward_input(&g, gy, w)
+                dense::backward_input(&g, gy, w, None)
             } else {
                 kernels::backward_input(&g, gy, w)
             }),
@@ -244,16 +243,8 @@ impl CustomOp2 for ReluConv2d {
         gy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let gy = gy.contiguous()?;
-        let (x_dims, w_dims) = (x.dims4()?, w.dims4()?);
-        let g_relu = gy.apply_op2_no_bwd(
-            w,
-            &GroupedConv2dGradInput {
-                params: self.0,
-                x_dims: [x_dims.0, x_dims.1, x_dims.2, x_dims.3],
-            },
-        )?;
-        // Through the ReLU: zero where the input was not positive.
-        let gx = g_relu.apply_op2_no_bwd(x, &ReluGrad)?;
+        let w_dims = w.dims4()?;
+        let gx = gy.apply_op3_no_bwd(w, x, &ReluConv2dGradInput(self.0))?;
         let gw = x.apply_op2_no_bwd(
             &gy,
             &GroupedConv2dGradWeight {
@@ -263,5 +254,38 @@ impl CustomOp2 for ReluConv2d {
             },
         )?;
         Ok((Some(gx), Some(gw)))
+    }
+}
+
+/// Input gradient of [`ReluConv2d`] for arguments `(grad_y, w, x)`: the
+/// convolution's input gradient, zero where `x` was not positive (the
+/// ReLU's backward, applied while the result is written).
+#[derive(Clone, Copy, Debug)]
+struct ReluConv2dGradInput(ConvParams);
+
+impl CustomOp3 for ReluConv2dGradInput {
+    fn name(&self) -> &'static str {
+        "relu-conv2d-grad-input"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = self.0.geom(self.name(), l3.dims(), l2.dims())?;
+        if !dense::fuses_relu(&g) {
+            return Err(relu_not_fused(self.name(), &g));
+        }
+        expect_dims(self.name(), "the output gradient", l1.dims(), g.y_dims())?;
+        let gy = f32_slice(self.name(), s1, l1)?;
+        let w = f32_slice(self.name(), s2, l2)?;
+        let x = f32_slice(self.name(), s3, l3)?;
+        let gx = dense::backward_input(&g, gy, w, Some(x));
+        Ok((CpuStorage::F32(gx), Shape::from(g.x_dims().to_vec())))
     }
 }

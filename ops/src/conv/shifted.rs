@@ -218,19 +218,24 @@ impl Shifted {
     }
 
     /// One sample's input gradient: `gx` (`c_in x h x w`, written whole)
-    /// from `gy` and the weight packed by [`Self::pack_transposed`].
+    /// from `gy` and the weight packed by [`Self::pack_transposed`]; zero
+    /// where `relu_input` (the sample's `x`, when a ReLU was in front) is
+    /// not positive.
     pub(super) fn input_grad(
         &self,
         w_t: &PackedA,
         gy: &[f32],
-        gx: &mut [MaybeUninit<f32>],
+        (gx, relu_input): (&mut [MaybeUninit<f32>], Option<&[f32]>),
         (frame, wide): (&mut [f32], &mut [f32]),
     ) {
         let g = &self.geom;
         self.gy_frame.fill(gy, (g.h_out, g.w_out), false, frame);
         let out = (g.h, g.w);
         product(w_t, (frame, &self.gy_taps), self.gy_frame, out, wide);
-        narrow(wide, self.gy_frame.width, out, gx);
+        match relu_input {
+            Some(x) => narrow_masked(wide, self.gy_frame.width, out, x, gx),
+            None => narrow(wide, self.gy_frame.width, out, gx),
+        }
     }
 
     /// Adds one sample's weight gradient (`c_out x c_in·k_h·k_w`) to `gw`.
@@ -281,6 +286,29 @@ fn narrow(wide: &[f32], width: usize, (rows, cols): (usize, usize), dst: &mut [M
             for (d, &s) in d.iter_mut().zip(&s[..cols]) {
                 d.write(s);
             }
+        }
+    }
+}
+
+/// [`narrow`], zero where `mask` (dense like `dst`) is not positive: the
+/// gradient through a ReLU whose input was `mask`.
+fn narrow_masked(
+    wide: &[f32],
+    width: usize,
+    (rows, cols): (usize, usize),
+    mask: &[f32],
+    dst: &mut [MaybeUninit<f32>],
+) {
+    let wide_rows = wide
+        .chunks_exact(rows * width)
+        .flat_map(|c| c.chunks_exact(width));
+    for ((d, m), s) in dst
+        .chunks_exact_mut(cols)
+        .zip(mask.chunks_exact(cols))
+        .zip(wide_rows)
+    {
+        for ((d, &m), &s) in d.iter_mut().zip(m).zip(&s[..cols]) {
+            d.write(if m > 0.0 { s } else { 0.0 });
         }
     }
 }
