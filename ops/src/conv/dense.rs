@@ -21,6 +21,12 @@
 //! (bench/README.md). Samples are spread over the current rayon pool; the
 //! products of one sample run on one thread in [`crate::matmul`]'s kernels.
 //!
+//! Stride-1 convolutions with a spatial kernel (the NAS-Bench-201 cell's
+//! 3x3s) skip the unfolding altogether: they multiply shifted views of one
+//! zero-padded copy of the input in place ([`super::shifted`]), and can
+//! read the input through a ReLU on the way ([`fuses_relu`]). The rest
+//! (strided, 1x1, over-padded) unfold as follows.
+//!
 //! The forward and the input gradient never build `col_i` as a matrix:
 //! they work on panels of [`NR`] output positions, unfolded straight into
 //! the kernel's packed layout ([`Unfold::gather`](super::unfold::Unfold::gather)) or folded straight back
