@@ -129,10 +129,15 @@ impl ProgressSink for View {
                     event,
                     ProgressEvent::Trial { .. } | ProgressEvent::Epoch { .. }
                 );
+                // Only trial and epoch lines are thinned, and only against
+                // each other: a `started` line must not swallow the first
+                // trial (fast trials come well within the interval).
                 let due = state
                     .last_line
                     .is_none_or(|t| t.elapsed() >= PLAIN_INTERVAL);
-                if !step || due {
+                if !step {
+                    eprintln!("{text}");
+                } else if due {
                     eprintln!("{text}");
                     state.last_line = Some(Instant::now());
                 }
