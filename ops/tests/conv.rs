@@ -114,6 +114,15 @@ fn scale(t: &Tensor) -> f32 {
         .unwrap()
 }
 
+/// `got` within `rel` (relative to `want`'s largest magnitude, plus one)
+/// of `want` everywhere.
+fn assert_close(got: &Tensor, want: &Tensor, rel: f32, what: &str) {
+    assert!(
+        max_abs_diff(got, want) <= rel * scale(want),
+        "{what}: results differ"
+    );
+}
+
 type ConvFn = fn(&Tensor, &Tensor, usize, usize, usize, usize) -> candle_core::Result<Tensor>;
 
 fn reference(
@@ -173,20 +182,11 @@ fn forward_and_gradients_match_candle() {
         compared += 1;
         for f in [grouped_conv2d as ConvFn, direct_conv2d as ConvFn] {
             let got = f(&x, &w, s, p, d, g).unwrap();
-            let tol = 1e-5 * scale(&want);
-            assert!(
-                max_abs_diff(&got, &want) <= tol,
-                "forward differs for case {i} {c:?}"
-            );
+            let what = format!("case {i} {c:?}");
+            assert_close(&got, &want, 1e-5, &format!("forward, {what}"));
             let (gx, gw) = grads(f, c, &x, &w, &r);
-            assert!(
-                max_abs_diff(&gx, &want_gx) <= 1e-5 * scale(&want_gx),
-                "grad x differs for case {i} {c:?}"
-            );
-            assert!(
-                max_abs_diff(&gw, &want_gw) <= 1e-5 * scale(&want_gw),
-                "grad w differs for case {i} {c:?}"
-            );
+            assert_close(&gx, &want_gx, 1e-5, &format!("grad x, {what}"));
+            assert_close(&gw, &want_gw, 1e-5, &format!("grad w, {what}"));
         }
     }
     assert!(
@@ -396,21 +396,12 @@ fn fused_relu_conv_matches_relu_then_conv() {
         fused += usize::from(relu_conv_fuses(&params, x.dims(), w.dims()));
         let want = relu_then_conv(&x, &w, s, p, d, g).unwrap();
         let got = relu_conv2d(&x, &w, s, p, d, g).unwrap();
-        let tol = 1e-4 * scale(&want);
-        assert!(
-            max_abs_diff(&got, &want) <= tol,
-            "forward differs for case {i} {c:?}"
-        );
+        let what = format!("case {i} {c:?}");
+        assert_close(&got, &want, 1e-4, &format!("forward, {what}"));
         let (gx_want, gw_want) = grads(relu_then_conv, c, &x, &w, &r);
         let (gx, gw) = grads(relu_conv2d, c, &x, &w, &r);
-        assert!(
-            max_abs_diff(&gx, &gx_want) <= 1e-4 * scale(&gx_want),
-            "grad x differs for case {i} {c:?}"
-        );
-        assert!(
-            max_abs_diff(&gw, &gw_want) <= 1e-4 * scale(&gw_want),
-            "grad w differs for case {i} {c:?}"
-        );
+        assert_close(&gx, &gx_want, 1e-4, &format!("grad x, {what}"));
+        assert_close(&gw, &gw_want, 1e-4, &format!("grad w, {what}"));
     }
     assert!(fused >= 8, "only {fused} cases ran the fused op");
 }

@@ -287,9 +287,8 @@ const SAMPLES_PER_PARTIAL: usize = 8;
 const SHORT_PLANE: usize = 128;
 
 /// The weight gradient `dL/dw` from the input (read through a ReLU when
-/// `relu_input`, which needs [`fuses_relu`]) and `dL/dy` (`gy`). Each
-/// task sums a fixed run of samples into a private gradient; the partial
-/// sums are then added in sample order.
+/// `relu_input`, which needs [`fuses_relu`]) and `dL/dy` (`gy`), summed
+/// by [`partial_sums`].
 pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32], relu_input: bool) -> Vec<f32> {
     assert!(
         !relu_input || fuses_relu(g),
@@ -297,8 +296,6 @@ pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32], relu_input: bool) ->
     );
     let sub = per_group(g);
     let (k, p) = (patch_len(&sub), g.out_plane());
-    let per_task = SAMPLES_PER_PARTIAL;
-    let (x_len, y_len) = (g.c_in * g.in_plane(), g.c_out * p);
     // Short planes keep the unfolded outer product (measured faster at
     // 8x8), reading a rectified copy when the ReLU is fused.
     let by_shifted_views = shifted::applies(&sub) && p >= SHORT_PLANE;
@@ -312,26 +309,12 @@ pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32], relu_input: bool) ->
     if by_shifted_views {
         let plan = Shifted::new(&sub, relu_input);
         let lens = GroupLens::of(&sub);
-        let scratch = plan.scratch_lens();
-        let partials: Vec<Vec<f32>> = x
-            .par_chunks(x_len * per_task)
-            .zip(gy.par_chunks(y_len * per_task))
-            .map(|(xs, gys)| {
-                let mut gw = vec![0.0f32; g.c_out * k];
-                with_scratch(0, scratch.0, |frame| {
-                    with_scratch(1, scratch.1, |wide| {
-                        for (x_i, gy_i) in xs.chunks_exact(x_len).zip(gys.chunks_exact(y_len)) {
-                            let groups = x_i.chunks_exact(lens.x).zip(gy_i.chunks_exact(lens.y));
-                            for ((x_g, gy_g), gw_g) in groups.zip(gw.chunks_exact_mut(lens.w)) {
-                                plan.weight_grad(x_g, gy_g, gw_g, (&mut *frame, &mut *wide));
-                            }
-                        }
-                    })
-                });
-                gw
-            })
-            .collect();
-        return sum_in_order(partials, g.c_out * k);
+        return partial_sums(g, (x, gy), plan.scratch_lens(), |x_i, gy_i, gw, scratch| {
+            let groups = x_i.chunks_exact(lens.x).zip(gy_i.chunks_exact(lens.y));
+            for ((x_g, gy_g), gw_g) in groups.zip(gw.chunks_exact_mut(lens.w)) {
+                plan.weight_grad(x_g, gy_g, gw_g, (&mut *scratch.0, &mut *scratch.1));
+            }
+        });
     }
     let unfold = Unfold::new(&sub);
     let col_len = if is_identity_unfold(g) { 0 } else { k * p };
@@ -340,22 +323,43 @@ pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32], relu_input: bool) ->
     } else {
         0
     };
+    partial_sums(
+        g,
+        (x, gy),
+        (col_len, col_t_len),
+        |x_i, gy_i, gw, scratch| weight_grad_one(&unfold, (x_i, gy_i), scratch.0, scratch.1, gw),
+    )
+}
+
+/// The weight gradient summed sample by sample: `add(x_i, gy_i, gw,
+/// scratch)` adds sample `i`'s gradient to `gw`; each rayon task sums a
+/// fixed run of [`SAMPLES_PER_PARTIAL`] samples into a private gradient,
+/// with this thread's two scratch buffers of lengths `scratch`, and the
+/// partial sums are added in sample order.
+fn partial_sums(
+    g: &ConvGeom,
+    (x, gy): (&[f32], &[f32]),
+    scratch: (usize, usize),
+    add: impl Fn(&[f32], &[f32], &mut [f32], (&mut [f32], &mut [f32])) + Sync,
+) -> Vec<f32> {
+    let len = g.c_out * patch_len(&per_group(g));
+    let (x_len, y_len) = (g.c_in * g.in_plane(), g.c_out * g.out_plane());
     let partials: Vec<Vec<f32>> = x
-        .par_chunks(x_len * per_task)
-        .zip(gy.par_chunks(y_len * per_task))
+        .par_chunks(x_len * SAMPLES_PER_PARTIAL)
+        .zip(gy.par_chunks(y_len * SAMPLES_PER_PARTIAL))
         .map(|(xs, gys)| {
-            let mut gw = vec![0.0f32; g.c_out * k];
-            with_scratch(0, col_len, |col| {
-                with_scratch(1, col_t_len, |col_t| {
-                    for sample in xs.chunks_exact(x_len).zip(gys.chunks_exact(y_len)) {
-                        weight_grad_one(&unfold, sample, col, col_t, &mut gw);
+            let mut gw = vec![0.0f32; len];
+            with_scratch(0, scratch.0, |first| {
+                with_scratch(1, scratch.1, |second| {
+                    for (x_i, gy_i) in xs.chunks_exact(x_len).zip(gys.chunks_exact(y_len)) {
+                        add(x_i, gy_i, &mut gw, (&mut *first, &mut *second));
                     }
                 })
             });
             gw
         })
         .collect();
-    sum_in_order(partials, g.c_out * k)
+    sum_in_order(partials, len)
 }
 
 /// Adds one sample's weight gradient (every group) to `gw`.

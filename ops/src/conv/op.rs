@@ -55,6 +55,29 @@ fn expect_dims(op: &'static str, what: &str, got: &[usize], want: [usize; 4]) ->
     }
 }
 
+/// A 4-D tensor's shape as an array.
+fn dims4(t: &Tensor) -> candle_core::Result<[usize; 4]> {
+    let (a, b, c, d) = t.dims4()?;
+    Ok([a, b, c, d])
+}
+
+/// The weight gradient of a forward op with `params` on `x` and `w`
+/// (through a ReLU when `relu_input`), from the contiguous `gy`.
+fn grad_weight(
+    params: ConvParams,
+    x: &Tensor,
+    w: &Tensor,
+    gy: &Tensor,
+    relu_input: bool,
+) -> candle_core::Result<Tensor> {
+    let op = GroupedConv2dGradWeight {
+        params,
+        w_dims: dims4(w)?,
+        relu_input,
+    };
+    x.apply_op2_no_bwd(gy, &op)
+}
+
 /// `y = conv2d(x, w)` for arguments `(x, w)`.
 #[derive(Clone, Copy, Debug)]
 pub struct GroupedConv2d(pub ConvParams);
@@ -128,23 +151,12 @@ impl CustomOp2 for GroupedConv2d {
         gy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let gy = gy.contiguous()?;
-        let x_dims = x.dims4()?;
-        let w_dims = w.dims4()?;
-        let gx = gy.apply_op2_no_bwd(
-            w,
-            &GroupedConv2dGradInput {
-                params: self.0,
-                x_dims: [x_dims.0, x_dims.1, x_dims.2, x_dims.3],
-            },
-        )?;
-        let gw = x.apply_op2_no_bwd(
-            &gy,
-            &GroupedConv2dGradWeight {
-                params: self.0,
-                w_dims: [w_dims.0, w_dims.1, w_dims.2, w_dims.3],
-                relu_input: false,
-            },
-        )?;
+        let grad_input = GroupedConv2dGradInput {
+            params: self.0,
+            x_dims: dims4(x)?,
+        };
+        let gx = gy.apply_op2_no_bwd(w, &grad_input)?;
+        let gw = grad_weight(self.0, x, w, &gy, false)?;
         Ok((Some(gx), Some(gw)))
     }
 }
@@ -243,16 +255,8 @@ impl CustomOp2 for ReluConv2d {
         gy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let gy = gy.contiguous()?;
-        let w_dims = w.dims4()?;
         let gx = gy.apply_op3_no_bwd(w, x, &ReluConv2dGradInput(self.0))?;
-        let gw = x.apply_op2_no_bwd(
-            &gy,
-            &GroupedConv2dGradWeight {
-                params: self.0,
-                w_dims: [w_dims.0, w_dims.1, w_dims.2, w_dims.3],
-                relu_input: true,
-            },
-        )?;
+        let gw = grad_weight(self.0, x, w, &gy, true)?;
         Ok((Some(gx), Some(gw)))
     }
 }
