@@ -171,13 +171,44 @@ impl Conv {
         self.forward_with(x, nasarena_ops::relu_conv2d)
     }
 
+    /// Training-mode `bn(self(relu(x)))` with batch statistics as one op
+    /// where the CPU kernels can ([`nasarena_ops::relu_conv_bn_train`]);
+    /// the layer must have no bias.
+    fn relu_conv_bn_train(
+        &self,
+        x: &Tensor,
+        bn: &BatchNorm,
+    ) -> Result<(Tensor, nasarena_ops::BnStats)> {
+        let s = &self.spec;
+        let params = nasarena_ops::ConvParams {
+            stride: s.stride,
+            padding: s.padding,
+            dilation: s.dilation,
+            groups: s.groups,
+        };
+        let out = nasarena_ops::relu_conv_bn_train(
+            x,
+            &self.weight,
+            params,
+            [&bn.weight, &bn.bias],
+            bn.eps,
+        )?;
+        self.count_macs(x)?;
+        Ok(out)
+    }
+
+    fn count_macs(&self, x: &Tensor) -> Result<()> {
+        if let Some(counter) = &self.counter {
+            let (_, _, h, w) = x.dims4()?;
+            counter.add(self.spec.macs(h, w));
+        }
+        Ok(())
+    }
+
     fn forward_with(&self, x: &Tensor, conv: ConvFn) -> Result<Tensor> {
         let s = &self.spec;
         let y = conv(x, &self.weight, s.stride, s.padding, s.dilation, s.groups)?;
-        if let Some(counter) = &self.counter {
-            let (_, _, h, w) = x.dims4()?;
-            counter.add(s.macs(h, w));
-        }
+        self.count_macs(x)?;
         match &self.bias {
             Some(b) => y.broadcast_add(&b.reshape((1, s.c_out, 1, 1))?),
             None => Ok(y),
@@ -256,11 +287,7 @@ impl BatchNorm {
     /// Normalises `x` (batch statistics when `train`, running ones
     /// otherwise), then applies ReLU when `relu`.
     pub fn forward_act(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
-        let fused = nasarena_ops::custom_ops()
-            && x.device().is_cpu()
-            && x.dtype() == candle_core::DType::F32
-            && x.rank() == 4;
-        if !fused {
+        if !self.runs_fused(x) {
             let bn = candle_nn::BatchNorm::new_with_momentum(
                 self.weight.dim(0)?,
                 self.running_mean.as_tensor().clone(),
@@ -293,6 +320,14 @@ impl BatchNorm {
                 .collect();
             nasarena_ops::batch_norm_eval(x, scale, shift, relu)
         }
+    }
+
+    /// Whether `x` is normalised by nasarena-ops' fused kernels.
+    fn runs_fused(&self, x: &Tensor) -> bool {
+        nasarena_ops::custom_ops()
+            && x.device().is_cpu()
+            && x.dtype() == candle_core::DType::F32
+            && x.rank() == 4
     }
 
     /// `running = (1 - momentum) * running + momentum * batch`, with the
@@ -388,8 +423,14 @@ impl ConvBn {
         self.bn.forward_act(&self.conv.forward(x)?, train, false)
     }
 
-    /// ReLU, conv, then BN (the ReLU fused into the conv where it can be).
+    /// ReLU, conv, then BN (the ReLU fused into the conv where it can be;
+    /// in training, all three in one op where the fused kernels run).
     pub fn relu_forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if train && self.conv.bias.is_none() && self.bn.runs_fused(x) {
+            let (y, stats) = self.conv.relu_conv_bn_train(x, &self.bn)?;
+            self.bn.update_running(&stats)?;
+            return Ok(y);
+        }
         self.bn
             .forward_act(&self.conv.forward_relu_input(x)?, train, false)
     }

@@ -105,6 +105,34 @@ fn per_channel<T: Send>(
     (results, out)
 }
 
+/// Training-mode batch norm (+ ReLU) of the NCHW buffer `x` of `dims`
+/// (`(n, c, plane)`), `gamma` and `beta` holding `c` values each: the
+/// output and the batch statistics it was normalised with.
+pub(crate) fn train_forward(
+    x: &[f32],
+    dims: (usize, usize, usize),
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f64,
+    relu: bool,
+) -> (Vec<f32>, BnStats) {
+    let (isa, count) = (Isa::detect(), dims.0 * dims.2);
+    let (per_ch, y) = per_channel(x, dims, |ch, xs, out| {
+        let (mean, var) = kernels::mean_var(isa, xs, count);
+        let invstd = (1.0 / (var + eps).sqrt()) as f32;
+        let scale = gamma[ch] * invstd;
+        kernels::affine(isa, xs, out, &[scale], &[beta[ch] - mean * scale], relu);
+        (mean, var as f32, invstd)
+    });
+    let stats = BnStats {
+        mean: per_ch.iter().map(|s| s.0).collect(),
+        var: per_ch.iter().map(|s| s.1).collect(),
+        invstd: per_ch.iter().map(|s| s.2).collect(),
+        count,
+    };
+    (y, stats)
+}
+
 /// Training-mode batch norm (+ ReLU) over arguments `(x, gamma, beta)`;
 /// the batch statistics it used are left in `stats` for the caller's
 /// running averages and for the backward pass.
@@ -140,20 +168,7 @@ impl CustomOp3 for BatchNormTrain {
         if gamma.len() != c || beta.len() != c {
             return Err(bad(op, format!("gamma/beta must have {c} elements")).into());
         }
-        let (isa, relu, count) = (Isa::detect(), self.relu, n * plane);
-        let (per_ch, y) = per_channel(x, (n, c, plane), |ch, xs, out| {
-            let (mean, var) = kernels::mean_var(isa, xs, count);
-            let invstd = (1.0 / (var + self.eps).sqrt()) as f32;
-            let scale = gamma[ch] * invstd;
-            kernels::affine(isa, xs, out, &[scale], &[beta[ch] - mean * scale], relu);
-            (mean, var as f32, invstd)
-        });
-        let stats = BnStats {
-            mean: per_ch.iter().map(|s| s.0).collect(),
-            var: per_ch.iter().map(|s| s.1).collect(),
-            invstd: per_ch.iter().map(|s| s.2).collect(),
-            count,
-        };
+        let (y, stats) = train_forward(x, (n, c, plane), gamma, beta, self.eps, self.relu);
         match self.stats.lock() {
             Ok(mut guard) => *guard = stats,
             Err(_) => return Err(bad(op, "statistics lock poisoned".into()).into()),
@@ -173,32 +188,43 @@ impl CustomOp3 for BatchNormTrain {
             Ok(guard) => guard.clone(),
             Err(_) => return Err(bad(self.name(), "statistics lock poisoned".into()).into()),
         };
-        let sums = Arc::new(Mutex::new(Vec::new()));
-        let gx = x.apply_op3_no_bwd(
-            y,
-            &gy.contiguous()?,
-            &BatchNormGrad {
-                mean: stats.mean,
-                invstd: stats.invstd,
-                gamma: gamma.to_vec1()?,
-                relu: self.relu,
-                sums: sums.clone(),
-            },
-        )?;
-        let sums = match sums.lock() {
-            Ok(guard) => guard.clone(),
-            Err(_) => return Err(bad(self.name(), "gradient sums lock poisoned".into()).into()),
-        };
-        let dev = x.device();
-        let c = sums.len();
-        let dgamma = sums.iter().map(|s| s.1).collect();
-        let dbeta = sums.iter().map(|s| s.0).collect();
+        let (gx, dgamma, dbeta) = train_backward(x, &gamma.to_vec1()?, y, gy, stats, self.relu)?;
+        let (dev, c) = (x.device(), dgamma.len());
         Ok((
             Some(gx),
             Some(Tensor::from_vec(dgamma, c, dev)?),
             Some(Tensor::from_vec(dbeta, c, dev)?),
         ))
     }
+}
+
+/// The backward of a training-mode forward that turned `x` into `y` with
+/// `stats` and scale `gamma`: the gradients of `x`, gamma and beta for the
+/// output gradient `gy`.
+pub(crate) fn train_backward(
+    x: &Tensor,
+    gamma: &[f32],
+    y: &Tensor,
+    gy: &Tensor,
+    stats: BnStats,
+    relu: bool,
+) -> candle_core::Result<(Tensor, Vec<f32>, Vec<f32>)> {
+    let sums = Arc::new(Mutex::new(Vec::new()));
+    let grad = BatchNormGrad {
+        mean: stats.mean,
+        invstd: stats.invstd,
+        gamma: gamma.to_vec(),
+        relu,
+        sums: sums.clone(),
+    };
+    let gx = x.apply_op3_no_bwd(y, &gy.contiguous()?, &grad)?;
+    let sums = match sums.lock() {
+        Ok(guard) => guard.clone(),
+        Err(_) => return Err(bad(grad.name(), "gradient sums lock poisoned".into()).into()),
+    };
+    let dgamma = sums.iter().map(|s| s.1).collect();
+    let dbeta = sums.iter().map(|s| s.0).collect();
+    Ok((gx, dgamma, dbeta))
 }
 
 /// `(x, y, dy)` data and `(n, c, plane)` of a backward op's operands.

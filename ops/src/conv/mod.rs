@@ -16,6 +16,7 @@ mod lanes;
 mod moves;
 mod op;
 mod padded;
+mod relu_conv_bn;
 mod shifted;
 mod unfold;
 
@@ -26,6 +27,7 @@ pub use op::{
     relu_conv_fuses, ConvParams, GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGradWeight,
     ReluConv2d,
 };
+pub use relu_conv_bn::ReluConvBnTrain;
 
 /// Which implementation [`grouped_conv2d`] picks for a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,4 +125,39 @@ pub fn relu_conv2d(
             .apply_op2(&w.contiguous()?, ReluConv2d(params));
     }
     grouped_conv2d(&crate::relu(x)?, w, stride, padding, dilation, groups)
+}
+
+/// Training-mode `batch_norm(conv2d(relu(x), w))` with batch statistics,
+/// the unit of NAS-Bench-201's and DARTS's convolution edges: one fused op
+/// ([`ReluConvBnTrain`]) where [`relu_conv2d`] fuses its ReLU, and
+/// [`relu_conv2d`] then [`crate::batch_norm_train`] elsewhere. Returns the
+/// output and the batch statistics (for the running averages). Gradients
+/// flow to `x`, `w`, `gamma` and `beta`.
+pub fn relu_conv_bn_train(
+    x: &Tensor,
+    w: &Tensor,
+    params: ConvParams,
+    [gamma, beta]: [&Tensor; 2],
+    eps: f64,
+) -> candle_core::Result<(Tensor, crate::BnStats)> {
+    let fuses = conv_path(x, w, params.groups) == ConvPath::Gemm
+        && relu_conv_fuses(&params, x.dims(), w.dims())
+        && gamma.dtype() == DType::F32
+        && beta.dtype() == DType::F32;
+    if !fuses {
+        let ConvParams {
+            stride,
+            padding,
+            dilation,
+            groups,
+        } = params;
+        let conv = relu_conv2d(x, w, stride, padding, dilation, groups)?;
+        return crate::batch_norm_train(&conv, gamma, beta, eps, false);
+    }
+    let affine = Tensor::cat(&[gamma, beta], 0)?;
+    let op = ReluConvBnTrain::new(params, eps);
+    let y = x
+        .contiguous()?
+        .apply_op3(&w.contiguous()?, &affine, op.clone())?;
+    Ok((y, op.stats()?))
 }

@@ -25,7 +25,12 @@ pub struct ConvParams {
 }
 
 impl ConvParams {
-    fn geom(&self, op: &'static str, x: &[usize], w: &[usize]) -> Result<ConvGeom, Error> {
+    pub(super) fn geom(
+        &self,
+        op: &'static str,
+        x: &[usize],
+        w: &[usize],
+    ) -> Result<ConvGeom, Error> {
         ConvGeom::new(
             op,
             x,
@@ -39,7 +44,11 @@ impl ConvParams {
 }
 
 /// The f32 data of a contiguous tensor, or an error naming the op.
-fn f32_slice<'a>(op: &'static str, s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32], Error> {
+pub(super) fn f32_slice<'a>(
+    op: &'static str,
+    s: &'a CpuStorage,
+    l: &Layout,
+) -> Result<&'a [f32], Error> {
     contiguous_f32(op, s, l, |op, reason| Error::BadConv { op, reason })
 }
 
@@ -63,7 +72,7 @@ fn dims4(t: &Tensor) -> candle_core::Result<[usize; 4]> {
 
 /// The weight gradient of a forward op with `params` on `x` and `w`
 /// (through a ReLU when `relu_input`), from the contiguous `gy`.
-fn grad_weight(
+pub(super) fn grad_weight(
     params: ConvParams,
     x: &Tensor,
     w: &Tensor,
@@ -217,7 +226,7 @@ impl CustomOp2 for GroupedConv2dGradWeight {
     }
 }
 
-fn relu_not_fused(op: &'static str, g: &ConvGeom) -> candle_core::Error {
+pub(super) fn relu_not_fused(op: &'static str, g: &ConvGeom) -> candle_core::Error {
     Error::BadConv {
         op,
         reason: format!("cannot fuse a ReLU into this convolution: {g:?}"),
@@ -265,7 +274,7 @@ impl CustomOp2 for ReluConv2d {
 /// convolution's input gradient, zero where `x` was not positive (the
 /// ReLU's backward, applied while the result is written).
 #[derive(Clone, Copy, Debug)]
-struct ReluConv2dGradInput(ConvParams);
+pub(super) struct ReluConv2dGradInput(pub(super) ConvParams);
 
 impl CustomOp3 for ReluConv2dGradInput {
     fn name(&self) -> &'static str {

@@ -1,0 +1,135 @@
+//! NAS-Bench-201's ReLU-conv-BN unit (Dong & Yang 2020; the same order as
+//! DARTS, Liu et al. 2019) as one training-mode candle op.
+//!
+//! Why one op: candle's backward hands every intermediate tensor's
+//! gradient to a fresh zero-filled accumulator and adds it there, on the
+//! calling thread alone, while the worker threads wait. Between a
+//! convolution and its batch norm that is a memset and an add over a whole
+//! activation for every such unit. Here the convolution's output gradient
+//! stays inside the op's backward: the batch-norm backward writes it, and
+//! the convolution's two gradient kernels read it. The arithmetic is
+//! exactly that of [`super::ReluConv2d`] followed by the batch-norm op, so
+//! results are bit-identical to the unfused pair.
+
+use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Tensor};
+use std::sync::{Arc, Mutex};
+
+use super::dense;
+use super::op::{f32_slice, grad_weight, relu_not_fused, ConvParams, ReluConv2dGradInput};
+use crate::bn::{train_backward, train_forward, BnStats};
+use crate::error::Error;
+
+/// What the forward leaves for the backward.
+#[derive(Clone, Debug)]
+struct Saved {
+    /// The convolution's output, before normalisation.
+    conv_out: Tensor,
+    /// The batch statistics it was normalised with.
+    stats: BnStats,
+}
+
+/// `batch_norm_train(conv2d(relu(x), w))` for arguments
+/// `(x, w, [gamma, beta])`, the last the two per-channel vectors
+/// concatenated; only for convolutions [`super::relu_conv_fuses`] accepts.
+#[derive(Clone, Debug)]
+pub struct ReluConvBnTrain {
+    params: ConvParams,
+    eps: f64,
+    saved: Arc<Mutex<Option<Saved>>>,
+}
+
+impl ReluConvBnTrain {
+    /// The op for a convolution with `params` and a batch norm adding
+    /// `eps` to the variance.
+    pub fn new(params: ConvParams, eps: f64) -> Self {
+        ReluConvBnTrain {
+            params,
+            eps,
+            saved: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The batch statistics of the last forward (for running averages).
+    pub fn stats(&self) -> candle_core::Result<BnStats> {
+        Ok(self.saved()?.stats)
+    }
+
+    fn saved(&self) -> candle_core::Result<Saved> {
+        let fail = |reason: &str| -> candle_core::Error {
+            Error::BadConv {
+                op: "relu-conv-bn-train",
+                reason: reason.into(),
+            }
+            .into()
+        };
+        match self.saved.lock() {
+            Ok(guard) => guard.clone().ok_or_else(|| fail("the forward has not run")),
+            Err(_) => Err(fail("saved state lock poisoned")),
+        }
+    }
+}
+
+impl CustomOp3 for ReluConvBnTrain {
+    fn name(&self) -> &'static str {
+        "relu-conv-bn-train"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let op = self.name();
+        let g = self.params.geom(op, l1.dims(), l2.dims())?;
+        if !dense::fuses_relu(&g) {
+            return Err(relu_not_fused(op, &g));
+        }
+        let (x, w, affine) = (
+            f32_slice(op, s1, l1)?,
+            f32_slice(op, s2, l2)?,
+            f32_slice(op, s3, l3)?,
+        );
+        let [n, c, h, wd] = g.y_dims();
+        if affine.len() != 2 * c {
+            let reason = format!(
+                "[gamma, beta] must have 2 x {c} elements, got {}",
+                affine.len()
+            );
+            return Err(Error::BadConv { op, reason }.into());
+        }
+        let conv = dense::forward(&g, x, w, true);
+        let (gamma, beta) = affine.split_at(c);
+        let (y, stats) = train_forward(&conv, (n, c, h * wd), gamma, beta, self.eps, false);
+        let conv_out = Tensor::from_vec(conv, g.y_dims().to_vec(), &Device::Cpu)?;
+        match self.saved.lock() {
+            Ok(mut guard) => *guard = Some(Saved { conv_out, stats }),
+            Err(_) => {
+                let reason = "saved state lock poisoned".into();
+                return Err(Error::BadConv { op, reason }.into());
+            }
+        }
+        Ok((CpuStorage::F32(y), Shape::from(g.y_dims().to_vec())))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        affine: &Tensor,
+        y: &Tensor,
+        gy: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let Saved { conv_out, stats } = self.saved()?;
+        let c = stats.mean.len();
+        let gamma: Vec<f32> = affine.narrow(0, 0, c)?.to_vec1()?;
+        let (g_conv, dgamma, dbeta) = train_backward(&conv_out, &gamma, y, gy, stats, false)?;
+        let gx = g_conv.apply_op3_no_bwd(w, x, &ReluConv2dGradInput(self.params))?;
+        let gw = grad_weight(self.params, x, w, &g_conv, true)?;
+        let g_affine = Tensor::from_vec([dgamma, dbeta].concat(), 2 * c, x.device())?;
+        Ok((Some(gx), Some(gw), Some(g_affine)))
+    }
+}

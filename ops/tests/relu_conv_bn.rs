@@ -1,0 +1,152 @@
+//! Checks the fused training-mode ReLU-conv-BN op against the two ops it
+//! replaces (`relu_conv2d`, then `batch_norm_train`; each is checked
+//! against candle and central differences in `conv.rs` and `bn.rs`):
+//! output, batch statistics and the gradients of all four inputs must be
+//! bit-identical, because the fused op runs the same kernels in the same
+//! order and only keeps the intermediate gradient away from candle.
+
+// Test helpers may panic: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use candle_core::{Device, Tensor, Var};
+use nasarena_core::Seed;
+use nasarena_ops::{
+    batch_norm_train, relu_conv2d, relu_conv_bn_train, relu_conv_fuses, BnStats, ConvParams,
+};
+use rand::Rng;
+
+const EPS: f64 = 1e-5;
+
+/// `(n, c_in, h, w, c_out, k, stride, padding, dilation, groups)`.
+type Case = (
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+);
+
+const CASES: &[Case] = &[
+    // the NAS-Bench-201 3x3 edge, a wider map, and a small plane (the
+    // weight gradient's outer-product path)
+    (3, 5, 8, 8, 5, 3, 1, 1, 1, 1),
+    (2, 4, 12, 13, 6, 3, 1, 1, 1, 1),
+    // grouped with two channels per group, dilated 5x5
+    (2, 4, 7, 9, 6, 3, 1, 1, 1, 2),
+    (1, 3, 12, 10, 5, 5, 1, 4, 2, 1),
+    // not fused (stride 2, a 1x1): the composition runs instead
+    (2, 4, 9, 8, 6, 3, 2, 1, 1, 1),
+    (2, 4, 5, 6, 6, 1, 1, 0, 1, 1),
+];
+
+fn random(seed: Seed, dims: &[usize], lo: f32, hi: f32) -> Tensor {
+    let mut rng = seed.rng();
+    let len: usize = dims.iter().product();
+    let data: Vec<f32> = (0..len).map(|_| rng.random_range(lo..hi)).collect();
+    Tensor::from_vec(data, dims, &Device::Cpu).unwrap()
+}
+
+fn params(c: Case) -> ConvParams {
+    let (_, _, _, _, _, _, stride, padding, dilation, groups) = c;
+    ConvParams {
+        stride,
+        padding,
+        dilation,
+        groups,
+    }
+}
+
+/// `relu_conv2d` then `batch_norm_train`, the pair the fused op replaces.
+fn unfused(x: &Tensor, w: &Tensor, p: ConvParams, [g, b]: [&Tensor; 2]) -> (Tensor, BnStats) {
+    let conv = relu_conv2d(x, w, p.stride, p.padding, p.dilation, p.groups).unwrap();
+    batch_norm_train(&conv, g, b, EPS, false).unwrap()
+}
+
+type Unit = fn(&Tensor, &Tensor, ConvParams, [&Tensor; 2]) -> (Tensor, BnStats);
+
+fn fused(x: &Tensor, w: &Tensor, p: ConvParams, gb: [&Tensor; 2]) -> (Tensor, BnStats) {
+    relu_conv_bn_train(x, w, p, gb, EPS).unwrap()
+}
+
+/// Output, statistics and the gradients of `sum(unit(..) * r)` with
+/// respect to `x`, `w`, gamma and beta.
+fn run(unit: Unit, c: Case, inputs: &[Tensor; 5]) -> (Tensor, BnStats, Vec<Tensor>) {
+    let vars: Vec<Var> = inputs[..4]
+        .iter()
+        .map(|t| Var::from_tensor(t).unwrap())
+        .collect();
+    let (y, stats) = unit(
+        vars[0].as_tensor(),
+        vars[1].as_tensor(),
+        params(c),
+        [vars[2].as_tensor(), vars[3].as_tensor()],
+    );
+    let grads = (&y * &inputs[4])
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let grads = vars.iter().map(|v| grads.get(v).unwrap().clone()).collect();
+    (y, stats, grads)
+}
+
+fn inputs(i: usize, c: Case) -> [Tensor; 5] {
+    let (n, ci, h, w, co, k, s, p, d, g) = c;
+    let seed = Seed(11).derive("ops-relu-conv-bn-test", i as u64);
+    let x = random(seed.derive("x", 0), &[n, ci, h, w], -1.0, 1.0);
+    let wt = random(seed.derive("w", 0), &[co, ci / g, k, k], -1.0, 1.0);
+    let gamma = random(seed.derive("gamma", 0), &[co], 0.5, 1.5);
+    let beta = random(seed.derive("beta", 0), &[co], -0.5, 0.5);
+    let ho = (h + 2 * p - d * (k - 1) - 1) / s + 1;
+    let wo = (w + 2 * p - d * (k - 1) - 1) / s + 1;
+    let r = random(seed.derive("r", 0), &[n, co, ho, wo], -1.0, 1.0);
+    [x, wt, gamma, beta, r]
+}
+
+fn bits(t: &Tensor) -> Vec<u32> {
+    let v: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
+    v.iter().map(|f| f.to_bits()).collect()
+}
+
+#[test]
+fn fused_relu_conv_bn_is_bit_identical_to_the_pair_it_replaces() {
+    let mut fused_cases = 0;
+    for (i, &c) in CASES.iter().enumerate() {
+        let inputs = inputs(i, c);
+        let (x, w) = (&inputs[0], &inputs[1]);
+        fused_cases += usize::from(relu_conv_fuses(&params(c), x.dims(), w.dims()));
+        let (y_want, stats_want, grads_want) = run(unfused, c, &inputs);
+        let (y, stats, grads) = run(fused, c, &inputs);
+        assert_eq!(bits(&y), bits(&y_want), "output, case {i} {c:?}");
+        assert_eq!(stats, stats_want, "statistics, case {i} {c:?}");
+        for (name, (got, want)) in ["x", "w", "gamma", "beta"]
+            .iter()
+            .zip(grads.iter().zip(&grads_want))
+        {
+            assert_eq!(bits(got), bits(want), "gradient of {name}, case {i} {c:?}");
+        }
+    }
+    assert_eq!(fused_cases, 4, "the first four cases must run fused");
+}
+
+#[test]
+fn a_wrong_affine_length_is_an_error_naming_it() {
+    let c = CASES[0];
+    let inputs = inputs(0, c);
+    let op = nasarena_ops::ReluConvBnTrain::new(params(c), EPS);
+    let short = Tensor::zeros(3, candle_core::DType::F32, &Device::Cpu).unwrap();
+    let err = inputs[0]
+        .apply_op3(&inputs[1], &short, op)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[gamma, beta] must have 2 x 5 elements, got 3"),
+        "{err}"
+    );
+}
