@@ -127,7 +127,10 @@ pub fn throughput(space: &dyn Realize, arch: &Arch, config: &BenchConfig) -> Res
         let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
         let grads = loss.backward()?;
         opt.step(&grads)?;
-        Ok(loss)
+        // Detached, the loss no longer holds the step's autograd graph (every
+        // activation): kept as `last`, it would otherwise double the memory
+        // of the next step (PyTorch frees the graph in `backward`).
+        Ok(loss.detach())
     };
     for _ in 0..config.warmup {
         train_step(&mut opt)?;
