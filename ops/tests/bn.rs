@@ -10,18 +10,14 @@ use nasarena_core::Seed;
 use nasarena_ops::{
     batch_norm_eval, batch_norm_eval_composed, batch_norm_train, batch_norm_train_composed,
 };
+mod common;
+
+use common::random_in as random;
 use rand::Rng;
 
 const EPS: f64 = 1e-5;
 /// `(n, c, h, w)`: odd planes, a plane shorter than the lanes, n = 1.
 const SHAPES: &[[usize; 4]] = &[[2, 3, 5, 7], [4, 5, 3, 3], [1, 2, 9, 8], [3, 4, 1, 1]];
-
-fn random(seed: Seed, dims: &[usize], lo: f32, hi: f32) -> Tensor {
-    let mut rng = seed.rng();
-    let len: usize = dims.iter().product();
-    let data: Vec<f32> = (0..len).map(|_| rng.random_range(lo..hi)).collect();
-    Tensor::from_vec(data, dims, &Device::Cpu).unwrap()
-}
 
 /// candle's composition: batch statistics over (N, H, W), biased variance.
 fn reference(x: &Tensor, g: &Tensor, b: &Tensor, relu: bool) -> Tensor {

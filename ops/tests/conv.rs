@@ -5,26 +5,15 @@
 // Test helpers may panic: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{DType, Tensor, Var};
 use nasarena_core::Seed;
 use nasarena_ops::{
     conv_path, direct_conv2d, grouped_conv2d, relu_conv2d, relu_conv_fuses, ConvParams, ConvPath,
 };
-use rand::Rng;
+mod common;
 
-/// `(n, c_in, h, w, c_out, k, stride, padding, dilation, groups)`.
-type Case = (
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-);
+use common::{random, ConvCase as Case};
+use rand::Rng;
 
 const CASES: &[Case] = &[
     // depthwise, k3, same padding, stride 1 and 2, odd and even sizes
@@ -78,13 +67,6 @@ const CASES: &[Case] = &[
     // smaller maps above take the outer-product path)
     (1, 3, 12, 12, 5, 3, 1, 1, 1, 1),
 ];
-
-fn random(seed: Seed, dims: &[usize]) -> Tensor {
-    let mut rng = seed.rng();
-    let len: usize = dims.iter().product();
-    let data: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-    Tensor::from_vec(data, dims, &Device::Cpu).expect("shape matches data")
-}
 
 fn tensors(i: usize, c: Case) -> (Tensor, Tensor, Tensor) {
     let (n, ci, h, w, co, k, s, p, d, g) = c;

@@ -5,14 +5,9 @@
 use candle_core::{DType, Device, Tensor, Var};
 use nasarena_core::Seed;
 use nasarena_ops::relu;
-use rand::Rng;
+mod common;
 
-fn random(seed: Seed, dims: &[usize]) -> Tensor {
-    let mut rng = seed.rng();
-    let len: usize = dims.iter().product();
-    let data: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-    Tensor::from_vec(data, dims, &Device::Cpu).expect("shape matches data")
-}
+use common::random;
 
 /// `(relu(x), d/dx sum(relu(x) * w))` with the given relu.
 fn value_and_grad(

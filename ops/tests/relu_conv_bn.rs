@@ -13,23 +13,11 @@ use nasarena_core::Seed;
 use nasarena_ops::{
     batch_norm_train, relu_conv2d, relu_conv_bn_train, relu_conv_fuses, BnStats, ConvParams,
 };
-use rand::Rng;
+mod common;
+
+use common::{random_in as random, ConvCase as Case};
 
 const EPS: f64 = 1e-5;
-
-/// `(n, c_in, h, w, c_out, k, stride, padding, dilation, groups)`.
-type Case = (
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-);
 
 const CASES: &[Case] = &[
     // the NAS-Bench-201 3x3 edge, a wider map, and a small plane (the
@@ -43,13 +31,6 @@ const CASES: &[Case] = &[
     (2, 4, 9, 8, 6, 3, 2, 1, 1, 1),
     (2, 4, 5, 6, 6, 1, 1, 0, 1, 1),
 ];
-
-fn random(seed: Seed, dims: &[usize], lo: f32, hi: f32) -> Tensor {
-    let mut rng = seed.rng();
-    let len: usize = dims.iter().product();
-    let data: Vec<f32> = (0..len).map(|_| rng.random_range(lo..hi)).collect();
-    Tensor::from_vec(data, dims, &Device::Cpu).unwrap()
-}
 
 fn params(c: Case) -> ConvParams {
     let (_, _, _, _, _, _, stride, padding, dilation, groups) = c;
