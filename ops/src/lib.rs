@@ -17,6 +17,7 @@ mod operand;
 mod relu;
 mod scratch;
 mod simd;
+mod sum;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -45,3 +46,4 @@ pub use conv::{
 };
 pub use error::{Error, Result};
 pub use relu::relu;
+pub use sum::add_n;

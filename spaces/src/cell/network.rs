@@ -125,22 +125,20 @@ impl Cell {
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut nodes: Vec<Tensor> = vec![x.clone()];
         for node in 1..=3 {
-            let mut sum: Option<Tensor> = None;
+            let mut terms = Vec::new();
             for (op, &(to, from)) in self.edges.iter().zip(EDGES.iter()) {
                 if to != node {
                     continue;
                 }
                 if let Some(y) = op.forward_t(&nodes[from], train)? {
-                    sum = Some(match sum {
-                        Some(s) => (s + y)?,
-                        None => y,
-                    });
+                    terms.push(y);
                 }
             }
             // A node without input is zero (NAS-Bench-201's `none` is x * 0).
-            nodes.push(match sum {
-                Some(s) => s,
-                None => x.zeros_like()?,
+            nodes.push(if terms.is_empty() {
+                x.zeros_like()?
+            } else {
+                nasarena_ops::add_n(&terms)?
             });
         }
         nodes
@@ -186,7 +184,7 @@ impl Reduction {
         let y = self.conv_a.relu_forward_t(x, train)?;
         let y = self.conv_b.relu_forward_t(&y, train)?;
         let s = self.shortcut.forward(&x.avg_pool2d(2)?)?;
-        y + s
+        nasarena_ops::add_n(&[y, s])
     }
 }
 

@@ -38,22 +38,20 @@ impl MixedCell {
     fn forward_mixed(&self, x: &Tensor, mixing: &[Tensor], hard: bool) -> Result<Tensor> {
         let mut nodes: Vec<Tensor> = vec![x.clone()];
         for node in 1..=3 {
-            let mut sum: Option<Tensor> = None;
+            let mut terms = Vec::new();
             for ((ops, weights), &(to, from)) in self.edges.iter().zip(mixing).zip(EDGES.iter()) {
                 if to != node {
                     continue;
                 }
                 let input = &nodes[from];
                 if let Some(y) = mix(weights, hard, |o| ops[o].forward_t(input, true))? {
-                    sum = Some(match sum {
-                        Some(s) => (s + y)?,
-                        None => y,
-                    });
+                    terms.push(y);
                 }
             }
-            nodes.push(match sum {
-                Some(s) => s,
-                None => x.zeros_like()?,
+            nodes.push(if terms.is_empty() {
+                x.zeros_like()?
+            } else {
+                nasarena_ops::add_n(&terms)?
             });
         }
         nodes

@@ -199,7 +199,7 @@ impl IrBlock {
         let y = self.dw.forward_relu(&y, train)?;
         let y = self.pwl.forward_t(&y, train)?;
         if self.residual {
-            y + x
+            nasarena_ops::add_n(&[y, x.clone()])
         } else {
             Ok(y)
         }
