@@ -32,6 +32,15 @@ fn one_unit() -> String {
     text
 }
 
+/// [`one_unit`] with a budget of 30 trials (about 0.1 s each here), so
+/// that a signal sent after the first trial always lands before the budget
+/// is spent, however fast the engine gets.
+fn long_unit() -> String {
+    let text = one_unit().replace("limit = 3\n", "limit = 30\n");
+    assert!(text.contains("limit = 30\n"), "TINY changed: {text}");
+    text
+}
+
 /// Ten table units (no training; each runs in milliseconds).
 fn table_experiment() -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -122,7 +131,7 @@ fn only_journal(dir: &Path) -> PathBuf {
 #[test]
 fn a_signal_stops_a_unit_after_its_record_and_resume_matches_an_uninterrupted_run() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let exp = write(dir.path(), "one.toml", &one_unit());
+    let exp = write(dir.path(), "one.toml", &long_unit());
     ok(&nasarena(
         &["run", &exp, "--runs-dir", "a", "--unit", "0", "--quiet"],
         dir.path(),
@@ -151,7 +160,7 @@ fn a_signal_stops_a_unit_after_its_record_and_resume_matches_an_uninterrupted_ru
     assert_eq!(out.status.code(), Some(75), "{stderr}");
     assert!(stderr.contains("stopped by a signal"), "{stderr}");
     let lines = normalised_lines(&journal);
-    assert!(trials(&journal) < 3, "the run stopped early");
+    assert!(trials(&journal) < 30, "the run stopped early");
     assert_ne!(lines.last().expect("lines")["kind"], "final");
 
     ok(&nasarena(
@@ -376,7 +385,7 @@ fn a_preempted_task_is_requeued_and_ends_with_the_uninterrupted_journal() {
 }
 
 fn preempt_and_requeue(cluster: &Cluster, dir: &tempfile::TempDir) {
-    let exp = write(dir.path(), "one.toml", &one_unit());
+    let exp = write(dir.path(), "one.toml", &long_unit());
     ok(&nasarena(
         &["run", &exp, "--runs-dir", "local", "--quiet"],
         dir.path(),
@@ -395,13 +404,6 @@ fn preempt_and_requeue(cluster: &Cluster, dir: &tempfile::TempDir) {
             .expect("under local"),
     );
     wait_for_first_trial(&journal);
-    // A second submission while the task runs would share its journal.
-    let err = failed(&nasarena_on(
-        cluster,
-        &["slurm", "submit", &exp, "--runs-dir", "array"],
-        dir.path(),
-    ));
-    assert!(err.contains("still queued or running"), "{err}");
 
     // The time-limit warning: the batch shell passes it on, the run stops
     // after its current record and the task requeues itself.
@@ -419,9 +421,17 @@ fn preempt_and_requeue(cluster: &Cluster, dir: &tempfile::TempDir) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // A second submission while the task waits, requeued, would share
+    // its journal.
+    let err = failed(&nasarena_on(
+        cluster,
+        &["slurm", "submit", &exp, "--runs-dir", "array"],
+        dir.path(),
+    ));
+    assert!(err.contains("still queued or running"), "{err}");
     let stopped_at = trials(&journal);
     assert!(
-        stopped_at < 3,
+        stopped_at < 30,
         "the unit stopped before its budget was spent"
     );
     let folder = "array/one-unit";
