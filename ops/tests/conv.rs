@@ -334,6 +334,7 @@ fn bad_arguments_are_errors_that_say_what_is_wrong() {
 #[cfg(feature = "cuda")]
 #[test]
 fn cuda_tensors_fall_back_and_match_the_cpu() {
+    use candle_core::Device;
     let gpu = Device::new_cuda(0).unwrap();
     let (x, w) = (
         random(Seed(21), &[2, 8, 9, 9]),
