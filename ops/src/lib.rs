@@ -17,6 +17,7 @@ mod conv;
 mod error;
 mod matmul;
 mod operand;
+mod pool;
 mod relu;
 mod scratch;
 mod simd;
@@ -48,5 +49,6 @@ pub use conv::{
     ReluConv2d, ReluConvBnTrain,
 };
 pub use error::{Error, Result};
+pub use pool::{avg_pool_3x3, avg_pool_3x3_composed};
 pub use relu::relu;
 pub use sum::add_n;

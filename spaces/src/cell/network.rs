@@ -56,30 +56,9 @@ impl EdgeOp {
             EdgeOp::None => Ok(None),
             EdgeOp::Skip => Ok(Some(x.clone())),
             EdgeOp::Conv(conv) => conv.relu_forward_t(x, train).map(Some),
-            EdgeOp::Pool => avg_pool_3x3(x).map(Some),
+            EdgeOp::Pool => nasarena_ops::avg_pool_3x3(x).map(Some),
         }
     }
-}
-
-/// PyTorch's `AvgPool2d(3, 1, 1, count_include_pad=False)`: a zero-padded
-/// 3x3 window sum divided by the number of real (unpadded) cells.
-fn avg_pool_3x3(x: &Tensor) -> Result<Tensor> {
-    let (_, _, h, w) = x.dims4()?;
-    let padded = x.pad_with_zeros(2, 1, 1)?.pad_with_zeros(3, 1, 1)?;
-    // candle's avg_pool2d has no backward when kernel != stride, so the
-    // window sum is built from nine shifted views (pad/narrow/add all have
-    // gradients).
-    let mut sum = padded.narrow(2, 0, h)?.narrow(3, 0, w)?;
-    for (dy, dx) in (0..3).flat_map(|dy| (0..3).map(move |dx| (dy, dx))).skip(1) {
-        sum = (sum + padded.narrow(2, dy, h)?.narrow(3, dx, w)?)?;
-    }
-    let mean9 = (sum / 9.0)?;
-    let span = |i: usize, n: usize| (i.min(1) + 1 + usize::from(i + 1 < n)) as f32;
-    let scale: Vec<f32> = (0..h * w)
-        .map(|k| 9.0 / (span(k / w, h) * span(k % w, w)))
-        .collect();
-    let scale = Tensor::from_vec(scale, (1, 1, h, w), x.device())?.to_dtype(x.dtype())?;
-    mean9.broadcast_mul(&scale)
 }
 
 /// A cell: node `j` is the sum of its incoming edges' outputs.
@@ -275,26 +254,5 @@ impl Network for CellNetwork {
         let pooled = g.push(Node::MeanHw { x: r });
         self.classifier.describe(&mut g, pooled);
         Some(g)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use candle_core::Device;
-
-    #[test]
-    fn avg_pool_excludes_padding() {
-        let x = Tensor::arange(0f32, 9.0, &Device::Cpu)
-            .and_then(|t| t.reshape((1, 1, 3, 3)))
-            .expect("x");
-        let y: Vec<f32> = avg_pool_3x3(&x)
-            .and_then(|t| t.flatten_all())
-            .and_then(|t| t.to_vec1())
-            .expect("pool");
-        // Corner (0,0): mean of 0,1,3,4; centre: mean of all nine.
-        assert!((y[0] - 2.0).abs() < 1e-6, "{y:?}");
-        assert!((y[4] - 4.0).abs() < 1e-6, "{y:?}");
-        assert!((y[1] - 2.5).abs() < 1e-6, "{y:?}"); // 0,1,2,3,4,5
     }
 }
