@@ -388,3 +388,35 @@ fn fused_relu_conv_matches_relu_then_conv() {
     }
     assert!(fused >= 8, "only {fused} cases ran the fused op");
 }
+
+/// Rectangular kernels (the `macro` space's filters, Zoph & Le 2017),
+/// unpadded as that space calls them (it pads each axis itself), at
+/// stride 1 and 2, against candle's `conv2d` forward and backward.
+#[test]
+fn rectangular_kernels_match_candle() {
+    // (n, c_in, h, w, c_out, k_h, k_w, stride); at stride 2 every window
+    // row and column ends on the last one (candle's backward needs that).
+    let cases = [
+        (2, 3, 9, 11, 4, 1, 3, 1),
+        (2, 3, 9, 11, 4, 3, 1, 1),
+        (1, 4, 11, 13, 5, 5, 7, 1),
+        (1, 4, 13, 11, 5, 7, 5, 1),
+        (2, 3, 9, 11, 4, 3, 5, 2),
+        (2, 6, 12, 10, 8, 1, 3, 1),
+    ];
+    for (i, (n, ci, h, wd, co, kh, kw, s)) in cases.into_iter().enumerate() {
+        let seed = Seed(9).derive("ops-conv-rect-test", i as u64);
+        let x = random(seed.derive("x", 0), &[n, ci, h, wd]);
+        let w = random(seed.derive("w", 0), &[co, ci, kh, kw]);
+        let want = reference(&x, &w, s, 0, 1, 1).unwrap();
+        let r = random(seed.derive("r", 0), want.dims());
+        let case: Case = (n, ci, h, wd, co, kh, s, 0, 1, 1);
+        let what = format!("{kh}x{kw} kernel, stride {s}");
+        let got = grouped_conv2d(&x, &w, s, 0, 1, 1).unwrap();
+        assert_close(&got, &want, 1e-4, &format!("forward, {what}"));
+        let (gx_want, gw_want) = grads(reference, case, &x, &w, &r);
+        let (gx, gw) = grads(grouped_conv2d, case, &x, &w, &r);
+        assert_close(&gx, &gx_want, 1e-4, &format!("grad x, {what}"));
+        assert_close(&gw, &gw_want, 1e-4, &format!("grad w, {what}"));
+    }
+}

@@ -32,7 +32,9 @@ impl RectConv {
             0,
             (g.w_out - 1) * s + self.layer.kw,
         )?;
-        let y = x.conv2d(&self.weight, 0, s, 1, 1)?;
+        // nasarena-ops' dense kernels take rectangular kernels (candle's
+        // own conv2d is several times slower, its backward much more).
+        let y = nasarena_ops::grouped_conv2d(&x, &self.weight, s, 0, 1, 1)?;
         if let Some(counter) = &self.counter {
             counter.add(self.geometry.macs(&self.layer));
         }
