@@ -38,3 +38,13 @@ pub(crate) fn contiguous_f32<'a>(
         )
     })
 }
+
+/// [`contiguous_f32`] for the element-wise ops (ReLU, sums, pooling),
+/// whose layout errors are [`Error::BadOperands`].
+pub(crate) fn operand_f32<'a>(
+    op: &'static str,
+    s: &'a CpuStorage,
+    l: &Layout,
+) -> Result<&'a [f32], Error> {
+    contiguous_f32(op, s, l, |op, reason| Error::BadOperands { op, reason })
+}

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
 use crate::error::Error;
-use crate::operand::contiguous_f32;
+use crate::operand::operand_f32;
 use crate::simd::write_once;
 
 /// Planes per rayon task (one row-sum scratch buffer per task).
@@ -136,10 +136,6 @@ fn plane_dims(op: &'static str, l: &Layout) -> Result<(usize, usize), Error> {
     }
 }
 
-fn data<'a>(op: &'static str, s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32], Error> {
-    contiguous_f32(op, s, l, |op, reason| Error::BadOperands { op, reason })
-}
-
 struct AvgPool3x3;
 
 impl CustomOp1 for AvgPool3x3 {
@@ -149,7 +145,7 @@ impl CustomOp1 for AvgPool3x3 {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let (h, w) = plane_dims(self.name(), l)?;
-        let x = data(self.name(), s, l)?;
+        let x = operand_f32(self.name(), s, l)?;
         let inv = inverse_counts(h, w);
         let y = box_sum_planes(x, (h, w), (None, Some(&inv)));
         Ok((CpuStorage::F32(y), l.shape().clone()))
@@ -184,7 +180,7 @@ impl CustomOp2 for AvgPool3x3Grad {
             .into());
         }
         let (h, w) = plane_dims(self.name(), l1)?;
-        let gy = data(self.name(), s1, l1)?;
+        let gy = operand_f32(self.name(), s1, l1)?;
         let inv = inverse_counts(h, w);
         let gx = box_sum_planes(gy, (h, w), (Some(&inv), None));
         Ok((CpuStorage::F32(gx), l1.shape().clone()))

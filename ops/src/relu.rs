@@ -12,7 +12,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor
 use rayon::prelude::*;
 
 use crate::error::Error;
-use crate::operand::contiguous_f32;
+use crate::operand::operand_f32;
 
 /// Elements per rayon task: large enough that scheduling is noise.
 const CHUNK: usize = 1 << 15;
@@ -25,11 +25,6 @@ pub fn relu(x: &Tensor) -> candle_core::Result<Tensor> {
     x.contiguous()?.apply_op1(Relu)
 }
 
-/// The contiguous f32 data of an operand, or an error naming the op.
-fn data<'a>(op: &'static str, s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32], Error> {
-    contiguous_f32(op, s, l, |op, reason| Error::BadOperands { op, reason })
-}
-
 struct Relu;
 
 impl CustomOp1 for Relu {
@@ -38,7 +33,7 @@ impl CustomOp1 for Relu {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = data(self.name(), s, l)?;
+        let x = operand_f32(self.name(), s, l)?;
         let mut y = vec![0.0f32; x.len()];
         y.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK))
@@ -70,7 +65,10 @@ impl CustomOp2 for ReluGrad {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (gy, x) = (data(self.name(), s1, l1)?, data(self.name(), s2, l2)?);
+        let (gy, x) = (
+            operand_f32(self.name(), s1, l1)?,
+            operand_f32(self.name(), s2, l2)?,
+        );
         if l1.dims() != l2.dims() {
             return Err(Error::BadOperands {
                 op: self.name(),

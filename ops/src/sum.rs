@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
 use crate::error::Error;
-use crate::operand::contiguous_f32;
+use crate::operand::operand_f32;
 use crate::simd::write_once;
 
 /// Elements per rayon task: large enough that scheduling is noise.
@@ -51,10 +51,6 @@ fn fusable(terms: &[Tensor]) -> bool {
         && terms
             .iter()
             .all(|t| t.device().is_cpu() && t.dtype() == DType::F32 && t.dims() == terms[0].dims())
-}
-
-fn data<'a>(op: &'static str, s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32], Error> {
-    contiguous_f32(op, s, l, |op, reason| Error::BadOperands { op, reason })
 }
 
 fn same_shape(op: &'static str, layouts: &[&Layout]) -> Result<(), Error> {
@@ -98,7 +94,10 @@ impl CustomOp2 for Add2 {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         same_shape(self.name(), &[l1, l2])?;
-        let (a, b) = (data(self.name(), s1, l1)?, data(self.name(), s2, l2)?);
+        let (a, b) = (
+            operand_f32(self.name(), s1, l1)?,
+            operand_f32(self.name(), s2, l2)?,
+        );
         let y = par_fill(a.len(), |at, out| {
             for (o, (&a, &b)) in out.iter_mut().zip(a[at..].iter().zip(&b[at..])) {
                 o.write(a + b);
@@ -137,7 +136,11 @@ impl CustomOp3 for Add3 {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let op = self.name();
         same_shape(op, &[l1, l2, l3])?;
-        let (a, b, c) = (data(op, s1, l1)?, data(op, s2, l2)?, data(op, s3, l3)?);
+        let (a, b, c) = (
+            operand_f32(op, s1, l1)?,
+            operand_f32(op, s2, l2)?,
+            operand_f32(op, s3, l3)?,
+        );
         let y = par_fill(a.len(), |at, out| {
             let terms = a[at..].iter().zip(&b[at..]).zip(&c[at..]);
             for (o, ((&a, &b), &c)) in out.iter_mut().zip(terms) {

@@ -188,7 +188,7 @@ impl CustomOp3 for BatchNormTrain {
             Ok(guard) => guard.clone(),
             Err(_) => return Err(bad(self.name(), "statistics lock poisoned".into()).into()),
         };
-        let (gx, dgamma, dbeta) = train_backward(x, &gamma.to_vec1()?, y, gy, stats, self.relu)?;
+        let (gx, dgamma, dbeta) = train_backward(x, gamma.to_vec1()?, y, gy, stats, self.relu)?;
         let (dev, c) = (x.device(), dgamma.len());
         Ok((
             Some(gx),
@@ -203,7 +203,7 @@ impl CustomOp3 for BatchNormTrain {
 /// output gradient `gy`.
 pub(crate) fn train_backward(
     x: &Tensor,
-    gamma: &[f32],
+    gamma: Vec<f32>,
     y: &Tensor,
     gy: &Tensor,
     stats: BnStats,
@@ -213,7 +213,7 @@ pub(crate) fn train_backward(
     let grad = BatchNormGrad {
         mean: stats.mean,
         invstd: stats.invstd,
-        gamma: gamma.to_vec(),
+        gamma,
         relu,
         sums: sums.clone(),
     };

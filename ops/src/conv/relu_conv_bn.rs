@@ -125,8 +125,8 @@ impl CustomOp3 for ReluConvBnTrain {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let Saved { conv_out, stats } = self.saved()?;
         let c = stats.mean.len();
-        let gamma: Vec<f32> = affine.narrow(0, 0, c)?.to_vec1()?;
-        let (g_conv, dgamma, dbeta) = train_backward(&conv_out, &gamma, y, gy, stats, false)?;
+        let gamma = affine.narrow(0, 0, c)?.to_vec1()?;
+        let (g_conv, dgamma, dbeta) = train_backward(&conv_out, gamma, y, gy, stats, false)?;
         let gx = g_conv.apply_op3_no_bwd(w, x, &ReluConv2dGradInput(self.params))?;
         let gw = grad_weight(self.params, x, w, &g_conv, true)?;
         let g_affine = Tensor::from_vec([dgamma, dbeta].concat(), 2 * c, x.device())?;

@@ -113,16 +113,22 @@ impl Cell {
                     terms.push(y);
                 }
             }
-            // A node without input is zero (NAS-Bench-201's `none` is x * 0).
-            nodes.push(if terms.is_empty() {
-                x.zeros_like()?
-            } else {
-                nasarena_ops::add_n(&terms)?
-            });
+            nodes.push(node_value(&terms, x)?);
         }
         nodes
             .pop()
             .ok_or_else(|| candle_core::Error::Msg("empty cell".into()))
+    }
+}
+
+/// A node's value: the sum of its incoming edges' outputs `terms`, zero
+/// (shaped like the cell input `x`) without any, as NAS-Bench-201's `none`
+/// is `x * 0`.
+pub(super) fn node_value(terms: &[Tensor], x: &Tensor) -> Result<Tensor> {
+    if terms.is_empty() {
+        x.zeros_like()
+    } else {
+        nasarena_ops::add_n(terms)
     }
 }
 

@@ -9,7 +9,7 @@
 
 use super::cost::Skeleton;
 use super::genotype::{EDGES, OPS};
-use super::network::{EdgeOp, Reduction};
+use super::network::{node_value, EdgeOp, Reduction};
 use crate::layers::{batch_norm, BatchNorm, ConvBn, Linear, MacCounter};
 use crate::supernet::{candidate_at, check_mixing, mix, Supernet};
 use candle_core::{DType, Module, ModuleT, Result, Tensor};
@@ -48,11 +48,7 @@ impl MixedCell {
                     terms.push(y);
                 }
             }
-            nodes.push(if terms.is_empty() {
-                x.zeros_like()?
-            } else {
-                nasarena_ops::add_n(&terms)?
-            });
+            nodes.push(node_value(&terms, x)?);
         }
         nodes
             .pop()
