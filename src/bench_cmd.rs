@@ -115,6 +115,15 @@ fn resolve(target: &Target) -> Result<(Box<dyn Realize>, Arch)> {
     Ok((space, arch))
 }
 
+/// Sizes the CPU kernels' thread pool. Called before any tensor exists:
+/// candle's CPU kernels and gemm read `RAYON_NUM_THREADS` on every call,
+/// and rayon's global pool reads it once when first used.
+fn set_kernel_threads(threads: Option<usize>) {
+    if let Some(t) = threads {
+        std::env::set_var("RAYON_NUM_THREADS", t.to_string());
+    }
+}
+
 fn train(args: TrainArgs) -> Result<()> {
     if args.batch == 0 || args.steps == 0 {
         bail!("`--batch` and `--steps` must be at least 1");
@@ -122,6 +131,7 @@ fn train(args: TrainArgs) -> Result<()> {
     if args.threads == Some(0) {
         bail!("`--threads` must be at least 1");
     }
+    set_kernel_threads(args.threads);
     let threads = configure(args.threads, !args.stock);
     let (space, arch) = resolve(&args.target)?;
     let config = BenchConfig {
@@ -185,7 +195,9 @@ fn describe(target: &Target) -> Result<()> {
 }
 
 fn lut(args: &LutArgs) -> Result<()> {
-    configure(args.threads.map(|t| t as usize), true);
+    let threads = args.threads.map(|t| t as usize);
+    set_kernel_threads(threads);
+    configure(threads, true);
     let options = SpaceOptions::parse(&args.space, &args.opts)?;
     let space = build_space(&args.space, options)?;
     let config = LutConfig {

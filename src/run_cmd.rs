@@ -2,8 +2,9 @@
 
 use anyhow::Result;
 use nasarena_harness::machine::BuildInfo;
+use nasarena_harness::options::RunOptions;
 use nasarena_harness::progress::ProgressSink;
-use nasarena_harness::run::{run_plan, RunOptions};
+use nasarena_harness::runner::run_plan;
 use nasarena_harness::stop::{StopFlag, INTERRUPTED_EXIT};
 use nasarena_harness::{experiment, plan};
 use std::path::Path;
@@ -73,13 +74,7 @@ pub fn run(req: &RunRequest<'_>) -> Result<()> {
     let path = req.experiment;
     let (exp, text) = experiment::load(path)?;
     let plan = plan::plan(exp, &text, path, req.runs_root)?;
-    if let Some(unit) = req.unit.filter(|&u| u >= plan.units.len()) {
-        return Err(nasarena_harness::Error::UnitOutOfRange {
-            unit,
-            units: plan.units.len(),
-        }
-        .into());
-    }
+    let selected = plan.select(req.unit)?;
     if !req.quiet {
         eprintln!(
             "experiment `{}`: {} runs ({} spaces x {} strategies x {} seeds), budget {} {} each",
@@ -93,20 +88,13 @@ pub fn run(req: &RunRequest<'_>) -> Result<()> {
         );
     }
     if req.check_only {
-        for u in plan
-            .units
-            .iter()
-            .filter(|u| req.unit.is_none_or(|i| i == u.index))
-        {
+        for u in selected {
             println!("{}", u.journal.display());
         }
         return Ok(());
     }
-    if plan.table.is_some() && std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        // Table runs do no training; the only tensor work is a strategy's
-        // tiny controller update, where candle's per-matmul thread hand-off
-        // costs far more than it saves, and runs go one per core anyway.
-        // Set before any worker thread starts.
+    if plan.single_threaded_kernels() && std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // The plan's thread policy, applied before any worker thread starts.
         std::env::set_var("RAYON_NUM_THREADS", "1");
     }
     let started = std::time::Instant::now();

@@ -4,8 +4,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use nasarena_harness::table::build::{build, BuildOptions, BuildSettings, Shard};
-use nasarena_harness::table::{merge, reader};
+use nasarena_harness::tabular::build::{build, BuildOptions};
+use nasarena_harness::tabular::{merge, reader, BuildSettings, Shard};
 use nasarena_harness::trainer::Schedule;
 use nasarena_spaces::SpaceOptions;
 use std::collections::BTreeMap;

@@ -4,8 +4,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use nasarena_harness::table::import_nb201::{self, Nb201Dataset};
-use nasarena_harness::table::{reader, Table};
+use nasarena_harness::tabular::import_nb201::{self, Nb201Dataset};
+use nasarena_harness::tabular::{reader, Table};
 use nasarena_results::{budget_curve, find_journals, read_journal};
 use nasarena_spaces::{build_space, SpaceOptions};
 use std::path::{Path, PathBuf};

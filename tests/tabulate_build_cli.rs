@@ -11,7 +11,7 @@
 mod common;
 
 use common::{expect_refused, nasarena, nasarena_command, ok};
-use nasarena_harness::table::{reader, Table};
+use nasarena_harness::tabular::{reader, Table};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};

@@ -1,8 +1,8 @@
 //! nasarena-core: the vocabulary every other nasarena crate speaks.
 //!
 //! An [`Arch`] is a genotype (one choice per [`Decision`] of a
-//! [`SearchSpace`]); a [`Seed`] is the only source of randomness; a
-//! [`Meter`] charges [`Cost`]s against a [`Budget`] and shows strategies a
+//! [`SearchSpace`]); a [`Seed`] is the only source of randomness; the
+//! harness charges [`Cost`]s against a [`Budget`] and shows strategies a
 //! read-only [`Progress`]; strategies implement [`BlackBoxStrategy`]
 //! (ask/tell over whole architectures) or [`OneShotStrategy`] (architecture
 //! parameters of a weight-sharing supernet). This crate does no I/O and
@@ -17,7 +17,7 @@ mod strategy;
 mod trial;
 
 pub use arch::{Arch, Decision};
-pub use budget::{Budget, BudgetUnit, Cost, Meter, Progress};
+pub use budget::{Budget, BudgetUnit, Cost, Progress};
 pub use error::{CoreError, Result};
 pub use seed::{Seed, SeedRng};
 pub use space::{check_ranges, SearchSpace};

@@ -63,20 +63,14 @@ pub struct BenchReport {
     pub last_loss: f64,
 }
 
-/// Sets the CPU thread count (`None`: candle's default, all cores) and
-/// whether nasarena-ops' fast paths are used; returns the thread count.
-/// Call it before any tensor exists: candle's CPU kernels and gemm read
-/// `RAYON_NUM_THREADS` on every call, and rayon's global pool reads it once
-/// when first used.
+/// Turns nasarena-ops' fast paths on or off and returns the CPU thread
+/// count the kernels will use: `threads` when given (the caller has set
+/// `RAYON_NUM_THREADS` to it before any tensor existed: candle's CPU
+/// kernels and gemm read it on every call, and rayon's global pool once),
+/// candle's default (all cores) otherwise.
 pub fn configure(threads: Option<usize>, custom_ops: bool) -> usize {
     nasarena_ops::set_custom_ops(custom_ops);
-    match threads {
-        Some(t) => {
-            std::env::set_var("RAYON_NUM_THREADS", t.to_string());
-            t
-        }
-        None => candle_core::utils::get_num_threads(),
-    }
+    threads.unwrap_or_else(candle_core::utils::get_num_threads)
 }
 
 /// The description of the network `arch` builds (see
@@ -88,7 +82,7 @@ pub fn describe(space: &dyn Realize, arch: &Arch) -> Result<Graph> {
     let vb = SeededInit::var_builder(&varmap, Seed(0), &Device::Cpu);
     let net = space.build(arch, vb)?;
     let graph = net.describe().ok_or_else(|| {
-        Error::Internal(
+        Error::Unsupported(
             "this space cannot describe its networks yet (fbnet, cell and macro can)".into(),
         )
     })?;

@@ -1,7 +1,26 @@
 //! The error type of nasarena-harness.
 
-use crate::experiment::Problem;
 use std::path::PathBuf;
+
+/// One problem found in an experiment file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `strategy[1].preset`.
+    pub key: String,
+    /// 1-based line of the key in the file, when it can be found.
+    pub line: Option<usize>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "line {l}: `{}`: {}", self.key, self.message),
+            None => write!(f, "`{}`: {}", self.key, self.message),
+        }
+    }
+}
 
 /// Errors raised by nasarena-harness.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +77,9 @@ pub enum Error {
     /// `--resume` continues it.
     #[error("stopped by a signal after the last complete record; `--resume` continues the unfinished runs")]
     Interrupted,
+    /// A run needs images but the experiment evaluates on a table.
+    #[error("this experiment evaluates on a table and loads no images; runs that train (one-shot strategies) need `[dataset]` images")]
+    NoImages,
     /// `--unit` names a unit the plan does not have.
     #[error("--unit {unit} is out of range: the experiment has {units} units, numbered 0 to {}", units.saturating_sub(1))]
     UnitOutOfRange { unit: usize, units: usize },
@@ -67,6 +89,20 @@ pub enum Error {
     /// The requested device cannot be used.
     #[error("device: {0}")]
     Device(String),
+    /// A setting given on the command line or in a build configuration is
+    /// out of range.
+    #[error("{setting}: {reason}")]
+    BadSetting { setting: String, reason: String },
+    /// The dataset does not fit the space (image shape or classes).
+    #[error("{0}")]
+    DataMismatch(String),
+    /// The space cannot do what was asked (e.g. describe or time its
+    /// candidates alone).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A dataset split with no images where one is needed.
+    #[error("dataset `{0}` is empty: nothing to evaluate")]
+    EmptyDataset(String),
     /// A bug: an invariant did not hold.
     #[error("internal error: {0}")]
     Internal(String),

@@ -3,6 +3,7 @@
 //! spent and reports every problem with its key path (and line, where the
 //! key can be found in the file).
 
+use crate::error::Problem;
 use crate::trainer::Schedule;
 use nasarena_core::{Budget, BudgetUnit};
 use serde::{Deserialize, Serialize};
@@ -149,26 +150,6 @@ pub struct BudgetConfig {
 pub struct FinalConfig {
     /// The schedule the recommended architecture is retrained with.
     pub schedule: Schedule,
-}
-
-/// One problem found in an experiment file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// Dotted key path, e.g. `strategy[1].preset`.
-    pub key: String,
-    /// 1-based line of the key in the file, when it can be found.
-    pub line: Option<usize>,
-    /// What is wrong and what to do.
-    pub message: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "line {l}: `{}`: {}", self.key, self.message),
-            None => write!(f, "`{}`: {}", self.key, self.message),
-        }
-    }
 }
 
 /// Parses an experiment file; syntax and schema errors name the line.

@@ -132,15 +132,16 @@ pub fn measure(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<LatencyTable> {
     if config.batch == 0 || config.repeats == 0 {
-        return Err(Error::Internal(
-            "a latency table needs a batch and repeats of at least 1".into(),
-        ));
+        return Err(Error::BadSetting {
+            setting: "--batch/--repeats".into(),
+            reason: "a latency table needs a batch and repeats of at least 1".into(),
+        });
     }
     let device = Device::Cpu;
     let varmap = VarMap::new();
     let net = space.build_supernet(SeededInit::var_builder(&varmap, Seed(0), &device))?;
     let sites = net.candidate_sites().ok_or_else(|| {
-        Error::Internal(format!(
+        Error::Unsupported(format!(
             "space `{space_name}`: its supernet cannot run candidates alone, so it has no latency table"
         ))
     })?;

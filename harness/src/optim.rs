@@ -65,6 +65,11 @@ impl Sgd {
         self.lr
     }
 
+    /// The variables this optimiser updates.
+    pub fn vars(&self) -> &[Var] {
+        &self.vars
+    }
+
     /// The momentum buffers, one per variable (`None` before its first
     /// update), for checkpoints.
     pub fn buffers(&self) -> &[Option<Tensor>] {

@@ -103,6 +103,42 @@ pub struct TrainReport {
     pub cost: Cost,
 }
 
+/// Where a step sits in its run, for the learning-rate schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepPosition {
+    /// Steps taken before this one in the whole run.
+    pub step: usize,
+    /// Steps of one epoch.
+    pub steps_per_epoch: usize,
+    /// Epochs of the run.
+    pub epochs: usize,
+}
+
+/// One weight step of the trainer's recipe, for stand-alone networks and
+/// supernets alike: the loss's gradients, clipped by global norm when the
+/// schedule says so, then SGD at the cosine learning rate after the
+/// schedule's linear warm-up.
+pub fn train_step(
+    sgd: &mut Sgd,
+    loss: &Tensor,
+    schedule: &Schedule,
+    at: StepPosition,
+) -> Result<()> {
+    let mut grads = loss.backward()?;
+    if let Some(max_norm) = schedule.grad_clip {
+        clip_grad_norm(sgd.vars(), &mut grads, max_norm)?;
+    }
+    sgd.set_lr(cosine_lr(
+        at.step,
+        at.steps_per_epoch * at.epochs,
+        at.steps_per_epoch * schedule.warmup_epochs,
+        schedule.optimizer.lr,
+        0.0,
+    ));
+    sgd.step(&grads)?;
+    Ok(())
+}
+
 /// Trains `arch` of `space` on `data.train`, validating after every epoch;
 /// evaluates `data.test` at the end when `with_test`.
 pub fn train_and_evaluate(
@@ -138,8 +174,7 @@ pub fn train_recording(
     let varmap = VarMap::new();
     let vb = SeededInit::var_builder(&varmap, seed.derive("init", 0), device);
     let net = space.build(arch, vb)?;
-    let trainable = trainable_vars(&varmap);
-    let mut opt = Sgd::new(trainable.clone(), schedule.optimizer);
+    let mut opt = Sgd::new(trainable_vars(&varmap), schedule.optimizer);
     let augment = Augment {
         pad: schedule.crop_padding,
         hflip: schedule.horizontal_flip,
@@ -156,8 +191,6 @@ pub fn train_recording(
         seed.derive("batches", 0),
     )?;
     let steps_per_epoch = batcher.batches_per_epoch();
-    let total_steps = steps_per_epoch * schedule.epochs;
-    let warmup = steps_per_epoch * schedule.warmup_epochs;
 
     let mut report = TrainReport {
         epochs: Vec::new(),
@@ -185,18 +218,12 @@ pub fn train_recording(
                 report.cost.train_samples += (seen) as u64;
                 break 'epochs;
             }
-            let mut grads = loss.backward()?;
-            if let Some(max_norm) = schedule.grad_clip {
-                clip_grad_norm(&trainable, &mut grads, max_norm)?;
-            }
-            opt.set_lr(cosine_lr(
+            let at = StepPosition {
                 step,
-                total_steps,
-                warmup,
-                schedule.optimizer.lr,
-                0.0,
-            ));
-            opt.step(&grads)?;
+                steps_per_epoch,
+                epochs: schedule.epochs,
+            };
+            train_step(&mut opt, &loss, schedule, at)?;
             let n = batch.shape[0];
             loss_sum += loss_value * n as f64;
             correct += count_correct(&logits, &y)?;
@@ -322,7 +349,7 @@ pub fn evaluate_with(
         seen += n;
     }
     if seen == 0 {
-        return Err(Error::Internal(format!("dataset {} is empty", data.name())));
+        return Err(Error::EmptyDataset(data.name().to_string()));
     }
     let loss = loss_sum / seen as f64;
     Ok(EvalStats {

@@ -4,7 +4,8 @@
 //! derives an architecture with fewer MACs than a search without one.
 
 use nasarena_harness::machine::BuildInfo;
-use nasarena_harness::run::{run_plan, RunOptions};
+use nasarena_harness::options::RunOptions;
+use nasarena_harness::runner::run_plan;
 use nasarena_harness::{experiment, plan};
 use nasarena_results::{read_journal, EpochRecord, Journal, Record};
 

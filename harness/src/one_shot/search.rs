@@ -4,8 +4,8 @@
 //! alternating per epoch); then the current argmax architecture is scored
 //! on the validation split with the shared weights.
 
-use crate::optim::{cosine_lr, Sgd};
-use crate::trainer::{evaluate_with, EvalStats, Schedule};
+use crate::optim::Sgd;
+use crate::trainer::{evaluate_with, train_step, EvalStats, Schedule, StepPosition};
 use crate::Result;
 use candle_core::{Device, Tensor};
 use nasarena_core::{Arch, MixingWeights, OneShotStrategy, SearchSpace, StepContext};
@@ -113,7 +113,6 @@ pub fn run_epoch(
     seed: nasarena_core::Seed,
 ) -> Result<EpochWork> {
     let mut work = EpochWork::default();
-    let total_steps = ctx.steps_per_epoch * ctx.total_epochs;
     let (mut loss_sum, mut seen) = (0.0, 0usize);
     let mut weights = batcher(
         data.weights,
@@ -141,12 +140,12 @@ pub fn run_epoch(
             ));
             return Ok(work);
         }
-        let global = ctx.epoch * ctx.steps_per_epoch + step;
-        let lr = trainer.schedule.optimizer.lr;
-        trainer
-            .sgd
-            .set_lr(cosine_lr(global, total_steps, 0, lr, 0.0));
-        trainer.sgd.step(&loss.backward()?)?;
+        let at = StepPosition {
+            step: ctx.epoch * ctx.steps_per_epoch + step,
+            steps_per_epoch: ctx.steps_per_epoch,
+            epochs: ctx.total_epochs,
+        };
+        train_step(trainer.sgd, &loss, trainer.schedule, at)?;
         loss_sum += value * n as f64;
         seen += n;
         work.train_samples += n as u64;

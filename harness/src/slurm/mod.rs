@@ -112,7 +112,7 @@ impl Submission {
                     .strip_prefix(&plan.runs_dir)
                     .unwrap_or(&u.journal)
                     .to_path_buf(),
-                label: crate::run::unit_label(plan, u).name,
+                label: plan.unit_name(u),
             })
             .collect();
         Ok(Submission {

@@ -3,18 +3,14 @@
 //! experiment's space (options in full), dataset, fidelities and training
 //! schedule, so a result on the table means what the experiment says.
 
-use crate::evaluator::TableSource;
+use super::source::TableSource;
+use super::table::Table;
 use crate::experiment::{ExperimentFile, TableConfig};
 use crate::trainer::Schedule;
 use nasarena_core::BudgetUnit;
 use nasarena_spaces::Realize;
 
-fn schedule_problems(
-    key: &str,
-    given: &Schedule,
-    table: &super::Table,
-    out: &mut Vec<(String, String)>,
-) {
+fn schedule_problems(key: &str, given: &Schedule, table: &Table, out: &mut Vec<(String, String)>) {
     let h = table.header();
     if table.fidelity_index(given.epochs).is_none() {
         out.push((

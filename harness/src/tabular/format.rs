@@ -19,7 +19,8 @@
 //! not recorded). Encoding is deterministic (no timestamps, fixed
 //! compression level), so the same content always has the same checksum.
 
-use super::{Table, TableHeader, VALUES};
+use super::table::{Table, TableHeader, VALUES};
+use super::validate::{bad, validate_body, validate_header};
 use crate::{Error, Result};
 use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
@@ -32,13 +33,6 @@ use std::path::Path;
 pub const MAGIC: [u8; 8] = *b"NASTABLE";
 /// The format version this build writes and reads.
 pub const VERSION: u32 = 1;
-
-fn bad(path: &Path, reason: impl Into<String>) -> Error {
-    Error::Table {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
-}
 
 fn record_len(h: &TableHeader) -> usize {
     2 * h.decisions + 4 + 8 + 8 + 4 * VALUES * h.seeds * h.fidelities.len()
@@ -151,7 +145,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Table> {
     }
     let header: TableHeader = serde_json::from_slice(header_bytes)
         .map_err(|e| bad(path, format!("invalid header: {e}")))?;
-    super::reader::validate_header(&header, path)?;
+    validate_header(&header, path)?;
     let expected = header
         .entries
         .checked_mul(record_len(&header))
@@ -196,7 +190,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Table> {
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
         );
     }
-    super::reader::validate_body(&t, path)?;
+    validate_body(&t, path)?;
     Ok(t)
 }
 

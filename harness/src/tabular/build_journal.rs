@@ -5,7 +5,8 @@
 //! the architecture in training; `--resume` drops a torn last line, checks
 //! that the settings are the same, and skips the architectures recorded.
 
-use super::build::{BuildSettings, Shard};
+use super::shard::{BuildSettings, Shard};
+use super::table::VALUES;
 use crate::journal::io;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -38,7 +39,7 @@ pub struct JournalEntry {
     pub params: u64,
     /// `values[seed][epoch]` = [val acc, val loss, test acc, train loss,
     /// device seconds].
-    pub values: Vec<Vec<[Option<f32>; super::VALUES]>>,
+    pub values: Vec<Vec<[Option<f32>; VALUES]>>,
     /// Why training failed, per seed (`None` when it did not).
     pub failures: Vec<Option<String>>,
 }

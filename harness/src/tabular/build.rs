@@ -15,157 +15,18 @@
 //! compares tables without them.
 
 use super::build_journal::{journal_path, BuildJournal, JournalEntry, JournalHead};
-use super::{EntryData, EpochValues, Recorded, Table, TableHeader, TableSettings, VALUES};
-use crate::run::prepare_splits;
-use crate::trainer::{train_recording, Schedule, TestEval};
+use super::shard::{canonical_archs, BuildSettings, Shard};
+use super::table::{EntryData, EpochValues, Recorded, Table, TableHeader, TableSettings, VALUES};
+use crate::data::prepare_splits;
+use crate::trainer::{train_recording, TestEval};
 use crate::{Error, Result};
 use candle_core::Device;
-use nasarena_core::{Arch, SearchSpace, Seed};
+use nasarena_core::{Arch, Seed};
 use nasarena_datasets::{load_named, Dataset, Splits};
 use nasarena_spaces::{build_space, Realize, SpaceOptions};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// The largest space `tabulate build` enumerates (all architectures, before
-/// canonical classes are taken).
-pub const MAX_ARCHITECTURES: f64 = 1_000_000.0;
-
-/// Everything that decides a table's values (the journal's header; shards
-/// and resumes must agree on all of it).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BuildSettings {
-    /// Registered space name.
-    pub space: String,
-    /// Space options as given (experiments on the table give the same).
-    pub space_options: BTreeMap<String, String>,
-    /// Dataset name (see `nasarena data list`).
-    pub dataset: String,
-    /// Fraction of the training set held out for validation.
-    pub val_fraction: f64,
-    /// Training samples limit (stratified), if any.
-    pub train_limit: Option<usize>,
-    /// The training schedule; every epoch up to `epochs` is recorded.
-    pub schedule: Schedule,
-    /// Training seeds per architecture.
-    pub seeds: usize,
-    /// The build seed: the data split and every training seed derive from it.
-    pub seed: u64,
-}
-
-impl BuildSettings {
-    /// The first setting (dotted key) where `self` and `other` differ, with
-    /// both values as JSON.
-    pub fn first_difference(&self, other: &Self) -> Option<(String, String, String)> {
-        let a = serde_json::to_value(self).unwrap_or_default();
-        let b = serde_json::to_value(other).unwrap_or_default();
-        first_difference("", &a, &b)
-    }
-}
-
-/// The first dotted key where two JSON values differ.
-pub fn first_difference(
-    prefix: &str,
-    a: &serde_json::Value,
-    b: &serde_json::Value,
-) -> Option<(String, String, String)> {
-    use serde_json::Value::Object;
-    match (a, b) {
-        (Object(x), Object(y)) => {
-            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter().find_map(|k| {
-                let null = serde_json::Value::Null;
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                first_difference(&key, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null))
-            })
-        }
-        _ if a == b => None,
-        _ => Some((prefix.to_string(), a.to_string(), b.to_string())),
-    }
-}
-
-/// Part `index` (1-based) of `count`: the architectures at positions
-/// `index-1, index-1+count, ...` of the sorted canonical list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Shard {
-    /// 1-based part number.
-    pub index: usize,
-    /// Number of parts.
-    pub count: usize,
-}
-
-impl Shard {
-    /// The whole space.
-    pub const WHOLE: Shard = Shard { index: 1, count: 1 };
-
-    /// Parses `i/n` with 1 <= i <= n.
-    pub fn parse(text: &str) -> std::result::Result<Shard, String> {
-        let parsed = text
-            .split_once('/')
-            .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
-        match parsed {
-            Some((index, count)) if index >= 1 && index <= count => Ok(Shard { index, count }),
-            _ => Err(format!(
-                "expected `i/n` with 1 <= i <= n (e.g. `2/3`), got `{text}`"
-            )),
-        }
-    }
-
-    /// True when this shard trains the architecture at `position`.
-    pub fn holds(&self, position: usize) -> bool {
-        position % self.count == self.index - 1
-    }
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-/// Every canonical architecture of `space`, sorted.
-pub fn canonical_archs(space: &dyn SearchSpace) -> Result<Vec<Arch>> {
-    let sizes: Vec<u32> = space
-        .decisions()
-        .iter()
-        .map(|d| d.options.len() as u32)
-        .collect();
-    let total: f64 = sizes.iter().map(|&s| f64::from(s)).product();
-    if total > MAX_ARCHITECTURES {
-        return Err(Error::Internal(format!(
-            "space `{}` has {total:.3e} architectures; `tabulate build` trains spaces of at most {MAX_ARCHITECTURES:.0} (reduce it with options, e.g. cell's `ops=`)",
-            space.name()
-        )));
-    }
-    let mut out = Vec::new();
-    let mut choices = vec![0u32; sizes.len()];
-    loop {
-        let arch = Arch::new(choices.clone());
-        if space.canonical(&arch) == arch {
-            out.push(arch);
-        }
-        // Increment the last decision first: archs come out sorted.
-        let mut d = sizes.len();
-        loop {
-            if d == 0 {
-                return Ok(out);
-            }
-            d -= 1;
-            choices[d] += 1;
-            if choices[d] < sizes[d] {
-                break;
-            }
-            choices[d] = 0;
-        }
-    }
-}
 
 /// How a build runs (none of it changes the table's values).
 #[derive(Clone, Debug)]
@@ -201,7 +62,7 @@ pub fn build_data(settings: &BuildSettings, space: &dyn Realize) -> Result<Split
     let shape = data.train.shape();
     let have = [shape.channels, shape.height, shape.width];
     if have != space.input_shape() || data.train.num_classes() != space.classes() {
-        return Err(Error::Internal(format!(
+        return Err(Error::DataMismatch(format!(
             "dataset `{}` has {}x{}x{} images in {} classes, space `{}` expects {:?} in {}; set the space's `input` and `classes` options",
             settings.dataset, have[0], have[1], have[2], data.train.num_classes(),
             settings.space, space.input_shape(), space.classes()
@@ -218,9 +79,10 @@ pub fn build_data(settings: &BuildSettings, space: &dyn Realize) -> Result<Split
 /// Builds (or resumes building) the table of `settings` into `opts.out`.
 pub fn build(settings: &BuildSettings, opts: &BuildOptions) -> Result<BuildSummary> {
     if settings.seeds == 0 || settings.schedule.epochs == 0 {
-        return Err(Error::Internal(
-            "seeds and epochs must be at least 1".into(),
-        ));
+        return Err(Error::BadSetting {
+            setting: "--seeds/--epochs".into(),
+            reason: "seeds and epochs must be at least 1".into(),
+        });
     }
     let space = build_space(
         &settings.space,

@@ -12,12 +12,12 @@
 //! by architecture returns that row, as the benchmark's API does) and
 //! reports the classes whose rows disagree by more than a tolerance.
 
-use super::{EntryData, EpochValues, Recorded, Table, TableHeader, TableSettings};
+use super::nb201_csv::{parse_rows, Row};
+use super::table::{EntryData, EpochValues, Recorded, Table, TableHeader, TableSettings};
 use crate::optim::SgdConfig;
 use crate::trainer::Schedule;
 use crate::{Error, Result};
 use nasarena_core::{Arch, SearchSpace};
-use nasarena_spaces::cell::canonical::CELLS;
 use nasarena_spaces::cell::CellSpace;
 use nasarena_spaces::{Realize, SpaceOptions};
 use sha2::{Digest, Sha256};
@@ -145,130 +145,6 @@ pub struct ImportReport {
     pub inconsistent: Vec<Inconsistency>,
 }
 
-struct Row {
-    line: usize,
-    arch: Arch,
-    val: f64,
-    test: f64,
-}
-
-fn column_index(header: &[&str], name: &str, problems: &mut Vec<String>) -> usize {
-    match header.iter().position(|h| *h == name) {
-        Some(i) => i,
-        None => {
-            problems.push(format!(
-                "line 1: no column `{name}` (columns: {})",
-                header.join(", ")
-            ));
-            0
-        }
-    }
-}
-
-fn percent(field: &str, line: usize, column: &str, problems: &mut Vec<String>) -> f64 {
-    match field.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => v,
-        _ => {
-            problems.push(format!(
-                "line {line}: `{column}` = `{field}` is not a percentage in [0, 100]"
-            ));
-            f64::NAN
-        }
-    }
-}
-
-fn parse_rows(
-    text: &str,
-    dataset: Nb201Dataset,
-    space: &CellSpace,
-) -> std::result::Result<Vec<Row>, Vec<String>> {
-    let mut problems = Vec::new();
-    let mut lines = text.lines().enumerate();
-    let Some((_, head)) = lines.next() else {
-        return Err(vec!["the file is empty".into()]);
-    };
-    let header: Vec<&str> = head
-        .trim_end_matches('\r')
-        .split(',')
-        .map(str::trim)
-        .collect();
-    let val_col = format!("{}-val", dataset.column());
-    let test_col = format!("{}-test", dataset.column());
-    let ci = column_index(&header, "index", &mut problems);
-    let ca = column_index(&header, "arch", &mut problems);
-    let cv = column_index(&header, &val_col, &mut problems);
-    let ct = column_index(&header, &test_col, &mut problems);
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let mut rows = Vec::new();
-    let mut by_index: HashMap<usize, usize> = HashMap::new();
-    let mut by_arch: HashMap<Arch, usize> = HashMap::new();
-    for (k, raw) in lines {
-        let line = k + 1;
-        let raw = raw.trim_end_matches('\r');
-        if raw.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = raw.split(',').collect();
-        if fields.len() != header.len() {
-            problems.push(format!(
-                "line {line}: {} fields, the header has {}",
-                fields.len(),
-                header.len()
-            ));
-            continue;
-        }
-        let index = match fields[ci].trim().parse::<usize>() {
-            Ok(i) if i < CELLS => i,
-            _ => {
-                problems.push(format!(
-                    "line {line}: index `{}` is not a number below {CELLS}",
-                    fields[ci]
-                ));
-                continue;
-            }
-        };
-        if let Some(first) = by_index.insert(index, line) {
-            problems.push(format!(
-                "line {line}: index {index} was already given on line {first}"
-            ));
-        }
-        let arch = match space.parse(fields[ca]) {
-            Ok(a) => a,
-            Err(e) => {
-                problems.push(format!("line {line}: {e}"));
-                continue;
-            }
-        };
-        if let Some(first) = by_arch.insert(arch.clone(), line) {
-            problems.push(format!(
-                "line {line}: architecture {} was already given on line {first}",
-                fields[ca]
-            ));
-        }
-        let val = percent(fields[cv], line, &val_col, &mut problems);
-        let test = percent(fields[ct], line, &test_col, &mut problems);
-        rows.push(Row {
-            line,
-            arch,
-            val,
-            test,
-        });
-    }
-    if problems.is_empty() && rows.len() != CELLS {
-        problems.push(format!(
-            "{} rows, but NAS-Bench-201 has {CELLS} cells: the table would be incomplete",
-            rows.len()
-        ));
-    }
-    if problems.is_empty() {
-        Ok(rows)
-    } else {
-        Err(problems)
-    }
-}
-
 fn consistency(rows: &[Row], space: &CellSpace, tolerance: f64) -> ImportReport {
     let mut classes: HashMap<Arch, Vec<&Row>> = HashMap::new();
     for r in rows {
@@ -362,7 +238,9 @@ pub fn import(
         std::str::from_utf8(bytes).map_err(|e| fail(vec![format!("not UTF-8 text: {e}")]))?;
     let options = dataset.space_options();
     let space = CellSpace::from_options(SpaceOptions::from_pairs("cell", options.clone()))?;
-    let rows = parse_rows(text, dataset, &space).map_err(fail)?;
+    let val_col = format!("{}-val", dataset.column());
+    let test_col = format!("{}-test", dataset.column());
+    let rows = parse_rows(text, &val_col, &test_col, &space).map_err(fail)?;
     let report = consistency(&rows, &space, tolerance);
     let mut entries = Vec::with_capacity(rows.len());
     for r in &rows {

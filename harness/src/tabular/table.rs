@@ -1,31 +1,9 @@
-//! Tabular benchmarks: every architecture of a (small) space trained once
-//! and its results stored, so that a black-box search can be replayed in
-//! milliseconds by looking evaluations up instead of training
-//! (NAS-Bench-101, Ying et al. 2019; NAS-Bench-201, Dong & Yang 2020).
-//!
-//! A [`Table`] holds, per architecture: its choices, the entry of its
-//! canonical class (isomorphic cells share one), MACs and parameters, and
-//! per seed and recorded fidelity (epochs): validation accuracy and loss,
-//! test accuracy, training loss and device seconds of that epoch. Values a
-//! source does not record (an imported table has no times or losses) are
-//! NaN in memory and declared in the header ([`TableHeader::recorded`]).
-//! The file format is in [`format`], validation in [`reader`], the
-//! NAS-Bench-201 CSV importer in [`import_nb201`].
-
-pub mod build;
-pub mod build_journal;
-pub mod format;
-pub mod import_nb201;
-pub mod merge;
-pub mod plan;
-pub mod reader;
-#[cfg(test)]
-mod tests;
+//! The in-memory table: header, entries, lookups and comparisons.
 
 use crate::trainer::Schedule;
 use nasarena_core::Arch;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Number of values stored per (entry, seed, fidelity).
 pub const VALUES: usize = 5;
@@ -111,7 +89,7 @@ pub struct EpochValues {
 }
 
 impl EpochValues {
-    fn to_array(self) -> [f32; VALUES] {
+    pub(super) fn to_array(self) -> [f32; VALUES] {
         [
             self.val_accuracy as f32,
             self.val_loss as f32,
@@ -152,13 +130,13 @@ pub struct EntryData {
 /// lookup is a binary search and loading needs no index.
 #[derive(Clone)]
 pub struct Table {
-    header: TableHeader,
-    choices: Vec<u16>,
-    canonical: Vec<u32>,
-    macs: Vec<u64>,
-    params: Vec<u64>,
-    values: Vec<f32>,
-    checksum: String,
+    pub(super) header: TableHeader,
+    pub(super) choices: Vec<u16>,
+    pub(super) canonical: Vec<u32>,
+    pub(super) macs: Vec<u64>,
+    pub(super) params: Vec<u64>,
+    pub(super) values: Vec<f32>,
+    pub(super) checksum: String,
 }
 
 impl PartialEq for Table {
@@ -190,79 +168,6 @@ impl std::fmt::Debug for Table {
 }
 
 impl Table {
-    /// Builds a table from entries (any order), encoding it once to fix
-    /// its checksum. Fails when entries are duplicated, a canonical
-    /// representative is missing, or shapes disagree with the header.
-    pub fn from_entries(
-        mut header: TableHeader,
-        mut entries: Vec<EntryData>,
-    ) -> crate::Result<Table> {
-        let bad = |reason: String| crate::Error::Table {
-            path: "(new table)".into(),
-            reason,
-        };
-        entries.sort_by(|a, b| a.arch.cmp(&b.arch));
-        header.entries = entries.len();
-        let d = header.decisions;
-        let per_entry = header.seeds * header.fidelities.len() * VALUES;
-        let mut t = Table {
-            choices: Vec::with_capacity(entries.len() * d),
-            canonical: Vec::with_capacity(entries.len()),
-            macs: Vec::with_capacity(entries.len()),
-            params: Vec::with_capacity(entries.len()),
-            values: Vec::with_capacity(entries.len() * per_entry),
-            header,
-            checksum: String::new(),
-        };
-        for e in &entries {
-            if e.arch.len() != d {
-                return Err(bad(format!(
-                    "entry {:?} has {} decisions, the table {d}",
-                    e.arch.choices(),
-                    e.arch.len()
-                )));
-            }
-            for &c in e.arch.choices() {
-                t.choices.push(u16::try_from(c).map_err(|_| {
-                    bad(format!(
-                        "choice {c} does not fit the format (at most 65,535)"
-                    ))
-                })?);
-            }
-            t.macs.push(e.macs);
-            t.params.push(e.params);
-            if e.values.len() != t.header.seeds
-                || e.values
-                    .iter()
-                    .any(|s| s.len() != t.header.fidelities.len())
-            {
-                return Err(bad(format!(
-                    "entry {:?}: values for {} seeds, expected {} seeds x {} fidelities",
-                    e.arch.choices(),
-                    e.values.len(),
-                    t.header.seeds,
-                    t.header.fidelities.len()
-                )));
-            }
-            for v in e.values.iter().flatten() {
-                t.values.extend_from_slice(&v.to_array());
-            }
-        }
-        for e in &entries {
-            let rep = t.find(e.canonical.choices()).ok_or_else(|| {
-                bad(format!(
-                    "the canonical form {:?} of {:?} is not in the table",
-                    e.canonical.choices(),
-                    e.arch.choices()
-                ))
-            })?;
-            t.canonical.push(rep as u32);
-        }
-        let bytes = format::encode(&t)?;
-        t = format::decode(&bytes, std::path::Path::new("(new table)"))?;
-        Ok(t)
-    }
-
     /// The header.
     pub fn header(&self) -> &TableHeader {
         &self.header
@@ -283,7 +188,7 @@ impl Table {
         &self.checksum
     }
 
-    fn choices_of(&self, i: usize) -> &[u16] {
+    pub(super) fn choices_of(&self, i: usize) -> &[u16] {
         let d = self.header.decisions;
         &self.choices[i * d..(i + 1) * d]
     }
@@ -369,7 +274,7 @@ impl Table {
             }
             v
         };
-        if let Some((key, a, b)) = build::first_difference("", &strip(self), &strip(other)) {
+        if let Some((key, a, b)) = first_difference("", &strip(self), &strip(other)) {
             return Some(format!("header `{key}`: {a} vs {b}"));
         }
         if self.choices != other.choices || self.canonical != other.canonical {
@@ -403,5 +308,30 @@ impl Table {
             .iter()
             .enumerate()
             .all(|(k, &f)| f == k + 1)
+    }
+}
+
+/// The first dotted key where two JSON values differ.
+pub fn first_difference(
+    prefix: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+) -> Option<(String, String, String)> {
+    use serde_json::Value::Object;
+    match (a, b) {
+        (Object(x), Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let null = serde_json::Value::Null;
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                first_difference(&key, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null))
+            })
+        }
+        _ if a == b => None,
+        _ => Some((prefix.to_string(), a.to_string(), b.to_string())),
     }
 }

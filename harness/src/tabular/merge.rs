@@ -5,8 +5,8 @@
 //! must hold every canonical architecture of the space; every refusal names
 //! the file and the setting or architecture at fault.
 
-use super::build::{canonical_archs, first_difference, Shard};
-use super::Table;
+use super::shard::{canonical_archs, Shard};
+use super::table::{first_difference, Table};
 use crate::{Error, Result};
 use nasarena_spaces::{build_space, SpaceOptions};
 use std::collections::BTreeMap;
@@ -72,7 +72,10 @@ fn shard_of(path: &Path, t: &Table) -> Result<Shard> {
 /// Merges shard tables (path, table) into the table a single build makes.
 pub fn merge(parts: &[(PathBuf, Table)]) -> Result<Table> {
     let Some((first_path, first)) = parts.first() else {
-        return Err(Error::Internal("no shards to merge".into()));
+        return Err(Error::BadSetting {
+            setting: "tabulate merge".into(),
+            reason: "no shard tables given: name at least one table to merge".into(),
+        });
     };
     let mut seen: BTreeMap<usize, &Path> = BTreeMap::new();
     let count = shard_of(first_path, first)?.count;

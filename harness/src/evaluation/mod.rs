@@ -1,0 +1,75 @@
+//! What a black-box evaluation is: training live with the trainer, or a
+//! lookup in a tabular benchmark (NAS-Bench-201, Dong & Yang 2020: "query
+//! the validation accuracy at epoch e and the time it took"). The search
+//! loops call one [`Evaluator`] and cannot tell the difference: both return
+//! the outcome the strategy is told and the cost the meter is charged.
+//! Evaluators are built from a repetition's splits ([`LiveEvaluator`]) or
+//! from a table ([`TableEvaluator`]), never from a plan, so a loop can be
+//! tested with a double.
+
+#[cfg(test)]
+pub(crate) mod double;
+mod live;
+mod lookup;
+
+pub use live::LiveEvaluator;
+pub use lookup::TableEvaluator;
+
+use crate::journal::JournalSync;
+use crate::trainer::Schedule;
+use crate::Result;
+use nasarena_core::{Arch, Cost, Outcome, Seed};
+use nasarena_datasets::Splits;
+use nasarena_results::DatasetInfo;
+use nasarena_spaces::Realize;
+
+/// The result of the final protocol.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinalTest {
+    /// Test accuracy, `None` when training failed.
+    pub test_accuracy: Option<f64>,
+    /// Why training failed.
+    pub failure: Option<String>,
+    /// What the final training cost (recorded cost for a table).
+    pub cost: Cost,
+}
+
+/// How a run's evaluations are made and what the journal says about them.
+pub trait Evaluator: std::fmt::Debug {
+    /// Dataset provenance for the journal header.
+    fn dataset_info(&self, name: &str) -> DatasetInfo;
+
+    /// How costs are measured, for the journal header.
+    fn cost_note(&self) -> String;
+
+    /// Journal durability of this run.
+    fn journal_sync(&self) -> JournalSync;
+
+    /// Training and validation samples per epoch.
+    fn samples_per_epoch(&self) -> (u64, u64);
+
+    /// Evaluates `arch` with `schedule` (its epochs are the fidelity).
+    fn evaluate(
+        &self,
+        space: &dyn Realize,
+        arch: &Arch,
+        schedule: &Schedule,
+        seed: Seed,
+    ) -> Result<(Outcome, Cost)>;
+
+    /// The shared final protocol: retrain `arch` and test it, or look its
+    /// test accuracy up (no retraining, as NAS-Bench-201 reports).
+    fn final_test(
+        &self,
+        space: &dyn Realize,
+        arch: &Arch,
+        schedule: &Schedule,
+        seed: Seed,
+    ) -> Result<FinalTest>;
+
+    /// The repetition's images, when this evaluator trains on them (a
+    /// one-shot search trains its supernet on the same splits).
+    fn splits(&self) -> Option<&Splits> {
+        None
+    }
+}

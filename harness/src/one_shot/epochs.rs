@@ -1,0 +1,203 @@
+//! Sizing a one-shot search in epochs before it starts (the temperature
+//! and warm-up schedules depend on the total): exact for sample budgets,
+//! from a timing probe on throw-away copies for device-time budgets.
+
+use super::resume::Resume;
+use super::search::{run_epoch, score, weight_steps_per_epoch, SearchData, SupernetTrainer};
+use super::session::Search;
+use crate::optim::Sgd;
+use crate::supernet_budget::{epoch_samples, epochs_for_samples, epochs_for_time, seconds_cost};
+use crate::{Error, Result};
+use candle_nn::VarMap;
+use nasarena_core::{BudgetUnit, OneShotStrategy, StepContext};
+use nasarena_datasets::Dataset;
+use nasarena_spaces::layers::trainable_vars;
+use nasarena_spaces::Supernet;
+use std::time::Instant;
+
+/// A throw-away supernet and strategy for timing a few steps before a
+/// device-time budget is divided into epochs.
+pub struct Probe {
+    /// The supernet copy.
+    pub net: Box<dyn Supernet>,
+    /// Its variables.
+    pub varmap: VarMap,
+    /// A strategy copy.
+    pub strategy: Box<dyn OneShotStrategy>,
+}
+
+/// How the epochs of a search were sized.
+pub struct EpochPlan {
+    /// Epochs the run has.
+    pub total: usize,
+    /// Estimated seconds of one epoch (time budgets).
+    pub epoch_seconds: f64,
+    /// Seconds kept back for the derivation (time budgets).
+    pub reserve_seconds: f64,
+}
+
+pub fn time_unit(unit: BudgetUnit) -> bool {
+    matches!(unit, BudgetUnit::DeviceSeconds | BudgetUnit::DeviceHours)
+}
+
+impl Search<'_, '_> {
+    fn subset(
+        data: &nasarena_datasets::ImageDataset,
+        n: usize,
+    ) -> Result<nasarena_datasets::ImageDataset> {
+        use nasarena_datasets::Dataset;
+        let idx: Vec<usize> = (0..n.min(data.len())).collect();
+        Ok(data.subset(&idx, data.name().to_string())?)
+    }
+
+    /// Times a short epoch on the probe's copies; returns seconds per
+    /// training sample and per evaluation sample, and charges the probe.
+    fn time_probe(&mut self, probe: &mut Probe) -> Result<(f64, f64)> {
+        let batch = self.trainer.schedule.batch_size;
+        let (w, a, v) = (
+            Self::subset(self.data.weights, 2 * batch)?,
+            Self::subset(self.data.arch, batch)?,
+            Self::subset(self.data.val, batch)?,
+        );
+        let data = SearchData {
+            weights: &w,
+            arch: &a,
+            val: &v,
+            norm: self.data.norm,
+        };
+        let mut sgd = Sgd::new(
+            trainable_vars(&probe.varmap),
+            self.trainer.schedule.optimizer,
+        );
+        let mut trainer = SupernetTrainer {
+            net: probe.net.as_ref(),
+            sgd: &mut sgd,
+            schedule: self.trainer.schedule,
+            costs: self.trainer.costs,
+            device: self.trainer.device,
+        };
+        let ctx = StepContext {
+            epoch: 0,
+            total_epochs: 1,
+            step: 0,
+            steps_per_epoch: weight_steps_per_epoch(&data, self.trainer.schedule),
+        };
+        let started = Instant::now();
+        let work = run_epoch(
+            &mut trainer,
+            probe.strategy.as_mut(),
+            &data,
+            ctx,
+            self.seed.derive("probe", 0),
+        )?;
+        self.trainer.device.synchronize()?;
+        let train_seconds = started.elapsed().as_secs_f64();
+        let arch = probe.strategy.derive(self.space)?;
+        let started = Instant::now();
+        score(
+            probe.net.as_ref(),
+            &arch,
+            self.space,
+            &v,
+            self.data.norm,
+            batch,
+            self.trainer.device,
+        )?;
+        self.trainer.device.synchronize()?;
+        let eval_seconds = started.elapsed().as_secs_f64();
+        self.meter
+            .charge(seconds_cost(train_seconds + eval_seconds));
+        Ok((
+            train_seconds / work.train_samples.max(1) as f64,
+            eval_seconds / v.len().max(1) as f64,
+        ))
+    }
+
+    /// Sizes the run in epochs: exactly for sample budgets, from a timing
+    /// probe for device-time budgets, from the checkpoint on resume.
+    pub fn plan_epochs(
+        &mut self,
+        resumed: &Resume,
+        probe: Option<&mut Probe>,
+    ) -> Result<EpochPlan> {
+        let budget = self.meter.progress().budget;
+        let (w_len, a_len, v_len) = (
+            self.data.weights.len(),
+            self.data.arch.len(),
+            self.data.val.len(),
+        );
+        if let Some(total) = resumed.total_epochs {
+            let done = resumed.epochs_done.max(1) as f64;
+            return Ok(EpochPlan {
+                total,
+                epoch_seconds: self.meter.spent().device_seconds / done,
+                reserve_seconds: 0.0,
+            });
+        }
+        if !time_unit(budget.unit) {
+            let total = epochs_for_samples(&*self.strategy, budget.limit, w_len, a_len);
+            if total == 0 {
+                return Err(Error::Budget(format!(
+                    "budget.limit = {} train samples does not afford one supernet epoch ({} samples); raise it",
+                    budget.limit,
+                    w_len + a_len
+                )));
+            }
+            return Ok(EpochPlan {
+                total,
+                epoch_seconds: 0.0,
+                reserve_seconds: 0.0,
+            });
+        }
+        let probe =
+            probe.ok_or_else(|| Error::Internal("time budget without a timing probe".into()))?;
+        let (per_train, per_eval) = self.time_probe(probe)?;
+        let epoch_seconds = per_train * (w_len + a_len) as f64 + per_eval * v_len as f64;
+        let reserve_seconds =
+            per_eval * v_len as f64 * (1 + self.strategy.derivation_samples()) as f64;
+        let total = epochs_for_time(
+            &budget,
+            self.meter.spent().device_seconds,
+            epoch_seconds,
+            reserve_seconds,
+        );
+        if total == 0 {
+            return Err(Error::Budget(format!(
+                "the device-time budget does not afford one supernet epoch (estimated {epoch_seconds:.1} s); raise budget.limit or lower dataset.train_limit"
+            )));
+        }
+        Ok(EpochPlan {
+            total,
+            epoch_seconds,
+            reserve_seconds,
+        })
+    }
+
+    /// The predicted cost of epoch `epoch` in the budget's unit: exact for
+    /// sample budgets, the mean measured epoch (and the derivation's
+    /// reserve) for time budgets.
+    pub fn predicted(&self, plan: &EpochPlan, epoch: usize, measured: &[f64]) -> f64 {
+        let unit = self.unit();
+        if !time_unit(unit) {
+            return epoch_samples(
+                &*self.strategy,
+                epoch,
+                plan.total,
+                self.data.weights.len(),
+                self.data.arch.len(),
+            ) as f64;
+        }
+        let seconds = if measured.is_empty() {
+            plan.epoch_seconds
+        } else {
+            measured.iter().sum::<f64>() / measured.len() as f64
+        };
+        let reserve = plan.reserve_seconds;
+        let secs = seconds + reserve;
+        if unit == BudgetUnit::DeviceHours {
+            secs / 3600.0
+        } else {
+            secs
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Running a plan: every unit (or the one an array task names), one after
+//! the other or several at once, each unit dispatched to the loop of its
+//! kind.
+
+use crate::black_box::run_black_box_unit;
+use crate::context::UnitContext;
+use crate::machine::calibrate;
+use crate::one_shot::run_one_shot_unit;
+use crate::options::RunOptions;
+use crate::plan::{Plan, Unit, UnitKind};
+use crate::{Error, Result};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Runs every unit of the plan (skipping finished ones on resume). With
+/// more than one concurrent run ([`Plan::concurrent_runs`]), each executes
+/// inside its own rayon pool of [`Plan::threads_per_run`] threads (candle's
+/// CPU kernels and ours parallelise on the current pool), so runs never
+/// compete for threads. Every run is independent and seeded on its own,
+/// and its kernels split work by output element, never by reduction, so a
+/// run's journal does not depend on the thread split (checked end to end).
+pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<PathBuf>> {
+    let device = crate::device::open(opts.device)?;
+    // A table's costs were measured on the machine that built it.
+    let calibration = match &plan.table {
+        Some(t) => t.table.header().calibration_seconds.unwrap_or(1.0),
+        None => calibrate(&device)?,
+    };
+    let units = plan.select(opts.only_unit)?;
+    let jobs = plan.concurrent_runs(opts.jobs, units.len());
+    let run = |unit: &Unit| run_unit(&UnitContext::new(plan, unit, &device, calibration, opts));
+    if jobs == 1 {
+        for unit in &units {
+            run(unit)?;
+        }
+    } else {
+        run_concurrently(&units, jobs, plan.threads_per_run(jobs), &run)?;
+    }
+    Ok(units.iter().map(|u| u.journal.clone()).collect())
+}
+
+fn run_unit(ctx: &UnitContext) -> Result<()> {
+    let _span = ctx.span().entered();
+    match ctx.unit.kind {
+        UnitKind::BlackBox => run_black_box_unit(ctx),
+        UnitKind::OneShot(_) => run_one_shot_unit(ctx),
+    }
+}
+
+fn run_concurrently(
+    units: &[&Unit],
+    jobs: usize,
+    threads: usize,
+    run: &(dyn Fn(&Unit) -> Result<()> + Sync),
+) -> Result<()> {
+    let next = AtomicUsize::new(0);
+    let worker = || -> Result<()> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Internal(format!("thread pool: {e}")))?;
+        loop {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            let Some(unit) = units.get(i) else {
+                return Ok(());
+            };
+            if let Err(e) = pool.install(|| run(unit)) {
+                // Stop handing out runs; the others finish their current
+                // one (every journal stays resumable).
+                next.store(units.len(), Ordering::SeqCst);
+                return Err(e);
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs).map(|_| scope.spawn(worker)).collect();
+        let mut first: Result<()> = Ok(());
+        for h in handles {
+            let outcome = h
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("a run thread panicked".into())));
+            if first.is_ok() {
+                first = outcome;
+            }
+        }
+        first
+    })
+}

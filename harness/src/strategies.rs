@@ -1,0 +1,84 @@
+//! Strategy construction: a strategy entry of an experiment file becomes a
+//! black-box strategy, or a one-shot strategy with the cost table its loss
+//! uses (the space's MACs or a measured latency table).
+
+use crate::experiment::{SpaceConfig, StrategyConfig};
+use crate::lut::LatencyTable;
+use crate::{Error, Result};
+use nasarena_core::{BlackBoxStrategy, OneShotStrategy, Seed};
+use nasarena_spaces::Realize;
+use nasarena_strategies::gumbel::CostTable;
+
+/// A strategy entry's overrides as the JSON object the registries take.
+fn overrides_json(cfg: &StrategyConfig) -> Result<serde_json::Value> {
+    serde_json::to_value(&cfg.overrides).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Builds a black-box strategy from its experiment entry.
+pub fn build_black_box(
+    cfg: &StrategyConfig,
+    seed: Seed,
+    space: &dyn Realize,
+) -> Result<Box<dyn BlackBoxStrategy>> {
+    Ok(nasarena_strategies::build_black_box(
+        &cfg.name,
+        cfg.preset.as_deref(),
+        &overrides_json(cfg)?,
+        seed,
+        space,
+    )?)
+}
+
+/// Builds a one-shot strategy from its experiment entry, with the cost
+/// table of its loss (see [`search_costs`]).
+pub fn build_one_shot(
+    cfg: &StrategyConfig,
+    seed: Seed,
+    space: &dyn Realize,
+    costs: Option<&CostTable>,
+) -> Result<Box<dyn OneShotStrategy>> {
+    Ok(nasarena_strategies::build_one_shot(
+        &cfg.name,
+        cfg.preset.as_deref(),
+        &overrides_json(cfg)?,
+        seed,
+        space,
+        costs,
+    )?)
+}
+
+/// The per-candidate MAC table of a space in the form MAC-aware losses use,
+/// or `None` when the space's costs are not additive over decisions.
+pub fn cost_table(space: &dyn Realize) -> Option<CostTable> {
+    let per_decision = space.candidate_macs().ok()?;
+    let probe = space.sample(&mut Seed(0).rng());
+    let total = space.cost(&probe).ok()?.macs;
+    let chosen: u64 = probe
+        .choices()
+        .iter()
+        .zip(&per_decision)
+        .map(|(&c, row)| row.get(c as usize).copied().unwrap_or(0))
+        .sum();
+    Some(CostTable {
+        fixed: total.checked_sub(chosen)?,
+        per_decision,
+    })
+}
+
+/// The cost table a one-shot strategy's loss uses: the strategy's latency
+/// table when it names one (checked against the space), the space's MACs
+/// otherwise.
+pub fn search_costs(
+    cfg: &StrategyConfig,
+    space_cfg: &SpaceConfig,
+    space: &dyn Realize,
+) -> Result<Option<CostTable>> {
+    match &cfg.latency_table {
+        Some(path) => {
+            let table =
+                LatencyTable::load(path, space, &space_cfg.name, &space_cfg.option_strings())?;
+            Ok(Some(table.cost_table()))
+        }
+        None => Ok(cost_table(space)),
+    }
+}

@@ -1,0 +1,185 @@
+//! How many supernet epochs a budget affords, decided before the search
+//! starts (temperature and warm-up schedules depend on the total).
+//!
+//! Sample budgets are exact: an epoch processes the weight part, plus the
+//! architecture part once the warm-up is over. Device-time budgets use a
+//! timing probe (a few steps on a throw-away copy of the supernet, charged
+//! to the budget like everything else) to estimate an epoch's time. Either
+//! way the loop also stops before an epoch the remaining budget cannot pay
+//! for, so a run overshoots by at most one epoch's misestimate.
+
+use nasarena_core::{Budget, BudgetUnit, Cost, OneShotStrategy, StepContext};
+
+/// The most epochs a plan may have (a guard against absurd budgets).
+pub const MAX_EPOCHS: usize = 100_000;
+
+/// Train samples of epoch `epoch` of `total`.
+pub fn epoch_samples(
+    strategy: &dyn OneShotStrategy,
+    epoch: usize,
+    total: usize,
+    weight_len: usize,
+    arch_len: usize,
+) -> u64 {
+    let ctx = StepContext {
+        epoch,
+        total_epochs: total,
+        step: 0,
+        steps_per_epoch: 1,
+    };
+    let arch = if strategy.trains_architecture(&ctx) {
+        arch_len
+    } else {
+        0
+    };
+    (weight_len + arch) as u64
+}
+
+/// The largest number of epochs whose train samples fit in `limit`.
+pub fn epochs_for_samples(
+    strategy: &dyn OneShotStrategy,
+    limit: f64,
+    weight_len: usize,
+    arch_len: usize,
+) -> usize {
+    let mut best = 0;
+    for total in 1..=MAX_EPOCHS {
+        let cost: u64 = (0..total)
+            .map(|e| epoch_samples(strategy, e, total, weight_len, arch_len))
+            .sum();
+        if cost as f64 <= limit + 1e-9 {
+            best = total;
+        } else if (weight_len as u64) * total as u64 > limit as u64 {
+            break;
+        }
+    }
+    best
+}
+
+/// Epochs that fit in a device-time budget given the estimated seconds of
+/// one epoch and the seconds reserved for deriving the result.
+pub fn epochs_for_time(
+    budget: &Budget,
+    spent_seconds: f64,
+    epoch_seconds: f64,
+    reserve_seconds: f64,
+) -> usize {
+    let left = seconds(budget) - spent_seconds - reserve_seconds;
+    if epoch_seconds <= 0.0 || left <= 0.0 {
+        return 0;
+    }
+    ((left / epoch_seconds).floor() as usize).min(MAX_EPOCHS)
+}
+
+/// A device-time budget's limit in seconds.
+pub fn seconds(budget: &Budget) -> f64 {
+    match budget.unit {
+        BudgetUnit::DeviceHours => budget.limit * 3600.0,
+        _ => budget.limit,
+    }
+}
+
+/// Whether a one-shot search can be budgeted in `unit`.
+pub fn supported(unit: BudgetUnit) -> bool {
+    matches!(
+        unit,
+        BudgetUnit::TrainSamples | BudgetUnit::DeviceSeconds | BudgetUnit::DeviceHours
+    )
+}
+
+/// Budget units that a one-shot search cannot be counted in, as a problem
+/// message for the experiment check (`None` when the unit is fine).
+pub fn budget_problem(unit: BudgetUnit) -> Option<String> {
+    (!supported(unit)).then(|| {
+        format!(
+            "one-shot strategies cannot be budgeted in {unit:?} (a supernet epoch is not an evaluation and its MACs depend on sampling); use train_samples, device_seconds or device_hours"
+        )
+    })
+}
+
+/// Cost with only device seconds, for the timing probe.
+pub fn seconds_cost(seconds: f64) -> Cost {
+    Cost {
+        device_seconds: seconds,
+        ..Cost::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nasarena_core::Seed;
+    use nasarena_spaces::{build_space, SpaceOptions};
+
+    fn strategy(preset: &str) -> Box<dyn OneShotStrategy> {
+        let space = build_space("cell", SpaceOptions::from_pairs("cell", Default::default()))
+            .expect("cell space");
+        nasarena_strategies::build_one_shot(
+            "gumbel",
+            Some(preset),
+            // The epoch accounting does not depend on the cost term.
+            &serde_json::json!({ "cost_loss": { "kind": "none" } }),
+            Seed(3),
+            space.as_ref(),
+            None,
+        )
+        .expect("strategy")
+    }
+
+    fn planned_samples(s: &dyn OneShotStrategy, total: usize, w: usize, a: usize) -> u64 {
+        (0..total).map(|e| epoch_samples(s, e, total, w, a)).sum()
+    }
+
+    #[test]
+    fn sample_budgets_buy_the_most_epochs_that_fit() {
+        let (w, a) = (640, 160);
+        for preset in ["fbnet", "gdas", "squeezenas", "darts"] {
+            let s = strategy(preset);
+            for limit in [800.0, 2400.0, 5000.0, 20_000.0] {
+                let total = epochs_for_samples(s.as_ref(), limit, w, a);
+                assert!(total >= 1, "{preset} at {limit}");
+                let spent = planned_samples(s.as_ref(), total, w, a);
+                assert!(
+                    spent as f64 <= limit,
+                    "{preset} at {limit}: {total} epochs cost {spent}"
+                );
+                let more = planned_samples(s.as_ref(), total + 1, w, a);
+                assert!(
+                    more as f64 > limit,
+                    "{preset} at {limit}: {} epochs also fit",
+                    total + 1
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_epoch_charges_the_architecture_part_only_when_it_trains_it() {
+        let s = strategy("fbnet");
+        let total = 10;
+        for epoch in 0..total {
+            let ctx = StepContext {
+                epoch,
+                total_epochs: total,
+                step: 0,
+                steps_per_epoch: 1,
+            };
+            let want = if s.trains_architecture(&ctx) {
+                800
+            } else {
+                640
+            };
+            assert_eq!(epoch_samples(s.as_ref(), epoch, total, 640, 160), want);
+        }
+    }
+
+    #[test]
+    fn time_budgets_keep_the_derivation_reserve() {
+        let budget = Budget::new(BudgetUnit::DeviceSeconds, 100.0).expect("budget");
+        assert_eq!(epochs_for_time(&budget, 10.0, 20.0, 5.0), 4);
+        assert_eq!(epochs_for_time(&budget, 10.0, 20.0, 15.0), 3);
+        assert_eq!(epochs_for_time(&budget, 99.0, 20.0, 5.0), 0);
+        let hours = Budget::new(BudgetUnit::DeviceHours, 0.01).expect("budget");
+        assert_eq!(epochs_for_time(&hours, 0.0, 6.0, 0.0), 6);
+    }
+}

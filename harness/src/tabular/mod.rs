@@ -1,0 +1,35 @@
+//! Tabular benchmarks: every architecture of a (small) space trained once
+//! and its results stored, so that a black-box search can be replayed in
+//! milliseconds by looking evaluations up instead of training
+//! (NAS-Bench-101, Ying et al. 2019; NAS-Bench-201, Dong & Yang 2020).
+//!
+//! A [`Table`] holds, per architecture: its choices, the entry of its
+//! canonical class (isomorphic cells share one), MACs and parameters, and
+//! per seed and recorded fidelity (epochs): validation accuracy and loss,
+//! test accuracy, training loss and device seconds of that epoch. Values a
+//! source does not record (an imported table has no times or losses) are
+//! NaN in memory and declared in the header ([`TableHeader::recorded`]).
+//! The file format is in [`format`], validation in [`reader`], the
+//! NAS-Bench-201 CSV importer in [`import_nb201`].
+
+mod assemble;
+pub mod build;
+pub mod build_journal;
+pub mod check;
+pub mod format;
+pub mod import_nb201;
+pub mod merge;
+mod nb201_csv;
+pub mod reader;
+pub mod shard;
+pub mod source;
+mod table;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub use shard::{canonical_archs, BuildSettings, Shard, MAX_ARCHITECTURES};
+pub use source::TableSource;
+pub use table::{
+    first_difference, EntryData, EpochValues, Recorded, Table, TableHeader, TableSettings, VALUES,
+};
