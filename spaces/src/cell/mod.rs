@@ -126,18 +126,13 @@ impl CellSpace {
         vb: VarBuilder,
         counter: Option<&MacCounter>,
     ) -> Result<supernet::CellSupernet> {
-        if !self.ops.is_full() {
-            // The supernet mixes all five ops per edge; a reduced space
-            // would need one mixing weight per kept op.
-            return Err(Error::Unsupported {
-                space: "cell".into(),
-                reason: format!(
-                    "one-shot search needs all five ops; this space keeps ops={}",
-                    self.ops.names().join(",")
-                ),
-            });
-        }
-        Ok(supernet::CellSupernet::new(&self.skeleton, vb, counter)?)
+        let ops = self.ops.full_indices();
+        Ok(supernet::CellSupernet::new(
+            &self.skeleton,
+            ops,
+            vb,
+            counter,
+        )?)
     }
 }
 

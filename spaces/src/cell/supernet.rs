@@ -1,7 +1,9 @@
 //! The NAS-Bench-201 supernet (Dong & Yang 2020, Sec. 3; the DARTS/GDAS
 //! search cell): the skeleton of [`super::cost`] where every edge of every
-//! cell holds all five operations with their own weights. The six edges'
-//! mixing weights are shared by all cells, as the searched genotype is.
+//! cell holds every operation of the space (all five, or the subset an
+//! `ops=` option keeps, in choice order) with its own weights. The six
+//! edges' mixing weights are shared by all cells, as the searched genotype
+//! is.
 //!
 //! Variable names: `stem.*`, `cells.{b}.edge{to}_{from}.{op}.*` for cells,
 //! `cells.{b}.{conv_a,conv_b,shortcut}.*` for reductions, `lastact_bn`,
@@ -22,13 +24,17 @@ struct MixedCell {
 }
 
 impl MixedCell {
-    fn new(channels: usize, vb: VarBuilder, mac: Option<&MacCounter>) -> Result<Self> {
+    /// `ops`: the full index of each candidate, in choice order.
+    fn new(channels: usize, ops: &[u32], vb: VarBuilder, mac: Option<&MacCounter>) -> Result<Self> {
         let edges = EDGES
             .iter()
             .map(|&(to, from)| {
                 let vb = vb.pp(format!("edge{to}_{from}"));
-                (0..OPS.len())
-                    .map(|o| EdgeOp::new(o, channels, vb.pp(OPS[o]), mac))
+                ops.iter()
+                    .map(|&o| {
+                        let o = o as usize;
+                        EdgeOp::new(o, channels, vb.pp(OPS[o]), mac)
+                    })
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<Vec<_>>>()?;
@@ -66,6 +72,8 @@ enum Block {
 /// A built cell-space supernet.
 #[derive(Debug)]
 pub struct CellSupernet {
+    /// Candidates per edge.
+    arity: usize,
     stem: ConvBn,
     blocks: Vec<Block>,
     last_bn: BatchNorm,
@@ -73,8 +81,14 @@ pub struct CellSupernet {
 }
 
 impl CellSupernet {
-    /// Creates every variable under `vb`; `mac` counts what runs.
-    pub fn new(skeleton: &Skeleton, vb: VarBuilder, mac: Option<&MacCounter>) -> Result<Self> {
+    /// Creates every variable under `vb` for the candidates `ops` (full op
+    /// indices, in choice order); `mac` counts what runs.
+    pub fn new(
+        skeleton: &Skeleton,
+        ops: &[u32],
+        vb: VarBuilder,
+        mac: Option<&MacCounter>,
+    ) -> Result<Self> {
         let stem = ConvBn::new(skeleton.stem(), vb.pp("stem"), mac)?;
         let mut blocks = Vec::new();
         let stages = skeleton.stages();
@@ -87,11 +101,15 @@ impl CellSupernet {
             for _ in 0..skeleton.cells {
                 let vb = vb.pp(format!("cells.{}", blocks.len()));
                 let shape = [stage.channels, stage.h, stage.w];
-                blocks.push(Block::Cell(MixedCell::new(stage.channels, vb, mac)?, shape));
+                blocks.push(Block::Cell(
+                    MixedCell::new(stage.channels, ops, vb, mac)?,
+                    shape,
+                ));
             }
         }
         let last = stages[2].channels;
         Ok(CellSupernet {
+            arity: ops.len(),
             stem,
             blocks,
             last_bn: batch_norm(last, vb.pp("lastact_bn"))?,
@@ -111,7 +129,7 @@ impl Supernet for CellSupernet {
         }
         let batch = input.dim(0)?;
         for (e, w) in mixing.iter().enumerate() {
-            check_mixing(e, w, OPS.len(), batch)?;
+            check_mixing(e, w, self.arity, batch)?;
         }
         let mut x = self.stem.forward_t(&input.to_dtype(DType::F32)?, true)?;
         for block in &self.blocks {
