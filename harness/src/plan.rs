@@ -243,6 +243,7 @@ fn strategy_problems(
                         Seed(0),
                         space.as_ref(),
                         costs.as_ref(),
+                        &candle_core::Device::Cpu,
                     )
                 })
                 .and_then(|_| {

@@ -73,12 +73,13 @@ pub fn search_costs(
 }
 
 /// Builds a one-shot strategy from its experiment entry, with the cost
-/// table of its loss (see [`search_costs`]).
+/// table of its loss (see [`search_costs`]), its parameters on `device`.
 pub fn build_one_shot_strategy(
     cfg: &StrategyConfig,
     seed: Seed,
     space: &dyn Realize,
     costs: Option<&CostTable>,
+    device: &Device,
 ) -> Result<Box<dyn OneShotStrategy>> {
     Ok(nasarena_strategies::build_one_shot(
         &cfg.name,
@@ -87,6 +88,7 @@ pub fn build_one_shot_strategy(
         seed,
         space,
         costs,
+        device,
     )?)
 }
 
@@ -192,6 +194,7 @@ pub fn run_one_shot_unit(
         seed.derive("strategy", 0),
         space,
         loss_costs.as_ref(),
+        device,
     )?;
     // MACs for the journal's accounting, whatever the loss's cost is.
     let costs = cost_table(space);
@@ -263,6 +266,7 @@ pub fn run_one_shot_unit(
                             seed.derive("probe", 1),
                             space,
                             loss_costs.as_ref(),
+                            device,
                         )?,
                     })
                 }
