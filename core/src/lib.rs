@@ -11,6 +11,7 @@
 mod arch;
 mod budget;
 mod error;
+mod one_shot;
 mod seed;
 mod space;
 mod strategy;
@@ -19,6 +20,7 @@ mod trial;
 pub use arch::{Arch, Decision};
 pub use budget::{Budget, BudgetUnit, Cost, Progress};
 pub use error::{CoreError, Result};
+pub use one_shot::{entropy, max_probability, Alternation, CostTable, EffectiveSchedule, RunShape};
 pub use seed::{Seed, SeedRng};
 pub use space::{check_ranges, SearchSpace};
 pub use strategy::{BlackBoxStrategy, MixingWeights, OneShotStrategy, StepContext};

@@ -4,7 +4,10 @@
 //! A strategy never sees the trainer, the dataset, test metrics or the
 //! meter itself, only a read-only [`Progress`].
 
-use crate::{Arch, CoreError, Observation, Progress, Proposal, Result, SearchSpace};
+use crate::{
+    Alternation, Arch, CoreError, EffectiveSchedule, Observation, Progress, Proposal, Result,
+    RunShape, SearchSpace,
+};
 use candle_core::{backprop::GradStore, Tensor, Var};
 
 /// A search that evaluates whole architectures: random search, evolution,
@@ -84,6 +87,30 @@ pub trait OneShotStrategy: std::fmt::Debug {
     /// Whether architecture parameters are updated in this epoch (false
     /// during weight-only warm-up).
     fn trains_architecture(&self, ctx: &StepContext) -> bool;
+
+    /// How the harness should interleave weight and architecture steps.
+    /// The default is FBNet's per-epoch alternation.
+    fn alternation(&self) -> Alternation {
+        Alternation::Epoch
+    }
+
+    /// Fixes the schedule of a run of `shape` (temperature per epoch,
+    /// warm-up, the architecture learning rate the run's step count calls
+    /// for) and returns it for the journal. The harness calls it once
+    /// before the first epoch, and again with the same shape when it
+    /// resumes a run; the result survives `save_state`/`restore_state`.
+    /// The default plans no warm-up, learning rate or temperature.
+    fn plan_run(&mut self, shape: &RunShape) -> Result<EffectiveSchedule> {
+        Ok(EffectiveSchedule {
+            alternation: self.alternation(),
+            total_epochs: shape.total_epochs,
+            warmup_epochs: 0,
+            arch_steps: (shape.total_epochs as u64)
+                .saturating_mul(shape.arch_steps_per_epoch as u64),
+            arch_lr: None,
+            temperature: None,
+        })
+    }
 
     /// Mixing weights for the next forward pass of `batch` samples.
     fn mixing_weights(&mut self, ctx: &StepContext, batch: usize) -> Result<MixingWeights>;

@@ -5,9 +5,10 @@
 use crate::experiment::{SpaceConfig, StrategyConfig};
 use crate::lut::LatencyTable;
 use crate::{Error, Result};
+use candle_core::Device;
+use nasarena_core::CostTable;
 use nasarena_core::{BlackBoxStrategy, OneShotStrategy, Seed};
 use nasarena_spaces::Realize;
-use nasarena_strategies::gumbel::CostTable;
 
 /// A strategy entry's overrides as the JSON object the registries take.
 fn overrides_json(cfg: &StrategyConfig) -> Result<serde_json::Value> {
@@ -30,12 +31,14 @@ pub fn build_black_box(
 }
 
 /// Builds a one-shot strategy from its experiment entry, with the cost
-/// table of its loss (see [`search_costs`]).
+/// table of its loss (see [`search_costs`]) and its parameters on `device`
+/// (the supernet's).
 pub fn build_one_shot(
     cfg: &StrategyConfig,
     seed: Seed,
     space: &dyn Realize,
     costs: Option<&CostTable>,
+    device: &Device,
 ) -> Result<Box<dyn OneShotStrategy>> {
     Ok(nasarena_strategies::build_one_shot(
         &cfg.name,
@@ -44,6 +47,7 @@ pub fn build_one_shot(
         seed,
         space,
         costs,
+        device,
     )?)
 }
 

@@ -122,6 +122,7 @@ mod tests {
             Seed(3),
             space.as_ref(),
             None,
+            &candle_core::Device::Cpu,
         )
         .expect("strategy")
     }

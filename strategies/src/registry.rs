@@ -13,6 +13,7 @@ use crate::gumbel::{self, CostTable, Gumbel, GumbelConfig};
 use crate::random::{RandomConfig, RandomSearch};
 use crate::reinforce::{self, Reinforce};
 use crate::{Error, Result};
+use candle_core::Device;
 use nasarena_core::{BlackBoxStrategy, OneShotStrategy, SearchSpace, Seed};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -43,7 +44,9 @@ fn known_names() -> String {
 }
 
 /// Builds a one-shot strategy by name and preset with overrides; `costs`
-/// is the space's per-candidate MAC table (needed by MAC-aware losses).
+/// is the space's per-candidate MAC table (needed by MAC-aware losses);
+/// the architecture parameters and mixing weights live on `device` (the
+/// supernet's).
 pub fn build_one_shot(
     name: &str,
     preset: Option<&str>,
@@ -51,6 +54,7 @@ pub fn build_one_shot(
     seed: Seed,
     space: &dyn SearchSpace,
     costs: Option<&CostTable>,
+    device: &Device,
 ) -> Result<Box<dyn OneShotStrategy>> {
     match name {
         gumbel::NAME => {
@@ -61,7 +65,7 @@ pub fn build_one_shot(
                 GumbelConfig::preset,
                 overrides,
             )?;
-            Ok(Box::new(Gumbel::new(c, seed, space, costs)?))
+            Ok(Box::new(Gumbel::new(c, seed, space, costs, device)?))
         }
         _ => Err(Error::UnknownStrategy {
             name: name.to_string(),

@@ -1,6 +1,7 @@
 //! The `gumbel` one-shot strategy on the shared test space: presets, the
 //! shapes and values of its mixing weights, the direction of its MAC-aware
-//! losses, the temperature schedules and an exact save/restore.
+//! losses, the temperature schedules and an exact save/restore (schedules
+//! over the run, the lr rule and cost normalisation: gumbel_schedule.rs).
 
 mod common;
 
@@ -8,7 +9,7 @@ use candle_core::{Device, Tensor};
 use common::{TestSpace, ARITIES};
 use nasarena_core::{OneShotStrategy, SearchSpace, Seed, StepContext};
 use nasarena_strategies::build_one_shot;
-use nasarena_strategies::gumbel::{CostTable, GumbelConfig, NAME, PRESETS};
+use nasarena_strategies::gumbel::{CostTable, GumbelConfig, FBNET_FINAL_TAU, NAME, PRESETS};
 use serde_json::json;
 
 /// Option `o` of every decision costs `(arity - o)` million MACs: the last
@@ -31,6 +32,7 @@ fn build(preset: &str, overrides: serde_json::Value, seed: u64) -> Box<dyn OneSh
         Seed(seed),
         &TestSpace::new(),
         Some(&costs()),
+        &Device::Cpu,
     )
     .expect("build")
 }
@@ -74,6 +76,7 @@ fn every_preset_builds_and_unknown_ones_are_named() {
         Seed(1),
         &TestSpace::new(),
         None,
+        &Device::Cpu,
     )
     .expect_err("unknown preset");
     assert!(
@@ -87,6 +90,7 @@ fn every_preset_builds_and_unknown_ones_are_named() {
         Seed(1),
         &TestSpace::new(),
         None,
+        &Device::Cpu,
     )
     .expect_err("fbnet needs costs");
     assert!(err.to_string().contains("cost_loss"), "{err}");
@@ -97,6 +101,7 @@ fn every_preset_builds_and_unknown_ones_are_named() {
         Seed(1),
         &TestSpace::new(),
         None,
+        &Device::Cpu,
     )
     .expect_err("bad tau");
     assert!(err.to_string().contains("`tau`"), "{err}");
@@ -139,18 +144,29 @@ fn mixing_rows_and_values_follow_the_relaxation() {
 }
 
 #[test]
-fn temperature_schedules_match_the_papers() {
+fn temperature_schedules_follow_the_run_or_the_paper() {
+    // fbnet: 5.0 at the first epoch, the paper's final value at the last,
+    // whatever the run's length.
     let s = build("fbnet", json!({}), 1);
-    assert!((s.temperature(&ctx(0, 90)).expect("tau") - 5.0).abs() < 1e-12);
-    let t10 = s.temperature(&ctx(10, 90)).expect("tau");
+    for total in [2, 6, 90] {
+        assert_eq!(s.temperature(&ctx(0, total)), Some(5.0));
+        assert_eq!(s.temperature(&ctx(total - 1, total)), Some(FBNET_FINAL_TAU));
+    }
+    // fbnet-paper: the paper's per-epoch decay.
+    let p = build("fbnet-paper", json!({}), 1);
+    let t10 = p.temperature(&ctx(10, 90)).expect("tau");
     assert!((t10 - 5.0 * (-0.45f64).exp()).abs() < 1e-12);
     let g = build("gdas", json!({}), 1);
     assert!((g.temperature(&ctx(0, 50)).expect("tau") - 10.0).abs() < 1e-12);
     assert!((g.temperature(&ctx(49, 50)).expect("tau") - 0.1).abs() < 1e-12);
-    // Warm-up: fbnet trains weights only for the first ninth.
+    // Warm-up: fbnet trains weights only for the first ninth, gdas for a
+    // quarter (rounded), gdas-paper not at all.
     assert!(!s.trains_architecture(&ctx(9, 90)));
     assert!(s.trains_architecture(&ctx(10, 90)));
-    assert!(g.trains_architecture(&ctx(0, 50)));
+    assert!(!g.trains_architecture(&ctx(12, 50)));
+    assert!(g.trains_architecture(&ctx(13, 50)));
+    let gp = build("gdas-paper", json!({}), 1);
+    assert!(gp.trains_architecture(&ctx(0, 50)));
 }
 
 /// With a task loss that ignores the architecture, the MAC-aware losses

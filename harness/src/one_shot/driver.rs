@@ -9,10 +9,10 @@ use super::session::Search;
 use crate::context::Searched;
 use crate::progress::{EpochSummary, ProgressEvent};
 use crate::Result;
+use nasarena_core::entropy;
 use nasarena_core::{Arch, Cost, StepContext};
 use nasarena_datasets::Dataset;
 use nasarena_results::{DeriveRecord, EpochRecord, Record, ScoredArch};
-use nasarena_strategies::gumbel::entropy;
 use std::time::Instant;
 
 impl Search<'_, '_> {

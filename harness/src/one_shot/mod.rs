@@ -49,7 +49,13 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
     let seed = unit.seed;
     let strategy_cfg = &unit.config;
     let loss_costs = costs.loss.as_ref();
-    let mut strategy = build_one_shot(strategy_cfg, seed.derive("strategy", 0), space, loss_costs)?;
+    let mut strategy = build_one_shot(
+        strategy_cfg,
+        seed.derive("strategy", 0),
+        space,
+        loss_costs,
+        device,
+    )?;
     let parts = split(
         &data.train,
         data.test.clone(),
@@ -110,6 +116,7 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
                             seed.derive("probe", 1),
                             space,
                             loss_costs,
+                            device,
                         )?,
                     })
                 }

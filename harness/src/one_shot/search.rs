@@ -8,10 +8,10 @@ use crate::optim::Sgd;
 use crate::trainer::{evaluate_with, train_step, EvalStats, Schedule, StepPosition};
 use crate::Result;
 use candle_core::{Device, Tensor};
+use nasarena_core::CostTable;
 use nasarena_core::{Arch, MixingWeights, OneShotStrategy, SearchSpace, StepContext};
 use nasarena_datasets::{Augment, BatchConfig, Batcher, Dataset, ImageDataset, Normalization};
 use nasarena_spaces::supernet::{active_options, one_hot_mixing, Supernet};
-use nasarena_strategies::gumbel::CostTable;
 
 /// The data of a one-shot search.
 pub struct SearchData<'a> {

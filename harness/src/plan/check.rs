@@ -152,7 +152,7 @@ fn one_shot_costs(
     space: &dyn Realize,
 ) -> Result<Arc<SearchCosts>> {
     let loss = search_costs(st, space_cfg, space)?;
-    build_one_shot(st, Seed(0), space, loss.as_ref())?;
+    build_one_shot(st, Seed(0), space, loss.as_ref(), &candle_core::Device::Cpu)?;
     let vb = candle_nn::VarBuilder::zeros(candle_core::DType::F32, &candle_core::Device::Cpu);
     space.build_supernet(vb)?;
     Ok(Arc::new(SearchCosts {

@@ -2,8 +2,8 @@
 //! resolved once.
 
 use crate::experiment::StrategyConfig;
+use nasarena_core::CostTable;
 use nasarena_core::Seed;
-use nasarena_strategies::gumbel::CostTable;
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -61,16 +61,11 @@ pub fn probabilities(theta: &Tensor) -> Result<Vec<f64>> {
     p.flatten_all()?.to_vec1::<f64>()
 }
 
-/// Entropy in nats of a probability vector.
-pub fn entropy(p: &[f64]) -> f64 {
-    p.iter().filter(|&&q| q > 0.0).map(|&q| -q * q.ln()).sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use candle_core::{Device, Var};
-    use nasarena_core::Seed;
+    use nasarena_core::{entropy, Seed};
 
     fn weighted_sum(theta: &[f64], noise: &[f64], tau: f64, hard: bool) -> (f64, Vec<f64>) {
         let dev = Device::Cpu;

@@ -1,32 +1,26 @@
 //! The `gumbel` one-shot strategy: architecture logits, their relaxation
-//! into mixing weights, the (MAC-aware) search loss and Adam on theta.
+//! into mixing weights, the (cost-aware) search loss and Adam on theta.
 
 use super::relax::{gumbel_noise, probabilities, relax};
+use super::schedule::{same_schedule, warmup_epochs};
 use super::{CostLoss, GumbelConfig, Relaxation, NAME};
 use crate::{Error, Result};
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor, Var};
 use nasarena_core::{
-    Arch, CoreError, MixingWeights, OneShotStrategy, SearchSpace, Seed, SeedRng, StepContext,
+    Alternation, Arch, CoreError, CostTable, EffectiveSchedule, MixingWeights, OneShotStrategy,
+    RunShape, SearchSpace, Seed, SeedRng, StepContext,
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-/// MACs of every candidate of every decision plus the fixed part (stem,
-/// head, reductions), such that an architecture's MACs are
-/// `fixed + sum_d per_decision[d][choice_d]`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CostTable {
-    /// MACs outside the searched decisions.
-    pub fixed: u64,
-    /// `per_decision[d][o]`: MACs of option `o` of decision `d`.
-    pub per_decision: Vec<Vec<u64>>,
-}
-
-/// Adam moments of theta.
+/// Adam moments of theta, with a step count per logit (a logit without a
+/// gradient in a step does not advance its bias correction).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Moments {
-    step: u64,
+    /// Absent in states saved before per-logit counts: counting restarts.
+    #[serde(default)]
+    steps: Vec<Vec<u64>>,
     m: Vec<Vec<f32>>,
     v: Vec<Vec<f32>>,
 }
@@ -37,6 +31,14 @@ struct SavedState {
     theta: Vec<Vec<f32>>,
     moments: Moments,
     rng: SeedRng,
+    /// The run shape given to `plan_run`, if any: the schedule is computed
+    /// again from it on restore (exactly, unlike floats read from JSON).
+    #[serde(default)]
+    shape: Option<RunShape>,
+    /// The schedule as planned, to check that the configuration still
+    /// gives the same one.
+    #[serde(default)]
+    schedule: Option<EffectiveSchedule>,
 }
 
 /// The `gumbel` strategy.
@@ -44,10 +46,12 @@ struct SavedState {
 pub struct Gumbel {
     cfg: GumbelConfig,
     theta: Vec<Var>,
-    /// `(arity, 1)` cost columns in cost units, one per decision.
+    /// The fixed cost and `(arity, 1)` cost columns in COST units, one per
+    /// decision.
     cost_columns: Option<(f64, Vec<Tensor>)>,
     moments: Moments,
     rng: SeedRng,
+    planned: Option<(RunShape, EffectiveSchedule)>,
 }
 
 fn tensor_err(e: candle_core::Error) -> Error {
@@ -62,20 +66,21 @@ fn core_err(e: Error) -> CoreError {
 }
 
 impl Gumbel {
-    /// A search over `space` with logits at `cfg.theta_init`; `costs` is
-    /// needed by a MAC-aware loss.
+    /// A search over `space` with logits at `cfg.theta_init`, created on
+    /// `device` (the device of the supernet the mixing weights feed);
+    /// `costs` is needed by a cost-aware loss.
     pub fn new(
         cfg: GumbelConfig,
         seed: Seed,
         space: &dyn SearchSpace,
         costs: Option<&CostTable>,
+        device: &Device,
     ) -> Result<Self> {
         cfg.validate()?;
-        let device = Device::Cpu;
         let arities: Vec<usize> = space.decisions().iter().map(|d| d.arity()).collect();
         let theta = arities
             .iter()
-            .map(|&a| Var::from_vec(vec![cfg.theta_init; a], (1, a), &device))
+            .map(|&a| Var::from_vec(vec![cfg.theta_init; a], (1, a), device))
             .collect::<candle_core::Result<Vec<_>>>()
             .map_err(tensor_err)?;
         let cost_columns = match (cfg.cost_loss, costs) {
@@ -87,7 +92,7 @@ impl Gumbel {
                     format!("needs a per-candidate MAC table, which space `{}` does not provide; use cost_loss = {{ kind = \"none\" }}", space.name()),
                 ))
             }
-            (_, Some(table)) => Some(cost_columns(&cfg, table, &arities, &device)?),
+            (_, Some(table)) => Some(cost_columns(&cfg, table, &arities, device)?),
         };
         Ok(Gumbel {
             cfg,
@@ -95,6 +100,7 @@ impl Gumbel {
             cost_columns,
             moments: Moments::default(),
             rng: seed.derive("gumbel", 0).rng(),
+            planned: None,
         })
     }
 
@@ -103,7 +109,20 @@ impl Gumbel {
         &self.cfg
     }
 
-    /// Expected cost per mixing row, `(rows, 1)`, in cost units.
+    /// The schedule fixed by `plan_run` (or restored), if any.
+    pub fn schedule(&self) -> Option<&EffectiveSchedule> {
+        self.planned.as_ref().map(|(_, s)| s)
+    }
+
+    /// The learning rate of theta: the planned one, or the configured one
+    /// before `plan_run`.
+    pub fn arch_lr(&self) -> f64 {
+        self.schedule()
+            .and_then(|s| s.arch_lr)
+            .unwrap_or(self.cfg.theta_optimizer.lr)
+    }
+
+    /// Expected cost per mixing row, `(rows, 1)`, in COST units.
     fn expected_cost(&self, mixing: &MixingWeights) -> candle_core::Result<Option<Tensor>> {
         let Some((fixed, columns)) = &self.cost_columns else {
             return Ok(None);
@@ -119,12 +138,46 @@ impl Gumbel {
         total.map(|t| t + *fixed).transpose()
     }
 
-    fn warmup_epochs(&self, total: usize) -> usize {
-        (self.cfg.warmup_fraction * total as f64).round() as usize
+    fn tau(&self, ctx: &StepContext) -> f64 {
+        self.cfg.tau.at(ctx.epoch, ctx.total_epochs)
+    }
+
+    /// One Adam step on decision `i` from its gradient `g`; logits whose
+    /// gradient is exactly zero are left alone.
+    fn adam_step(&mut self, i: usize, g: &Tensor, lr: f64) -> candle_core::Result<()> {
+        let o = self.cfg.theta_optimizer;
+        let theta = &self.theta[i];
+        let g: Vec<f32> = g.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?;
+        let mut w: Vec<f32> = theta.as_tensor().flatten_all()?.to_vec1()?;
+        let (m, v, steps) = (
+            &mut self.moments.m[i],
+            &mut self.moments.v[i],
+            &mut self.moments.steps[i],
+        );
+        let mut moved = false;
+        for k in 0..w.len() {
+            if g[k] == 0.0 {
+                continue;
+            }
+            steps[k] += 1;
+            let t = steps[k].min(i32::MAX as u64) as i32;
+            let (c1, c2) = (1.0 - o.beta1.powi(t), 1.0 - o.beta2.powi(t));
+            let grad = f64::from(g[k]) + o.weight_decay * f64::from(w[k]);
+            m[k] = (o.beta1 * f64::from(m[k]) + (1.0 - o.beta1) * grad) as f32;
+            v[k] = (o.beta2 * f64::from(v[k]) + (1.0 - o.beta2) * grad * grad) as f32;
+            let update = lr * (f64::from(m[k]) / c1) / ((f64::from(v[k]) / c2).sqrt() + o.eps);
+            w[k] -= update as f32;
+            moved = true;
+        }
+        if moved {
+            theta.set(&Tensor::from_vec(w, theta.shape(), theta.device())?)?;
+        }
+        Ok(())
     }
 }
 
-/// The cost table as `(arity, 1)` columns in cost units, after checking
+/// The cost table as `(arity, 1)` columns in COST units (relative to the
+/// uniform mixture, or absolute with `cost_unit_macs`), after checking
 /// that the logarithm of the multiplicative loss stays positive.
 fn cost_columns(
     cfg: &GumbelConfig,
@@ -144,37 +197,51 @@ fn cost_columns(
             reason: "the MAC table does not match the space's decisions".into(),
         });
     }
-    let unit = cfg.cost_unit_macs;
-    let smallest = table.fixed as f64
-        + table
-            .per_decision
-            .iter()
-            .map(|row| row.iter().copied().min().unwrap_or(0) as f64)
-            .sum::<f64>();
-    if matches!(cfg.cost_loss, CostLoss::Multiplicative { .. }) && smallest <= 0.0 {
+    let uniform = table.uniform();
+    let scale = match cfg.cost_unit_macs {
+        Some(unit) => unit,
+        None if uniform > 0.0 => uniform / cfg.cost_reference,
+        None => {
+            return Err(Error::config(
+                NAME,
+                "cost_loss",
+                "has nothing to weigh: every candidate and the fixed part of this cost table cost nothing; use cost_loss = { kind = \"none\" }",
+            ))
+        }
+    };
+    let smallest = table.cheapest();
+    let multiplicative = matches!(cfg.cost_loss, CostLoss::Multiplicative { .. });
+    if multiplicative && smallest <= 0.0 {
         return Err(Error::config(
             NAME,
             "cost_loss",
             "the cheapest architecture costs nothing in this cost table, so ln(COST) is undefined; use the additive loss (`kind = \"additive\"`)".to_string(),
         ));
     }
-    if matches!(cfg.cost_loss, CostLoss::Multiplicative { .. }) && smallest / unit <= 1.0 {
-        return Err(Error::config(
-            NAME,
-            "cost_unit_macs",
-            format!("makes the cheapest architecture cost {} units; ln(COST) must stay positive, so use a unit below {smallest} (MACs, or nanoseconds with a latency table)", smallest / unit),
-        ));
+    if multiplicative && smallest / scale <= 1.0 {
+        return Err(match cfg.cost_unit_macs {
+            Some(_) => Error::config(
+                NAME,
+                "cost_unit_macs",
+                format!("makes the cheapest architecture cost {} units; ln(COST) must stay positive, so use a unit below {smallest} (MACs, or nanoseconds with a latency table)", smallest / scale),
+            ),
+            None => Error::config(
+                NAME,
+                "cost_reference",
+                format!("= {} makes the cheapest architecture cost {} (it costs {:.4} of the uniform mixture); ln(COST) must stay positive, so raise it above {}", cfg.cost_reference, smallest / scale, smallest / uniform, uniform / smallest),
+            ),
+        });
     }
     let columns = table
         .per_decision
         .iter()
         .map(|row| {
-            let v: Vec<f32> = row.iter().map(|&m| (m as f64 / unit) as f32).collect();
+            let v: Vec<f32> = row.iter().map(|&m| (m as f64 / scale) as f32).collect();
             Tensor::from_vec(v, (row.len(), 1), device)
         })
         .collect::<candle_core::Result<Vec<_>>>()
         .map_err(tensor_err)?;
-    Ok((table.fixed as f64 / unit, columns))
+    Ok((table.fixed as f64 / scale, columns))
 }
 
 impl OneShotStrategy for Gumbel {
@@ -187,7 +254,26 @@ impl OneShotStrategy for Gumbel {
     }
 
     fn trains_architecture(&self, ctx: &StepContext) -> bool {
-        ctx.epoch >= self.warmup_epochs(ctx.total_epochs)
+        ctx.epoch >= warmup_epochs(self.cfg.warmup_fraction, ctx.total_epochs)
+    }
+
+    fn alternation(&self) -> Alternation {
+        self.cfg.alternate
+    }
+
+    fn plan_run(&mut self, shape: &RunShape) -> nasarena_core::Result<EffectiveSchedule> {
+        let schedule = self.cfg.plan(shape);
+        if let Some((planned, existing)) = &self.planned {
+            if planned != shape || !same_schedule(existing, &schedule) {
+                return Err(core_err(Error::state(
+                    NAME,
+                    format!("the run was planned for {planned:?} but is now planned for {shape:?}; a resumed run must keep its shape"),
+                )));
+            }
+            return Ok(existing.clone());
+        }
+        self.planned = Some((*shape, schedule.clone()));
+        Ok(schedule)
     }
 
     fn mixing_weights(
@@ -195,7 +281,7 @@ impl OneShotStrategy for Gumbel {
         ctx: &StepContext,
         batch: usize,
     ) -> nasarena_core::Result<MixingWeights> {
-        let tau = self.cfg.tau.at(ctx.epoch, ctx.total_epochs);
+        let tau = self.tau(ctx);
         let rows = if self.cfg.per_image { batch.max(1) } else { 1 };
         let hard = self.cfg.relaxation == Relaxation::Hard;
         let mut per_decision = Vec::with_capacity(self.theta.len());
@@ -237,7 +323,6 @@ impl OneShotStrategy for Gumbel {
     }
 
     fn update_architecture(&mut self, grads: &GradStore) -> nasarena_core::Result<()> {
-        let o = self.cfg.theta_optimizer;
         if self.moments.m.len() != self.theta.len() {
             self.moments.m = self
                 .theta
@@ -246,28 +331,17 @@ impl OneShotStrategy for Gumbel {
                 .collect();
             self.moments.v = self.moments.m.clone();
         }
-        self.moments.step += 1;
-        let t = self.moments.step as i32;
-        let (c1, c2) = (1.0 - o.beta1.powi(t), 1.0 - o.beta2.powi(t));
-        for (i, theta) in self.theta.iter().enumerate() {
-            let Some(g) = grads.get(theta.as_tensor()) else {
+        if self.moments.steps.len() != self.theta.len() {
+            self.moments.steps = self.theta.iter().map(|t| vec![0; t.elem_count()]).collect();
+        }
+        let lr = self.arch_lr();
+        for i in 0..self.theta.len() {
+            let Some(g) = grads.get(self.theta[i].as_tensor()).cloned() else {
                 continue;
             };
-            let mut step = || -> candle_core::Result<()> {
-                let g: Vec<f32> = g.flatten_all()?.to_vec1()?;
-                let mut w: Vec<f32> = theta.as_tensor().flatten_all()?.to_vec1()?;
-                let (m, v) = (&mut self.moments.m[i], &mut self.moments.v[i]);
-                for k in 0..w.len() {
-                    let grad = f64::from(g[k]) + o.weight_decay * f64::from(w[k]);
-                    m[k] = (o.beta1 * f64::from(m[k]) + (1.0 - o.beta1) * grad) as f32;
-                    v[k] = (o.beta2 * f64::from(v[k]) + (1.0 - o.beta2) * grad * grad) as f32;
-                    let update =
-                        o.lr * (f64::from(m[k]) / c1) / ((f64::from(v[k]) / c2).sqrt() + o.eps);
-                    w[k] -= update as f32;
-                }
-                theta.set(&Tensor::from_vec(w, theta.shape(), theta.device())?)
-            };
-            step().map_err(tensor_err).map_err(core_err)?;
+            self.adam_step(i, &g, lr)
+                .map_err(tensor_err)
+                .map_err(core_err)?;
         }
         Ok(())
     }
@@ -291,8 +365,7 @@ impl OneShotStrategy for Gumbel {
     }
 
     fn temperature(&self, ctx: &StepContext) -> Option<f64> {
-        (self.cfg.relaxation != Relaxation::Softmax)
-            .then(|| self.cfg.tau.at(ctx.epoch, ctx.total_epochs))
+        (self.cfg.relaxation != Relaxation::Softmax).then(|| self.tau(ctx))
     }
 
     fn distribution(&self) -> nasarena_core::Result<Vec<Vec<f64>>> {
@@ -349,6 +422,8 @@ impl OneShotStrategy for Gumbel {
             theta,
             moments: self.moments.clone(),
             rng: self.rng.clone(),
+            shape: self.planned.as_ref().map(|(shape, _)| *shape),
+            schedule: self.schedule().cloned(),
         };
         serde_json::to_value(&state).map_err(|e| core_err(Error::state(NAME, e)))
     }
@@ -368,6 +443,20 @@ impl OneShotStrategy for Gumbel {
                 "saved logits do not fit this space",
             )));
         }
+        let sizes: Vec<usize> = self.theta.iter().map(|t| t.elem_count()).collect();
+        let fits = |rows: usize, len: &dyn Fn(usize) -> usize| {
+            rows == 0 || (rows == sizes.len() && (0..rows).all(|i| len(i) == sizes[i]))
+        };
+        let mo = &saved.moments;
+        if !fits(mo.m.len(), &|i| mo.m[i].len())
+            || !fits(mo.v.len(), &|i| mo.v[i].len())
+            || !fits(mo.steps.len(), &|i| mo.steps[i].len())
+        {
+            return Err(core_err(Error::state(
+                NAME,
+                "saved optimiser moments do not fit this space",
+            )));
+        }
         for (values, theta) in saved.theta.into_iter().zip(&self.theta) {
             Tensor::from_vec(values, theta.shape(), theta.device())
                 .and_then(|t| t.to_dtype(DType::F32))
@@ -375,8 +464,32 @@ impl OneShotStrategy for Gumbel {
                 .map_err(tensor_err)
                 .map_err(core_err)?;
         }
+        let planned = match saved.shape {
+            Some(shape) => {
+                let schedule = self.cfg.plan(&shape);
+                if saved
+                    .schedule
+                    .as_ref()
+                    .is_some_and(|s| !same_schedule(s, &schedule))
+                {
+                    return Err(core_err(Error::state(
+                        NAME,
+                        "the saved run's schedule differs from the one this configuration gives; was the configuration changed?",
+                    )));
+                }
+                if self.planned.as_ref().is_some_and(|(p, _)| *p != shape) {
+                    return Err(core_err(Error::state(
+                        NAME,
+                        "the saved run was planned for another run shape",
+                    )));
+                }
+                Some((shape, schedule))
+            }
+            None => self.planned.take(),
+        };
         self.moments = saved.moments;
         self.rng = saved.rng;
+        self.planned = planned;
         Ok(())
     }
 }
