@@ -13,7 +13,7 @@ use crate::plan::{Plan, Unit};
 use crate::progress::{ProgressEvent, UnitLabel};
 use crate::{Error, Result};
 use candle_core::Device;
-use nasarena_core::{Arch, Cost};
+use nasarena_core::{Arch, Cost, EffectiveSchedule};
 use nasarena_results::{FinalRecord, Header, Journal, Record, SCHEMA_VERSION};
 use nasarena_spaces::Realize;
 
@@ -103,7 +103,11 @@ impl<'a> UnitContext<'a> {
         })
     }
 
-    fn header(&self, evaluator: &dyn Evaluator) -> Result<Header> {
+    fn header(
+        &self,
+        evaluator: &dyn Evaluator,
+        schedule: Option<&EffectiveSchedule>,
+    ) -> Result<Header> {
         let (plan, unit, opts) = (self.plan, self.unit, self.opts);
         let exp = &plan.experiment;
         let st = &unit.config;
@@ -132,14 +136,20 @@ impl<'a> UnitContext<'a> {
             cost_note: evaluator.cost_note(),
             host: host_name(),
             slurm: slurm_ids(),
+            search_schedule: schedule.cloned(),
         })
     }
 
-    /// Creates the unit's journal, or reopens it on `--resume` after
-    /// checking that it belongs to this run; tells the progress sink the
-    /// run starts (or was finished earlier).
-    pub fn open_journal(&self, evaluator: &dyn Evaluator) -> Result<Opened> {
-        let opened = self.open_or_create(evaluator)?;
+    /// Creates the unit's journal (its header records a one-shot run's
+    /// `schedule`), or reopens it on `--resume` after checking that it
+    /// belongs to this run; tells the progress sink the run starts (or was
+    /// finished earlier).
+    pub fn open_journal(
+        &self,
+        evaluator: &dyn Evaluator,
+        schedule: Option<&EffectiveSchedule>,
+    ) -> Result<Opened> {
+        let opened = self.open_or_create(evaluator, schedule)?;
         let budget = self.plan.budget;
         if matches!(opened, Opened::Finished) {
             self.opts
@@ -153,10 +163,14 @@ impl<'a> UnitContext<'a> {
         Ok(opened)
     }
 
-    fn open_or_create(&self, evaluator: &dyn Evaluator) -> Result<Opened> {
+    fn open_or_create(
+        &self,
+        evaluator: &dyn Evaluator,
+        schedule: Option<&EffectiveSchedule>,
+    ) -> Result<Opened> {
         let unit = self.unit;
         if !unit.journal.exists() {
-            let header = self.header(evaluator)?;
+            let header = self.header(evaluator, schedule)?;
             let writer = JournalWriter::create(&unit.journal, &header)?;
             return Ok(Opened::Fresh(writer.with_sync(evaluator.journal_sync())));
         }

@@ -8,18 +8,61 @@
 //! way the loop also stops before an epoch the remaining budget cannot pay
 //! for, so a run overshoots by at most one epoch's misestimate.
 
-use nasarena_core::{Budget, BudgetUnit, Cost, OneShotStrategy, StepContext};
+use nasarena_core::{Alternation, Budget, BudgetUnit, Cost, OneShotStrategy, StepContext};
 
 /// The most epochs a plan may have (a guard against absurd budgets).
 pub const MAX_EPOCHS: usize = 100_000;
+
+/// The sizes that decide what one supernet epoch processes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochSizes {
+    /// Images of the part that trains the supernet weights.
+    pub weights: usize,
+    /// Images of the part that trains the architecture.
+    pub arch: usize,
+    /// Mini-batch size.
+    pub batch: usize,
+}
+
+impl EpochSizes {
+    /// Weight steps per epoch (the last batch may be short).
+    pub fn weight_steps(&self) -> usize {
+        self.weights.div_ceil(self.batch.max(1))
+    }
+
+    /// Size of an architecture batch under per-step alternation: full
+    /// batches only (a short one would weigh its few images like a full
+    /// one), the whole part when it is smaller than a batch.
+    pub fn step_arch_batch(&self) -> usize {
+        self.batch.max(1).min(self.arch)
+    }
+
+    /// Architecture steps of a post-warm-up epoch: one per weight step
+    /// under per-step alternation (DARTS, GDAS), one pass over the part
+    /// under per-epoch alternation (FBNet).
+    pub fn arch_steps(&self, alternation: Alternation) -> usize {
+        match alternation {
+            _ if self.arch == 0 => 0,
+            Alternation::Step => self.weight_steps(),
+            Alternation::Epoch => self.arch.div_ceil(self.batch.max(1)),
+        }
+    }
+
+    /// Architecture images of a post-warm-up epoch.
+    pub fn arch_samples(&self, alternation: Alternation) -> usize {
+        match alternation {
+            Alternation::Step => self.arch_steps(alternation) * self.step_arch_batch(),
+            Alternation::Epoch => self.arch,
+        }
+    }
+}
 
 /// Train samples of epoch `epoch` of `total`.
 pub fn epoch_samples(
     strategy: &dyn OneShotStrategy,
     epoch: usize,
     total: usize,
-    weight_len: usize,
-    arch_len: usize,
+    sizes: EpochSizes,
 ) -> u64 {
     let ctx = StepContext {
         epoch,
@@ -28,28 +71,23 @@ pub fn epoch_samples(
         steps_per_epoch: 1,
     };
     let arch = if strategy.trains_architecture(&ctx) {
-        arch_len
+        sizes.arch_samples(strategy.alternation())
     } else {
         0
     };
-    (weight_len + arch) as u64
+    (sizes.weights + arch) as u64
 }
 
 /// The largest number of epochs whose train samples fit in `limit`.
-pub fn epochs_for_samples(
-    strategy: &dyn OneShotStrategy,
-    limit: f64,
-    weight_len: usize,
-    arch_len: usize,
-) -> usize {
+pub fn epochs_for_samples(strategy: &dyn OneShotStrategy, limit: f64, sizes: EpochSizes) -> usize {
     let mut best = 0;
     for total in 1..=MAX_EPOCHS {
         let cost: u64 = (0..total)
-            .map(|e| epoch_samples(strategy, e, total, weight_len, arch_len))
+            .map(|e| epoch_samples(strategy, e, total, sizes))
             .sum();
         if cost as f64 <= limit + 1e-9 {
             best = total;
-        } else if (weight_len as u64) * total as u64 > limit as u64 {
+        } else if (sizes.weights as u64) * total as u64 > limit as u64 {
             break;
         }
     }
@@ -127,24 +165,29 @@ mod tests {
         .expect("strategy")
     }
 
-    fn planned_samples(s: &dyn OneShotStrategy, total: usize, w: usize, a: usize) -> u64 {
-        (0..total).map(|e| epoch_samples(s, e, total, w, a)).sum()
+    const SIZES: EpochSizes = EpochSizes {
+        weights: 640,
+        arch: 160,
+        batch: 64,
+    };
+
+    fn planned_samples(s: &dyn OneShotStrategy, total: usize) -> u64 {
+        (0..total).map(|e| epoch_samples(s, e, total, SIZES)).sum()
     }
 
     #[test]
     fn sample_budgets_buy_the_most_epochs_that_fit() {
-        let (w, a) = (640, 160);
         for preset in ["fbnet", "gdas", "squeezenas", "darts"] {
             let s = strategy(preset);
             for limit in [800.0, 2400.0, 5000.0, 20_000.0] {
-                let total = epochs_for_samples(s.as_ref(), limit, w, a);
+                let total = epochs_for_samples(s.as_ref(), limit, SIZES);
                 assert!(total >= 1, "{preset} at {limit}");
-                let spent = planned_samples(s.as_ref(), total, w, a);
+                let spent = planned_samples(s.as_ref(), total);
                 assert!(
                     spent as f64 <= limit,
                     "{preset} at {limit}: {total} epochs cost {spent}"
                 );
-                let more = planned_samples(s.as_ref(), total + 1, w, a);
+                let more = planned_samples(s.as_ref(), total + 1);
                 assert!(
                     more as f64 > limit,
                     "{preset} at {limit}: {} epochs also fit",
@@ -170,8 +213,36 @@ mod tests {
             } else {
                 640
             };
-            assert_eq!(epoch_samples(s.as_ref(), epoch, total, 640, 160), want);
+            assert_eq!(epoch_samples(s.as_ref(), epoch, total, SIZES), want);
         }
+    }
+
+    #[test]
+    fn per_step_alternation_takes_an_architecture_batch_per_weight_step() {
+        // 640 weight images in batches of 64: 10 steps, each followed by a
+        // full architecture batch drawn from the 160 (reshuffled as needed).
+        assert_eq!(SIZES.weight_steps(), 10);
+        assert_eq!(SIZES.arch_steps(Alternation::Step), 10);
+        assert_eq!(SIZES.arch_samples(Alternation::Step), 640);
+        assert_eq!(SIZES.arch_steps(Alternation::Epoch), 3);
+        assert_eq!(SIZES.arch_samples(Alternation::Epoch), 160);
+        let small = EpochSizes {
+            weights: 100,
+            arch: 20,
+            batch: 64,
+        };
+        assert_eq!(small.arch_samples(Alternation::Step), 2 * 20);
+        let s = strategy("gdas");
+        assert_eq!(s.alternation(), Alternation::Step);
+        let ctx = |epoch| StepContext {
+            epoch,
+            total_epochs: 8,
+            step: 0,
+            steps_per_epoch: 1,
+        };
+        let last = epoch_samples(s.as_ref(), 7, 8, SIZES);
+        assert!(s.trains_architecture(&ctx(7)));
+        assert_eq!(last, 640 + 640);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! [`Record`] per line, appended and fsynced as events happen. Records are
 //! tagged by `kind`; [`SCHEMA_VERSION`] changes when a field changes meaning.
 
-use nasarena_core::{Budget, Cost, Outcome};
+use nasarena_core::{Budget, Cost, EffectiveSchedule, Outcome};
 use serde::{Deserialize, Serialize};
 
 /// Version of the record schema written into every header.
@@ -63,6 +63,11 @@ pub struct Header {
     /// The Slurm job that started the run, when it ran under Slurm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slurm: Option<SlurmIds>,
+    /// One-shot runs: the schedule the strategy planned for the run the
+    /// budget affords (temperature per epoch, architecture learning rate,
+    /// warm-up epochs, alternation), not the paper's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_schedule: Option<EffectiveSchedule>,
 }
 
 /// The Slurm job (and array task) a run was started by, from the
@@ -162,6 +167,19 @@ pub struct EpochRecord {
     pub val_accuracy: f64,
     /// Entropy (nats) of each decision's distribution at the epoch's end.
     pub entropy: Vec<f64>,
+    /// The largest probability of each decision's distribution at the
+    /// epoch's end (1/K when uniform, 1 when decided).
+    #[serde(default)]
+    pub max_probability: Vec<f64>,
+    /// Architecture steps taken so far in the run.
+    #[serde(default)]
+    pub arch_steps: u64,
+    /// Validation accuracy of the supernet run as the soft mixture of the
+    /// current distribution (no sampling): next to `val_accuracy` (the
+    /// argmax path) it tells an untrained supernet from a path that
+    /// differs from the mixture.
+    #[serde(default)]
+    pub mixture_val_accuracy: Option<f64>,
     /// Architecture derived (argmax) from the current parameters.
     pub derived: String,
     /// MACs of the derived architecture (batch 1).

@@ -245,7 +245,7 @@ pub fn run_black_box_unit(ctx: &UnitContext) -> Result<()> {
         progress: ctx.opts.progress.as_ref(),
         label: &ctx.label,
     };
-    let mut writer = match ctx.open_journal(evaluator.as_ref())? {
+    let mut writer = match ctx.open_journal(evaluator.as_ref(), None)? {
         Opened::Finished => return Ok(()),
         Opened::Fresh(writer) => writer,
         Opened::Resumed(writer, journal) => {

@@ -63,6 +63,7 @@ fn header(budget: Budget) -> Header {
         cost_note: "test double".into(),
         host: "test".into(),
         slurm: None,
+        search_schedule: None,
     }
 }
 

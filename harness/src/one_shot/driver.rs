@@ -2,28 +2,28 @@
 //! charging everything to the meter and journaling as it goes.
 
 use super::checkpoint::{self, Manifest};
-use super::epochs::Probe;
+use super::epochs::EpochPlan;
 use super::resume::Resume;
-use super::search::{run_epoch, score, weight_steps_per_epoch};
+use super::search::{run_epoch, score, score_mixture, weight_steps_per_epoch};
 use super::session::Search;
 use crate::context::Searched;
 use crate::progress::{EpochSummary, ProgressEvent};
 use crate::Result;
-use nasarena_core::entropy;
+use nasarena_core::{entropy, max_probability};
 use nasarena_core::{Arch, Cost, StepContext};
 use nasarena_datasets::Dataset;
 use nasarena_results::{DeriveRecord, EpochRecord, Record, ScoredArch};
 use std::time::Instant;
 
-impl Search<'_, '_> {
+impl Search<'_, '_, '_> {
     /// Runs the remaining epochs; returns how many epochs the run has.
-    pub fn epochs(&mut self, resumed: &Resume, probe: Option<&mut Probe>) -> Result<u64> {
-        let plan = self.plan_epochs(resumed, probe)?;
-        let steps = weight_steps_per_epoch(self.data, self.trainer.schedule);
+    pub fn epochs(&mut self, resumed: &Resume, plan: &EpochPlan) -> Result<u64> {
+        let steps = weight_steps_per_epoch(self.core.data, self.core.trainer.schedule);
         let mut measured = Vec::new();
         let mut done = resumed.epochs_done;
+        let mut arch_steps = resumed.arch_steps;
         let mut carried = if resumed.total_epochs.is_none() {
-            self.meter.spent()
+            self.core.meter.spent()
         } else {
             Cost::default()
         };
@@ -31,7 +31,11 @@ impl Search<'_, '_> {
             // Between epochs: the checkpoint and record of the last one
             // are written, so a resumed run continues from here.
             self.stop.check(self.writer)?;
-            if !self.meter.affords(self.predicted(&plan, epoch, &measured)) {
+            if !self
+                .core
+                .meter
+                .affords(self.core.predicted(plan, epoch, &measured))
+            {
                 break;
             }
             let ctx = StepContext {
@@ -41,19 +45,20 @@ impl Search<'_, '_> {
                 steps_per_epoch: steps,
             };
             let carried_seconds = carried.device_seconds;
-            let record = self.one_epoch(ctx, std::mem::take(&mut carried))?;
+            let record = self.one_epoch(ctx, std::mem::take(&mut carried), arch_steps)?;
+            arch_steps = record.arch_steps;
             measured.push(record.cost.device_seconds - carried_seconds);
             done += 1;
             let failed = record.failure.is_some();
             let manifest = Manifest {
                 epoch,
                 total_epochs: plan.total,
-                strategy: self.strategy.save_state()?,
-                spent: self.meter.spent(),
+                strategy: self.core.strategy.save_state()?,
+                spent: self.core.meter.spent(),
                 record: record.clone(),
                 tensors: checkpoint::tensors_file(self.journal, epoch),
             };
-            checkpoint::save(self.journal, &manifest, self.varmap, self.trainer.sgd)?;
+            checkpoint::save(self.journal, &manifest, self.varmap, self.core.trainer.sgd)?;
             self.writer.append(&Record::Epoch(record.clone()))?;
             self.report(&record, plan.total);
             if failed {
@@ -65,65 +70,73 @@ impl Search<'_, '_> {
 
     /// One epoch plus the argmax's validation score; `carried` is cost
     /// already charged (the timing probe) that this record accounts for.
-    fn one_epoch(&mut self, ctx: StepContext, carried: Cost) -> Result<EpochRecord> {
+    fn one_epoch(
+        &mut self,
+        ctx: StepContext,
+        carried: Cost,
+        arch_steps_before: u64,
+    ) -> Result<EpochRecord> {
         let _span = tracing::debug_span!("epoch", epoch = ctx.epoch + 1).entered();
         let started = Instant::now();
-        let tau = self.strategy.temperature(&ctx);
-        let trained_architecture = self.strategy.trains_architecture(&ctx);
+        let tau = self.core.strategy.temperature(&ctx);
+        let trained_architecture = self.core.strategy.trains_architecture(&ctx);
         let work = run_epoch(
-            self.trainer,
-            self.strategy,
-            self.data,
+            self.core.trainer,
+            self.core.strategy,
+            self.core.data,
             ctx,
-            self.seed.derive("epoch-data", 0),
+            self.core.seed.derive("epoch-data", 0),
         )?;
-        let derived = self.strategy.derive(self.space)?;
+        let derived = self.core.strategy.derive(self.core.space)?;
         let val = score(
-            self.trainer.net,
+            self.core.trainer.net,
             &derived,
-            self.space,
-            self.data.val,
-            self.data.norm,
-            self.trainer.schedule.batch_size,
-            self.trainer.device,
+            self.core.space,
+            self.core.data.val,
+            self.core.data.norm,
+            self.core.trainer.schedule.batch_size,
+            self.core.trainer.device,
         )?;
-        self.trainer.device.synchronize()?;
-        let derived_macs = self.space.cost(&derived)?.macs;
-        let val_len = self.data.val.len() as u64;
+        let dist = self.core.strategy.distribution()?;
+        let mixture = score_mixture(
+            self.core.trainer,
+            &dist,
+            self.core.data.val,
+            self.core.data.norm,
+        )?;
+        self.core.trainer.device.synchronize()?;
+        let derived_macs = self.core.space.cost(&derived)?.macs;
+        let val_len = self.core.data.val.len() as u64;
         let cost = Cost {
             device_seconds: started.elapsed().as_secs_f64(),
             train_samples: work.train_samples,
-            eval_samples: val_len,
+            eval_samples: 2 * val_len,
             macs: work
                 .macs
-                .saturating_add(derived_macs.saturating_mul(val_len)),
+                .saturating_add(derived_macs.saturating_mul(val_len))
+                .saturating_add(mixture.macs.saturating_mul(val_len)),
             evaluations: 0,
         };
-        self.meter.charge(cost);
-        let dist = self.strategy.distribution()?;
-        let expected_macs = self.trainer.costs.map_or(0.0, |t| {
-            t.fixed as f64
-                + dist
-                    .iter()
-                    .zip(&t.per_decision)
-                    .map(|(p, row)| p.iter().zip(row).map(|(q, &m)| q * m as f64).sum::<f64>())
-                    .sum::<f64>()
-        });
+        self.core.meter.charge(cost);
+        let expected_macs = self.core.trainer.costs.map_or(0.0, |t| t.expected(&dist));
         Ok(EpochRecord {
             epoch: ctx.epoch,
             trained_architecture,
             tau,
             train_loss: work.train_loss,
-            arch_loss: work.arch_loss.is_finite().then_some(work.arch_loss),
+            arch_loss: work.arch_loss,
             val_loss: val.loss.is_finite().then_some(val.loss),
             val_accuracy: val.accuracy,
             entropy: dist.iter().map(|p| entropy(p)).collect(),
-            derived: self.space.format(&derived),
+            max_probability: dist.iter().map(|p| max_probability(p)).collect(),
+            arch_steps: arch_steps_before + work.arch_steps,
+            mixture_val_accuracy: Some(mixture.stats.accuracy),
+            derived: self.core.space.format(&derived),
             derived_macs,
             expected_macs,
             failure: work.failure,
             cost: cost.plus(carried),
-            cumulative: self.meter.spent(),
+            cumulative: self.core.meter.spent(),
         })
     }
 
@@ -138,7 +151,7 @@ impl Search<'_, '_> {
             entropy: r.entropy.iter().sum::<f64>() / r.entropy.len().max(1) as f64,
             argmax_mmacs: r.derived_macs as f64 / 1e6,
         };
-        let budget = self.meter.progress().fraction();
+        let budget = self.core.meter.progress().fraction();
         tracing::info!(
             ?summary,
             budget,
@@ -158,14 +171,18 @@ impl Search<'_, '_> {
     pub fn derive(&mut self, epochs: u64) -> Result<Searched> {
         self.stop.check(self.writer)?;
         let started = Instant::now();
-        let argmax = self.strategy.derive(self.space)?;
+        let argmax = self.core.strategy.derive(self.core.space)?;
         let mut archs: Vec<(Arch, bool)> = vec![(argmax, true)];
-        let k = self.strategy.derivation_samples();
-        for arch in self.strategy.sample_architectures(k, self.space)? {
-            let canonical = self.space.canonical(&arch);
+        let k = self.core.strategy.derivation_samples();
+        for arch in self
+            .core
+            .strategy
+            .sample_architectures(k, self.core.space)?
+        {
+            let canonical = self.core.space.canonical(&arch);
             if !archs
                 .iter()
-                .any(|(a, _)| self.space.canonical(a) == canonical)
+                .any(|(a, _)| self.core.space.canonical(a) == canonical)
             {
                 archs.push((arch, false));
             }
@@ -174,26 +191,26 @@ impl Search<'_, '_> {
         let mut macs_done = 0u64;
         for (arch, is_argmax) in &archs {
             let stats = score(
-                self.trainer.net,
+                self.core.trainer.net,
                 arch,
-                self.space,
-                self.data.val,
-                self.data.norm,
-                self.trainer.schedule.batch_size,
-                self.trainer.device,
+                self.core.space,
+                self.core.data.val,
+                self.core.data.norm,
+                self.core.trainer.schedule.batch_size,
+                self.core.trainer.device,
             )?;
-            let report = self.space.cost(arch)?;
-            macs_done =
-                macs_done.saturating_add(report.macs.saturating_mul(self.data.val.len() as u64));
+            let report = self.core.space.cost(arch)?;
+            macs_done = macs_done
+                .saturating_add(report.macs.saturating_mul(self.core.data.val.len() as u64));
             candidates.push(ScoredArch {
-                arch: self.space.format(arch),
+                arch: self.core.space.format(arch),
                 val_accuracy: stats.accuracy,
                 macs: report.macs,
                 params: report.params,
                 argmax: *is_argmax,
             });
         }
-        self.trainer.device.synchronize()?;
+        self.core.trainer.device.synchronize()?;
         // The best validation accuracy; ties go to the earliest (the argmax).
         let best = (0..candidates.len())
             .rev()
@@ -206,11 +223,11 @@ impl Search<'_, '_> {
         let cost = Cost {
             device_seconds: started.elapsed().as_secs_f64(),
             train_samples: 0,
-            eval_samples: (candidates.len() * self.data.val.len()) as u64,
+            eval_samples: (candidates.len() * self.core.data.val.len()) as u64,
             macs: macs_done,
             evaluations: candidates.len() as u64,
         };
-        self.meter.charge(cost);
+        self.core.meter.charge(cost);
         let chosen = candidates[best].arch.clone();
         let best_val = candidates[best].val_accuracy;
         let derived = ProgressEvent::Derived {
@@ -223,7 +240,7 @@ impl Search<'_, '_> {
             candidates,
             chosen,
             cost,
-            cumulative: self.meter.spent(),
+            cumulative: self.core.meter.spent(),
         }))?;
         self.progress.event(self.label, derived);
         Ok(Searched {

@@ -4,12 +4,12 @@
 
 use super::resume::Resume;
 use super::search::{run_epoch, score, weight_steps_per_epoch, SearchData, SupernetTrainer};
-use super::session::Search;
+use super::session::SearchCore;
 use crate::optim::Sgd;
 use crate::supernet_budget::{epoch_samples, epochs_for_samples, epochs_for_time, seconds_cost};
 use crate::{Error, Result};
 use candle_nn::VarMap;
-use nasarena_core::{BudgetUnit, OneShotStrategy, StepContext};
+use nasarena_core::{BudgetUnit, EffectiveSchedule, OneShotStrategy, RunShape, StepContext};
 use nasarena_datasets::Dataset;
 use nasarena_spaces::layers::trainable_vars;
 use nasarena_spaces::Supernet;
@@ -40,7 +40,7 @@ pub fn time_unit(unit: BudgetUnit) -> bool {
     matches!(unit, BudgetUnit::DeviceSeconds | BudgetUnit::DeviceHours)
 }
 
-impl Search<'_, '_> {
+impl SearchCore<'_, '_> {
     fn subset(
         data: &nasarena_datasets::ImageDataset,
         n: usize,
@@ -135,7 +135,8 @@ impl Search<'_, '_> {
             });
         }
         if !time_unit(budget.unit) {
-            let total = epochs_for_samples(&*self.strategy, budget.limit, w_len, a_len);
+            let sizes = self.data.sizes(self.trainer.schedule.batch_size);
+            let total = epochs_for_samples(&*self.strategy, budget.limit, sizes);
             if total == 0 {
                 return Err(Error::Budget(format!(
                     "budget.limit = {} train samples does not afford one supernet epoch ({} samples); raise it",
@@ -152,7 +153,9 @@ impl Search<'_, '_> {
         let probe =
             probe.ok_or_else(|| Error::Internal("time budget without a timing probe".into()))?;
         let (per_train, per_eval) = self.time_probe(probe)?;
-        let epoch_seconds = per_train * (w_len + a_len) as f64 + per_eval * v_len as f64;
+        let sizes = self.data.sizes(self.trainer.schedule.batch_size);
+        let arch_samples = sizes.arch_samples(self.strategy.alternation());
+        let epoch_seconds = per_train * (w_len + arch_samples) as f64 + per_eval * v_len as f64;
         let reserve_seconds =
             per_eval * v_len as f64 * (1 + self.strategy.derivation_samples()) as f64;
         let total = epochs_for_time(
@@ -179,13 +182,8 @@ impl Search<'_, '_> {
     pub fn predicted(&self, plan: &EpochPlan, epoch: usize, measured: &[f64]) -> f64 {
         let unit = self.unit();
         if !time_unit(unit) {
-            return epoch_samples(
-                &*self.strategy,
-                epoch,
-                plan.total,
-                self.data.weights.len(),
-                self.data.arch.len(),
-            ) as f64;
+            let sizes = self.data.sizes(self.trainer.schedule.batch_size);
+            return epoch_samples(&*self.strategy, epoch, plan.total, sizes) as f64;
         }
         let seconds = if measured.is_empty() {
             plan.epoch_seconds
@@ -199,5 +197,17 @@ impl Search<'_, '_> {
         } else {
             secs
         }
+    }
+
+    /// Asks the strategy to plan a run of `total` epochs on this data (its
+    /// schedule for the journal header).
+    pub fn plan_run(&mut self, total: usize) -> Result<EffectiveSchedule> {
+        let sizes = self.data.sizes(self.trainer.schedule.batch_size);
+        let shape = RunShape {
+            total_epochs: total,
+            weight_steps_per_epoch: sizes.weight_steps(),
+            arch_steps_per_epoch: sizes.arch_steps(self.strategy.alternation()),
+        };
+        Ok(self.strategy.plan_run(&shape)?)
     }
 }

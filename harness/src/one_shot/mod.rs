@@ -30,6 +30,7 @@ use nasarena_spaces::layers::trainable_vars;
 use nasarena_spaces::SeededInit;
 use resume::{resume, Restored, Resume};
 use search::{SearchData, SupernetTrainer};
+use session::{Search, SearchCore};
 
 /// Fraction of the training split that trains the architecture.
 const ARCH_FRACTION: f64 = 0.2;
@@ -76,24 +77,79 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
     ))?;
     let mut sgd = Sgd::new(trainable_vars(&varmap), exp.evaluator.optimizer);
     let mut meter = Meter::new(plan.budget);
+    let make_probe = || -> Result<epochs::Probe> {
+        let varmap = VarMap::new();
+        let vb = SeededInit::var_builder(&varmap, seed.derive("probe", 0), device);
+        Ok(epochs::Probe {
+            net: space.build_supernet(vb)?,
+            varmap,
+            strategy: build_one_shot(
+                strategy_cfg,
+                seed.derive("probe", 1),
+                space,
+                loss_costs,
+                device,
+            )?,
+        })
+    };
+    let time_budget = matches!(
+        plan.budget.unit,
+        BudgetUnit::DeviceSeconds | BudgetUnit::DeviceHours
+    );
 
-    let (mut writer, resumed) = match ctx.open_journal(evaluator.as_ref())? {
-        Opened::Finished => return Ok(()),
-        Opened::Fresh(writer) => (writer, Resume::default()),
-        Opened::Resumed(mut writer, journal) => {
-            let state = Restored {
-                strategy: strategy.as_mut(),
-                varmap: &varmap,
-                sgd: &mut sgd,
-                meter: &mut meter,
-            };
-            let r = resume(&journal, space, state, &mut writer, device)?;
-            tracing::info!(
-                epochs = r.epochs_done,
-                "resumed from the journal and checkpoint"
-            );
-            ctx.report_resumed(r.epochs_done, &meter);
-            (writer, r)
+    // A fresh run is sized in epochs before its journal exists, so the
+    // header records the schedule the strategy plans for that length.
+    let (mut writer, resumed, sized) = if !unit.journal.exists() {
+        let mut trainer = SupernetTrainer {
+            net: net.as_ref(),
+            sgd: &mut sgd,
+            schedule: &exp.evaluator,
+            costs: costs.macs.as_ref(),
+            device,
+        };
+        let mut core = SearchCore {
+            space,
+            strategy: strategy.as_mut(),
+            trainer: &mut trainer,
+            data: &search_data,
+            meter: &mut meter,
+            seed,
+        };
+        let mut probe = if time_budget {
+            Some(make_probe()?)
+        } else {
+            None
+        };
+        let fresh = Resume::default();
+        let sized = core.plan_epochs(&fresh, probe.as_mut())?;
+        let schedule = core.plan_run(sized.total)?;
+        match ctx.open_journal(evaluator.as_ref(), Some(&schedule))? {
+            Opened::Fresh(writer) => (writer, fresh, Some(sized)),
+            _ => {
+                return Err(Error::Internal(
+                    "the journal appeared while the search was sized".into(),
+                ))
+            }
+        }
+    } else {
+        match ctx.open_journal(evaluator.as_ref(), None)? {
+            Opened::Finished => return Ok(()),
+            Opened::Fresh(writer) => (writer, Resume::default(), None),
+            Opened::Resumed(mut writer, journal) => {
+                let state = Restored {
+                    strategy: strategy.as_mut(),
+                    varmap: &varmap,
+                    sgd: &mut sgd,
+                    meter: &mut meter,
+                };
+                let r = resume(&journal, space, state, &mut writer, device)?;
+                tracing::info!(
+                    epochs = r.epochs_done,
+                    "resumed from the journal and checkpoint"
+                );
+                ctx.report_resumed(r.epochs_done, &meter);
+                (writer, r, None)
+            }
         }
     };
 
@@ -104,24 +160,6 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
             evaluations: resumed.epochs_done,
         },
         None => {
-            let mut probe = match (resumed.total_epochs, plan.budget.unit) {
-                (None, BudgetUnit::DeviceSeconds | BudgetUnit::DeviceHours) => {
-                    let varmap = VarMap::new();
-                    let vb = SeededInit::var_builder(&varmap, seed.derive("probe", 0), device);
-                    Some(epochs::Probe {
-                        net: space.build_supernet(vb)?,
-                        varmap,
-                        strategy: build_one_shot(
-                            strategy_cfg,
-                            seed.derive("probe", 1),
-                            space,
-                            loss_costs,
-                            device,
-                        )?,
-                    })
-                }
-                _ => None,
-            };
             let mut trainer = SupernetTrainer {
                 net: net.as_ref(),
                 sgd: &mut sgd,
@@ -129,21 +167,40 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
                 costs: costs.macs.as_ref(),
                 device,
             };
-            let mut search = session::Search {
+            let mut core = SearchCore {
                 space,
                 strategy: strategy.as_mut(),
                 trainer: &mut trainer,
                 data: &search_data,
                 meter: &mut meter,
+                seed,
+            };
+            let sized = match sized {
+                Some(sized) => sized,
+                None => {
+                    // Resumed: the checkpoint's plan, and the strategy's
+                    // schedule for it again (it checks the shape agrees).
+                    let needs_probe = time_budget && resumed.total_epochs.is_none();
+                    let mut probe = if needs_probe {
+                        Some(make_probe()?)
+                    } else {
+                        None
+                    };
+                    let sized = core.plan_epochs(&resumed, probe.as_mut())?;
+                    core.plan_run(sized.total)?;
+                    sized
+                }
+            };
+            let mut search = Search {
+                core: &mut core,
                 writer: &mut writer,
                 varmap: &varmap,
                 journal: &unit.journal,
-                seed,
                 label: &ctx.label,
                 progress: opts.progress.as_ref(),
                 stop: &opts.stop,
             };
-            let epochs_done = search.epochs(&resumed, probe.as_mut())?;
+            let epochs_done = search.epochs(&resumed, &sized)?;
             search.derive(epochs_done)?
         }
     };

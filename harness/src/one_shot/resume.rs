@@ -20,6 +20,8 @@ pub struct Resume {
     pub total_epochs: Option<usize>,
     /// Epochs recorded in the journal.
     pub epochs_done: u64,
+    /// Architecture steps recorded in the journal's last epoch record.
+    pub arch_steps: u64,
     /// The derived architecture and its validation accuracy, when the
     /// derivation was journaled.
     pub derived: Option<(Arch, f64)>,
@@ -103,6 +105,8 @@ pub fn resume(
         next_epoch: manifest.epoch + 1,
         total_epochs: Some(manifest.total_epochs),
         epochs_done: manifest.epoch as u64 + 1,
+        // The checkpoint's record is the last epoch's, journaled or not.
+        arch_steps: manifest.record.arch_steps,
         derived: None,
     })
 }

@@ -1,16 +1,20 @@
 //! One supernet search epoch: weight steps on one part of the training
-//! split, then (after the warm-up) architecture steps on the other part,
-//! as FBNet does (Wu et al. 2019, Sec. 3.3: weights on 80%, theta on 20%,
-//! alternating per epoch); then the current argmax architecture is scored
-//! on the validation split with the shared weights.
+//! split (80%) and, after the warm-up, architecture steps on the other part
+//! (20%, FBNet, Wu et al. 2019, Sec. 3.3), alternating per step as the
+//! official DARTS and GDAS code does (a weight batch, then an architecture
+//! batch) or per epoch as FBNet does; then the current argmax architecture
+//! is scored on the validation split with the shared weights.
 
 use crate::optim::Sgd;
+use crate::supernet_budget::EpochSizes;
 use crate::trainer::{evaluate_with, train_step, EvalStats, Schedule, StepPosition};
 use crate::Result;
 use candle_core::{Device, Tensor};
 use nasarena_core::CostTable;
-use nasarena_core::{Arch, MixingWeights, OneShotStrategy, SearchSpace, StepContext};
-use nasarena_datasets::{Augment, BatchConfig, Batcher, Dataset, ImageDataset, Normalization};
+use nasarena_core::{Alternation, Arch, MixingWeights, OneShotStrategy, SearchSpace, StepContext};
+use nasarena_datasets::{
+    Augment, Batch, BatchConfig, Batcher, Dataset, ImageDataset, Normalization,
+};
 use nasarena_spaces::supernet::{active_options, one_hot_mixing, Supernet};
 
 /// The data of a one-shot search.
@@ -44,8 +48,10 @@ pub struct SupernetTrainer<'a> {
 pub struct EpochWork {
     /// Mean cross-entropy of the weight steps.
     pub train_loss: f64,
-    /// Mean cross-entropy of the architecture steps (NaN when none ran).
-    pub arch_loss: f64,
+    /// Mean cross-entropy of the architecture steps (`None` when none ran).
+    pub arch_loss: Option<f64>,
+    /// Architecture steps taken.
+    pub arch_steps: u64,
     /// Samples through forward and backward passes.
     pub train_samples: u64,
     /// MACs of everything that ran (batch-1 MACs times samples).
@@ -77,34 +83,80 @@ fn batcher<'d>(
     data: &'d ImageDataset,
     norm: &Normalization,
     schedule: &Schedule,
+    batch_size: usize,
+    drop_last: bool,
     seed: nasarena_core::Seed,
-    epoch: usize,
 ) -> Result<Batcher<'d>> {
-    let mut b = Batcher::new(
+    Ok(Batcher::new(
         data,
         norm,
         BatchConfig {
-            batch_size: schedule.batch_size,
+            batch_size,
             shuffle: true,
-            drop_last: false,
+            drop_last,
             augment: Augment {
                 pad: schedule.crop_padding,
                 hflip: schedule.horizontal_flip,
             },
         },
         seed,
-    )?;
-    b.start_epoch(epoch as u64);
-    Ok(b)
+    )?)
 }
 
 /// Steps per epoch of the weight part (for the learning-rate schedule).
 pub fn weight_steps_per_epoch(data: &SearchData, schedule: &Schedule) -> usize {
-    data.weights.len().div_ceil(schedule.batch_size.max(1))
+    data.sizes(schedule.batch_size).weight_steps()
 }
 
-/// Runs epoch `ctx.epoch`: weight steps, then architecture steps when the
-/// strategy trains the architecture in this epoch.
+impl SearchData<'_> {
+    /// The sizes that decide what an epoch on this data processes.
+    pub fn sizes(&self, batch: usize) -> EpochSizes {
+        EpochSizes {
+            weights: self.weights.len(),
+            arch: self.arch.len(),
+            batch,
+        }
+    }
+}
+
+/// Tensors of a batch on the trainer's device.
+fn tensors(batch: &Batch, device: &Device) -> Result<(Tensor, Tensor, usize)> {
+    let x = Tensor::from_slice(batch.images, batch.shape.to_vec(), device)?;
+    let y = Tensor::from_slice(batch.labels, batch.shape[0], device)?;
+    Ok((x, y, batch.shape[0]))
+}
+
+/// Architecture batches drawn one at a time, reshuffled each time the
+/// architecture part is used up (per-step alternation takes more
+/// architecture batches per epoch than that part holds).
+struct ArchStream<'d> {
+    batcher: Batcher<'d>,
+    pass: u64,
+}
+
+impl<'d> ArchStream<'d> {
+    fn new(batcher: Batcher<'d>) -> Self {
+        let mut stream = ArchStream { batcher, pass: 0 };
+        stream.batcher.start_epoch(0);
+        stream
+    }
+
+    fn next(&mut self, device: &Device) -> Result<Option<(Tensor, Tensor, usize)>> {
+        for _ in 0..2 {
+            if let Some(batch) = self.batcher.next_batch() {
+                return tensors(&batch, device).map(Some);
+            }
+            self.pass += 1;
+            self.batcher.start_epoch(self.pass);
+        }
+        Ok(None)
+    }
+}
+
+/// Runs epoch `ctx.epoch`: weight steps on the weight part and, once the
+/// warm-up is over, architecture steps on the architecture part, either
+/// one after every weight step or all after the weight steps, as the
+/// strategy's [`Alternation`] says.
 pub fn run_epoch(
     trainer: &mut SupernetTrainer,
     strategy: &mut dyn OneShotStrategy,
@@ -113,84 +165,147 @@ pub fn run_epoch(
     seed: nasarena_core::Seed,
 ) -> Result<EpochWork> {
     let mut work = EpochWork::default();
-    let (mut loss_sum, mut seen) = (0.0, 0usize);
+    let schedule = trainer.schedule;
+    let batch_size = schedule.batch_size;
+    let trains_arch = strategy.trains_architecture(&ctx) && data.arch.len() > 0;
+    let per_step = strategy.alternation() == Alternation::Step;
     let mut weights = batcher(
         data.weights,
         data.norm,
-        trainer.schedule,
+        schedule,
+        batch_size,
+        false,
         seed.derive("weights", 0),
-        ctx.epoch,
     )?;
+    weights.start_epoch(ctx.epoch as u64);
+    let mut arch_stream = if trains_arch && per_step {
+        let size = data.sizes(batch_size).step_arch_batch();
+        let b = batcher(
+            data.arch,
+            data.norm,
+            schedule,
+            size,
+            true,
+            seed.derive("arch-steps", ctx.epoch as u64),
+        )?;
+        Some(ArchStream::new(b))
+    } else {
+        None
+    };
+    let (mut loss_sum, mut seen) = (0.0, 0usize);
+    let (mut arch_sum, mut arch_seen) = (0.0, 0usize);
     let mut step = 0;
     while let Some(batch) = weights.next_batch() {
-        let x = Tensor::from_slice(batch.images, batch.shape.to_vec(), trainer.device)?;
-        let y = Tensor::from_slice(batch.labels, batch.shape[0], trainer.device)?;
-        let n = batch.shape[0];
+        let (x, y, n) = tensors(&batch, trainer.device)?;
         let step_ctx = StepContext { step, ..ctx };
-        let mixing = detached(&strategy.mixing_weights(&step_ctx, n)?);
-        let logits = trainer
-            .net
-            .forward_mixed(&x, &mixing.per_decision, mixing.hard)?;
-        let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
-        let value = f64::from(loss.to_scalar::<f32>()?);
-        if !value.is_finite() {
-            work.failure = Some(format!(
-                "supernet loss became {value} at epoch {}, step {step}",
-                ctx.epoch
-            ));
+        let Some(value) = weight_step(trainer, strategy, &x, &y, step_ctx, &mut work)? else {
             return Ok(work);
-        }
-        let at = StepPosition {
-            step: ctx.epoch * ctx.steps_per_epoch + step,
-            steps_per_epoch: ctx.steps_per_epoch,
-            epochs: ctx.total_epochs,
         };
-        train_step(trainer.sgd, &loss, trainer.schedule, at)?;
         loss_sum += value * n as f64;
         seen += n;
-        work.train_samples += n as u64;
-        work.macs += mixing_macs(&mixing, trainer.costs)? * n as u64;
         step += 1;
+        if let Some(stream) = arch_stream.as_mut() {
+            if let Some((x, y, n)) = stream.next(trainer.device)? {
+                let Some(value) = arch_step(trainer, strategy, &x, &y, step_ctx, &mut work)? else {
+                    return Ok(work);
+                };
+                arch_sum += value * n as f64;
+                arch_seen += n;
+            }
+        }
     }
     work.train_loss = loss_sum / seen.max(1) as f64;
-    work.arch_loss = f64::NAN;
-    if !strategy.trains_architecture(&ctx) {
-        return Ok(work);
-    }
-    let (mut arch_sum, mut arch_seen) = (0.0, 0usize);
-    let mut arch = batcher(
-        data.arch,
-        data.norm,
-        trainer.schedule,
-        seed.derive("arch", 0),
-        ctx.epoch,
-    )?;
-    while let Some(batch) = arch.next_batch() {
-        let x = Tensor::from_slice(batch.images, batch.shape.to_vec(), trainer.device)?;
-        let y = Tensor::from_slice(batch.labels, batch.shape[0], trainer.device)?;
-        let n = batch.shape[0];
-        let mixing = strategy.mixing_weights(&ctx, n)?;
-        let logits = trainer
-            .net
-            .forward_mixed(&x, &mixing.per_decision, mixing.hard)?;
-        let task = candle_nn::loss::cross_entropy(&logits, &y)?;
-        let value = f64::from(task.to_scalar::<f32>()?);
-        if !value.is_finite() {
-            work.failure = Some(format!(
-                "architecture loss became {value} at epoch {}",
-                ctx.epoch
-            ));
-            return Ok(work);
+    if trains_arch && !per_step {
+        let mut arch = batcher(
+            data.arch,
+            data.norm,
+            schedule,
+            batch_size,
+            false,
+            seed.derive("arch", 0),
+        )?;
+        arch.start_epoch(ctx.epoch as u64);
+        while let Some(batch) = arch.next_batch() {
+            let (x, y, n) = tensors(&batch, trainer.device)?;
+            let Some(value) = arch_step(trainer, strategy, &x, &y, ctx, &mut work)? else {
+                return Ok(work);
+            };
+            arch_sum += value * n as f64;
+            arch_seen += n;
         }
-        let loss = strategy.search_loss(&task, &mixing)?;
-        strategy.update_architecture(&loss.backward()?)?;
-        arch_sum += value * n as f64;
-        arch_seen += n;
-        work.train_samples += n as u64;
-        work.macs += mixing_macs(&mixing, trainer.costs)? * n as u64;
     }
-    work.arch_loss = arch_sum / arch_seen.max(1) as f64;
+    // No architecture batch ran (warm-up): no architecture loss, not 0.
+    work.arch_loss = (arch_seen > 0).then(|| arch_sum / arch_seen as f64);
     Ok(work)
+}
+
+/// One weight step on a batch with the strategy's (detached) mixing
+/// weights, through the trainer's step; `None` (and a recorded failure)
+/// when the loss is not finite.
+fn weight_step(
+    trainer: &mut SupernetTrainer,
+    strategy: &mut dyn OneShotStrategy,
+    x: &Tensor,
+    y: &Tensor,
+    ctx: StepContext,
+    work: &mut EpochWork,
+) -> Result<Option<f64>> {
+    let n = x.dim(0)?;
+    let mixing = detached(&strategy.mixing_weights(&ctx, n)?);
+    let logits = trainer
+        .net
+        .forward_mixed(x, &mixing.per_decision, mixing.hard)?;
+    let loss = candle_nn::loss::cross_entropy(&logits, y)?;
+    let value = f64::from(loss.to_scalar::<f32>()?);
+    if !value.is_finite() {
+        work.failure = Some(format!(
+            "supernet loss became {value} at epoch {}, step {}",
+            ctx.epoch, ctx.step
+        ));
+        return Ok(None);
+    }
+    let at = StepPosition {
+        step: ctx.epoch * ctx.steps_per_epoch + ctx.step,
+        steps_per_epoch: ctx.steps_per_epoch,
+        epochs: ctx.total_epochs,
+    };
+    train_step(trainer.sgd, &loss, trainer.schedule, at)?;
+    work.train_samples += n as u64;
+    work.macs += mixing_macs(&mixing, trainer.costs)? * n as u64;
+    Ok(Some(value))
+}
+
+/// One architecture step: the task loss of the mixed supernet on a batch,
+/// the strategy's search loss built from it, and the strategy's update;
+/// `None` (and a recorded failure) when the loss is not finite.
+fn arch_step(
+    trainer: &mut SupernetTrainer,
+    strategy: &mut dyn OneShotStrategy,
+    x: &Tensor,
+    y: &Tensor,
+    ctx: StepContext,
+    work: &mut EpochWork,
+) -> Result<Option<f64>> {
+    let n = x.dim(0)?;
+    let mixing = strategy.mixing_weights(&ctx, n)?;
+    let logits = trainer
+        .net
+        .forward_mixed(x, &mixing.per_decision, mixing.hard)?;
+    let task = candle_nn::loss::cross_entropy(&logits, y)?;
+    let value = f64::from(task.to_scalar::<f32>()?);
+    if !value.is_finite() {
+        work.failure = Some(format!(
+            "architecture loss became {value} at epoch {}",
+            ctx.epoch
+        ));
+        return Ok(None);
+    }
+    let loss = strategy.search_loss(&task, &mixing)?;
+    strategy.update_architecture(&loss.backward()?)?;
+    work.train_samples += n as u64;
+    work.arch_steps += 1;
+    work.macs += mixing_macs(&mixing, trainer.costs)? * n as u64;
+    Ok(Some(value))
 }
 
 /// Accuracy and loss of `arch` run inside the supernet (shared weights,
@@ -213,4 +328,47 @@ pub fn score(
         batch_size,
         device,
     )
+}
+
+/// The supernet scored as the soft mixture of a distribution, and the
+/// MACs of one image through it.
+#[derive(Clone, Copy, Debug)]
+pub struct MixtureScore {
+    /// Loss and accuracy on the data.
+    pub stats: EvalStats,
+    /// MACs per image (every candidate runs).
+    pub macs: u64,
+}
+
+/// Accuracy of the supernet run with each decision's candidates weighted
+/// by `dist` (no sampling, no temperature): the relaxed network the
+/// architecture parameters describe.
+pub fn score_mixture(
+    trainer: &SupernetTrainer,
+    dist: &[Vec<f64>],
+    data: &ImageDataset,
+    norm: &Normalization,
+) -> Result<MixtureScore> {
+    let per_decision = dist
+        .iter()
+        .map(|p| {
+            let row: Vec<f32> = p.iter().map(|&q| q as f32).collect();
+            Tensor::from_vec(row, (1, p.len()), trainer.device)
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let mixing = MixingWeights {
+        per_decision,
+        hard: false,
+    };
+    let stats = evaluate_with(
+        |x| trainer.net.forward_mixed(x, &mixing.per_decision, false),
+        data,
+        norm,
+        trainer.schedule.batch_size,
+        trainer.device,
+    )?;
+    Ok(MixtureScore {
+        stats,
+        macs: mixing_macs(&mixing, trainer.costs)?,
+    })
 }
