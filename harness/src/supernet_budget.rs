@@ -179,7 +179,7 @@ mod tests {
     fn sample_budgets_buy_the_most_epochs_that_fit() {
         for preset in ["fbnet", "gdas", "squeezenas", "darts"] {
             let s = strategy(preset);
-            for limit in [800.0, 2400.0, 5000.0, 20_000.0] {
+            for limit in [1280.0, 2400.0, 5000.0, 20_000.0] {
                 let total = epochs_for_samples(s.as_ref(), limit, SIZES);
                 assert!(total >= 1, "{preset} at {limit}");
                 let spent = planned_samples(s.as_ref(), total);
