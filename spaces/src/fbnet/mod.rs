@@ -23,7 +23,7 @@ pub mod plan;
 pub mod presets;
 pub mod tally;
 
-use crate::layers::MacCounter;
+use crate::geometry::MacCounter;
 use crate::layerwise::{LayerwiseNetwork, LayerwiseSupernet};
 use crate::{CostReport, Error, Network, Realize, Result, SpaceEntry, SpaceOptions};
 use block::{Candidate, Layer, CANDIDATES};

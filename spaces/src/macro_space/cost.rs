@@ -3,7 +3,8 @@
 //! over the outputs no later layer reads.
 
 use super::{Layer, MacroSpace};
-use crate::layers::{batch_norm_params, Linear};
+use crate::geometry::batch_norm_params;
+use crate::layers::Linear;
 use crate::{CostReport, LayerCost};
 
 /// Where a layer sits: its input channels and size, and its output size.

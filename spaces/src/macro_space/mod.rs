@@ -27,7 +27,7 @@ mod network;
 
 pub use network::MacroNetwork;
 
-use crate::layers::MacCounter;
+use crate::geometry::MacCounter;
 use crate::{CostReport, Error, Network, Realize, Result, SpaceEntry, SpaceOptions};
 use candle_nn::VarBuilder;
 use nasarena_core::{check_ranges, Arch, Decision, SearchSpace};

@@ -3,7 +3,8 @@
 use super::cost::{geometry, unused, Geometry};
 use super::{Layer, MacroSpace};
 use crate::describe::{Graph, Node};
-use crate::layers::{batch_norm, BatchNorm, Linear, MacCounter};
+use crate::geometry::MacCounter;
+use crate::layers::{batch_norm, BatchNorm, Linear};
 use crate::{Network, Realize};
 use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::VarBuilder;

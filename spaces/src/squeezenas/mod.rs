@@ -37,7 +37,7 @@ pub mod variants;
 use crate::fbnet::block::Slot;
 use crate::fbnet::genotype;
 use crate::fbnet::tally::Tally;
-use crate::layers::{ConvSpec, MacCounter};
+use crate::geometry::{ConvSpec, MacCounter};
 use crate::layerwise::{LayerwiseNetwork, LayerwiseSupernet};
 use crate::{CostReport, Error, LayerCost, Network, Realize, Result, SpaceEntry, SpaceOptions};
 use block::{Candidate, CANDIDATES};
