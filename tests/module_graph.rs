@@ -4,10 +4,10 @@
 //! every `crate::`, `super::` and `self::` path and every path through a
 //! declared child module (`mod child;` then `child::x`) is an edge from the
 //! file it appears in to the module file the path lands in. Paths through
-//! a re-export (`pub use a::B` in a crate root or `mod.rs`) are followed to
-//! where the item is defined, and a crate root's own re-exports are a
-//! facade, not a dependency. Comments and string literals are ignored, so
-//! a doc link is not an edge.
+//! a re-export (`pub use a::B`) are followed to where the item is defined,
+//! and the re-export itself is a facade, not a dependency (a `mod.rs` that
+//! re-exports its children's items may be used by them). Comments and
+//! string literals are ignored, so a doc link is not an edge.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -43,7 +43,9 @@ fn tokens(src: &str) -> Vec<Token> {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
-        if c == b'/' && b.get(i + 1) == Some(&b'/') {
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c == b'/' && b.get(i + 1) == Some(&b'/') {
             while i < b.len() && b[i] != b'\n' {
                 i += 1;
             }
@@ -138,8 +140,6 @@ struct Module {
     paths: Vec<(usize, Vec<String>)>,
     /// Paths of `pub use` items: re-exported name -> full path segments.
     reexports: BTreeMap<String, Vec<String>>,
-    /// Paths named only by `pub use` statements.
-    reexport_paths: Vec<Vec<String>>,
     /// Declared child modules.
     children: BTreeSet<String>,
 }
@@ -234,7 +234,6 @@ fn scan(src: &str) -> Module {
                     if let Some(name) = p.last().filter(|n| *n != "*") {
                         m.reexports.insert(name.clone(), p.clone());
                     }
-                    m.reexport_paths.push(p);
                 } else {
                     m.paths.push((inline.len(), p));
                 }
@@ -362,11 +361,8 @@ fn target(modules: &BTreeMap<Vec<String>, Module>, path: &[String], hops: usize)
 fn edges(modules: &BTreeMap<Vec<String>, Module>) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
     let mut graph: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
     for (at, m) in modules {
-        let mut named: Vec<(usize, &Vec<String>)> = m.paths.iter().map(|(n, p)| (*n, p)).collect();
-        if !at.is_empty() {
-            named.extend(m.reexport_paths.iter().map(|p| (0, p)));
-        }
-        for (inline, p) in named {
+        for (inline, p) in &m.paths {
+            let inline = *inline;
             let Some(abs) = absolute(at, inline, p, m) else {
                 continue;
             };
@@ -379,47 +375,65 @@ fn edges(modules: &BTreeMap<Vec<String>, Module>) -> BTreeMap<Vec<String>, BTree
     graph
 }
 
-/// One circle in the graph, if any, as a list of modules.
-fn find_circle(graph: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Option<Vec<String>> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        Open,
-        Done,
+/// Every group of modules that reach each other (strongly connected
+/// components of more than one module, Tarjan's algorithm), by name.
+fn circles(graph: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Vec<Vec<String>> {
+    struct Walk<'g> {
+        graph: &'g BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
+        index: BTreeMap<&'g Vec<String>, usize>,
+        low: BTreeMap<&'g Vec<String>, usize>,
+        stack: Vec<&'g Vec<String>>,
+        found: Vec<Vec<String>>,
     }
-    fn visit(
-        n: &Vec<String>,
-        g: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
-        marks: &mut BTreeMap<Vec<String>, Mark>,
-        stack: &mut Vec<Vec<String>>,
-    ) -> Option<Vec<String>> {
-        match marks.get(n) {
-            Some(Mark::Done) => return None,
-            Some(Mark::Open) => {
-                let from = stack.iter().position(|s| s == n).unwrap_or(0);
-                let mut circle: Vec<String> = stack[from..].iter().map(|s| name(s)).collect();
-                circle.push(name(n));
-                return Some(circle);
+    impl<'g> Walk<'g> {
+        fn visit(&mut self, n: &'g Vec<String>) {
+            let i = self.index.len();
+            self.index.insert(n, i);
+            self.low.insert(n, i);
+            self.stack.push(n);
+            for next in self.graph.get(n).into_iter().flatten() {
+                if !self.index.contains_key(next) {
+                    self.visit(next);
+                    let low = self.low[next].min(self.low[n]);
+                    self.low.insert(n, low);
+                } else if self.stack.contains(&next) {
+                    let low = self.index[next].min(self.low[n]);
+                    self.low.insert(n, low);
+                }
             }
-            None => {}
-        }
-        marks.insert(n.clone(), Mark::Open);
-        stack.push(n.clone());
-        for next in g.get(n).into_iter().flatten() {
-            if let Some(c) = visit(next, g, marks, stack) {
-                return Some(c);
+            if self.low[n] == self.index[n] {
+                let mut group = Vec::new();
+                while let Some(m) = self.stack.pop() {
+                    group.push(name(m));
+                    if m == n {
+                        break;
+                    }
+                }
+                if group.len() > 1 {
+                    group.sort();
+                    self.found.push(group);
+                }
             }
         }
-        stack.pop();
-        marks.insert(n.clone(), Mark::Done);
-        None
     }
-    let mut marks = BTreeMap::new();
+    let mut walk = Walk {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        found: Vec::new(),
+    };
     for n in graph.keys() {
-        if let Some(c) = visit(n, graph, &mut marks, &mut Vec::new()) {
-            return Some(c);
+        if !walk.index.contains_key(n) {
+            walk.visit(n);
         }
     }
-    None
+    walk.found
+}
+
+/// One circle, if any (for the tests of the scan itself).
+fn find_circle(graph: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Option<Vec<String>> {
+    circles(graph).into_iter().next()
 }
 
 fn name(m: &[String]) -> String {
@@ -433,19 +447,18 @@ fn name(m: &[String]) -> String {
 #[test]
 fn no_crate_has_a_module_circle() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut circles = Vec::new();
+    let mut found = Vec::new();
     for krate in CRATES {
         let modules = crate_modules(&root.join(krate));
         assert!(!modules.is_empty(), "no sources under {krate}");
-        if let Some(c) = find_circle(&edges(&modules)) {
-            circles.push(format!("{krate}: {}", c.join(" -> ")));
+        for group in circles(&edges(&modules)) {
+            found.push(format!(
+                "{krate}: {{{}}} reach each other",
+                group.join(", ")
+            ));
         }
     }
-    assert!(
-        circles.is_empty(),
-        "module circles:\n{}",
-        circles.join("\n")
-    );
+    assert!(found.is_empty(), "module circles:\n{}", found.join("\n"));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! one rectangular conv + BN per layer, global pooling and a linear layer
 //! over the outputs no later layer reads.
 
-use super::{Layer, MacroSpace};
+use super::space::{Layer, MacroSpace};
 use crate::geometry::batch_norm_params;
 use crate::layers::Linear;
 use crate::{CostReport, LayerCost};

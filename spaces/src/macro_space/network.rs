@@ -1,7 +1,7 @@
 //! The candle network of a `macro` architecture (Zoph & Le 2017).
 
 use super::cost::{geometry, unused, Geometry};
-use super::{Layer, MacroSpace};
+use super::space::{Layer, MacroSpace};
 use crate::describe::{Graph, Node};
 use crate::geometry::MacCounter;
 use crate::layers::{batch_norm, BatchNorm, Linear};
