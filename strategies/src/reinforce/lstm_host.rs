@@ -25,14 +25,16 @@ fn matvec_add(w: &[f32], x: &[f32], out: &mut [f32]) {
 /// The controller's weights copied to the host.
 #[derive(Debug)]
 pub struct HostLstm {
-    pub(super) hidden: usize,
-    pub(super) go: Vec<f32>,
+    /// Hidden size H.
+    hidden: usize,
+    /// The learned start input (H).
+    go: Vec<f32>,
     /// Per layer: w_ih (4H x H), w_hh (4H x H), bias (4H).
-    pub(super) layers: Vec<[Vec<f32>; 3]>,
+    layers: Vec<[Vec<f32>; 3]>,
     /// Per decision: embedding (arity x H).
-    pub(super) embeddings: Vec<Vec<f32>>,
+    embeddings: Vec<Vec<f32>>,
     /// Per decision: head weight (arity x H) and bias (arity).
-    pub(super) heads: Vec<(Vec<f32>, Vec<f32>)>,
+    heads: Vec<(Vec<f32>, Vec<f32>)>,
 }
 
 impl HostLstm {
