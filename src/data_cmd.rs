@@ -1,9 +1,23 @@
 //! `nasarena data list` and `nasarena data check PATH`.
 
-use crate::DataAction;
 use anyhow::{Context, Result};
+use clap::Subcommand;
 use nasarena_datasets::{check_path, data_dir_from_env, list_available, locate::DATA_DIR_ENV};
 use std::io::Write;
+use std::path::PathBuf;
+
+/// The `data` subcommands. (Defined here, next to the code that runs them,
+/// so this module never reaches back into `main.rs`.)
+#[derive(Debug, Subcommand)]
+pub enum DataAction {
+    /// List the datasets nasarena can find and where.
+    List,
+    /// Check a dataset file or folder: format, counts, class balance, checksum.
+    Check {
+        /// The file or folder to check.
+        path: PathBuf,
+    },
+}
 
 /// Runs one `data` action, printing to stdout.
 pub fn run(action: DataAction) -> Result<()> {

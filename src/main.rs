@@ -112,18 +112,7 @@ struct MacsArgs {
 #[derive(Debug, Args)]
 struct DataArgs {
     #[command(subcommand)]
-    action: DataAction,
-}
-
-#[derive(Debug, Subcommand)]
-enum DataAction {
-    /// List the datasets nasarena can find and where.
-    List,
-    /// Check a dataset file or folder: format, counts, class balance, checksum.
-    Check {
-        /// The file or folder to check.
-        path: PathBuf,
-    },
+    action: data_cmd::DataAction,
 }
 
 #[derive(Debug, Args)]

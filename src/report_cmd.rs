@@ -10,6 +10,9 @@ use nasarena_results::{load_runs, summarise, Loaded, Summary};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// The arguments of `nasarena report`: which journals to summarise and
+/// where the tables and plots go. (The `report` subcommand's own doc comment
+/// in `main.rs` is its help text; this one is overridden there.)
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The directory holding run journals (searched recursively for *.jsonl).
@@ -25,6 +28,8 @@ pub struct ReportArgs {
     pub log_x: bool,
 }
 
+/// The table format `report` prints on stdout (`--format`); every format
+/// is also written to `--out` when given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Markdown tables.
@@ -37,6 +42,8 @@ pub enum Format {
     Json,
 }
 
+/// The arguments of `nasarena compare`, the CI regression gate: the two
+/// sides, the metric and the test's significance and tolerance.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// Baseline: a runs directory or a `report --format json` summary file.
@@ -58,6 +65,8 @@ pub struct CompareArgs {
     pub target: Option<f64>,
 }
 
+/// The metric `compare` tests (`--metric`), mapped onto
+/// [`nasarena_results::compare::Metric`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MetricArg {
     /// Normalised area under the best-so-far validation accuracy curve.

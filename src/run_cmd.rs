@@ -23,13 +23,20 @@ pub(crate) fn build_info() -> BuildInfo {
 /// What `nasarena run` was asked to do.
 #[derive(Debug)]
 pub struct RunRequest<'a> {
+    /// The experiment file (TOML) to check, plan and run.
     pub experiment: &'a Path,
+    /// The folder under which the experiment's run folder is created.
     pub runs_root: &'a Path,
+    /// Continue the journals of an earlier, interrupted run instead of
+    /// refusing to overwrite them.
     pub resume: bool,
+    /// Validate the experiment and print its plan; run nothing.
     pub check_only: bool,
+    /// Units run at once (each unit is one space x strategy x seed).
     pub jobs: usize,
     /// Only this unit (one task of a job array).
     pub unit: Option<usize>,
+    /// The device the units train on (`--device`).
     pub device: nasarena_harness::device::DeviceChoice,
     /// Where the runs' progress events go.
     pub progress: Arc<dyn ProgressSink>,

@@ -11,6 +11,8 @@ use nasarena_harness::slurm::{
 use nasarena_harness::{experiment, plan};
 use std::path::{Path, PathBuf};
 
+/// What `nasarena slurm` does with an experiment's job array. (Each
+/// variant's doc comment is its subcommand's help text.)
 #[derive(Debug, Subcommand)]
 pub enum SlurmAction {
     /// Plan the experiment, write its array script into the experiment
@@ -56,6 +58,8 @@ pub enum SlurmAction {
     },
 }
 
+/// Carries out one `nasarena slurm` action; errors name the file or the
+/// Slurm command that failed.
 pub fn run(action: SlurmAction) -> Result<()> {
     match action {
         SlurmAction::Submit {

@@ -6,12 +6,21 @@
 pub enum CoreError {
     /// An architecture does not fit its search space.
     #[error("invalid architecture for space `{space}`: {reason}")]
-    InvalidArch { space: String, reason: String },
+    InvalidArch {
+        /// The space's registered name.
+        space: String,
+        /// Which decision or rule the architecture breaks.
+        reason: String,
+    },
     /// A genotype string could not be parsed.
     #[error("cannot parse genotype for space `{space}` at {position}: {reason}")]
     Parse {
+        /// The space's registered name.
         space: String,
+        /// Where in the genotype string parsing stopped (a token or
+        /// layer name; `?` where the syntax has no positions).
         position: String,
+        /// What was expected there.
         reason: String,
     },
     /// A budget was configured with an impossible limit.
@@ -19,7 +28,12 @@ pub enum CoreError {
     InvalidBudget(String),
     /// A strategy was used in a way it does not support.
     #[error("strategy `{strategy}`: {reason}")]
-    Strategy { strategy: String, reason: String },
+    Strategy {
+        /// The strategy's registered name.
+        strategy: String,
+        /// The strategy's own message (its crate's error, rendered).
+        reason: String,
+    },
     /// A tensor operation failed inside a one-shot strategy.
     #[error("tensor error: {0}")]
     Tensor(#[from] candle_core::Error),

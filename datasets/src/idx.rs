@@ -35,7 +35,7 @@ pub struct IdxImages {
 pub fn parse_images(bytes: &[u8], origin: &str) -> Result<IdxImages> {
     let (dims, body) = parse_header(bytes, origin, IMAGES_MAGIC, "an IDX image file")?;
     let [count, rows, cols] = dims[..] else {
-        return unreachable_dims(origin);
+        return Err(wrong_image_dims(origin, dims.len()));
     };
     if rows == 0 || cols == 0 {
         return Err(Error::Format {
@@ -135,11 +135,18 @@ fn parse_header<'a>(
     }
 }
 
-fn unreachable_dims<T>(origin: &str) -> Result<T> {
-    Err(Error::Format {
+/// An image header whose dimension count is not the three (count, rows,
+/// cols) of an IDX image file. The magic number fixes the count, so only a
+/// header that passed the magic check with another count lands here; it is
+/// still the file's fault, and the message says so.
+fn wrong_image_dims(origin: &str, ndims: usize) -> Error {
+    Error::Format {
         path: origin.to_string(),
-        what: "internal: image header without three dimensions".to_string(),
-    })
+        what: format!(
+            "the image header has {ndims} dimension(s); an IDX image file has three \
+             (count, rows, cols)"
+        ),
+    }
 }
 
 /// Serialises an image file (for tests, scripts and round trips).

@@ -12,7 +12,7 @@
 //! `mean_hw` averages over height and width (`(N, C, H, W) -> (N, C)`);
 //! `zeros` is a zero tensor shaped like its input.
 
-use crate::layers::ConvSpec;
+use crate::geometry::ConvSpec;
 use serde::{Deserialize, Serialize};
 
 /// One operation of a network.

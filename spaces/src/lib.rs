@@ -4,8 +4,10 @@
 
 pub mod cell;
 pub mod describe;
+mod entry;
 mod error;
 pub mod fbnet;
+pub mod geometry;
 pub mod init;
 pub mod layers;
 pub mod layerwise;
@@ -18,12 +20,14 @@ pub mod supernet;
 
 pub use cell::CellSpace;
 pub use describe::{Graph, Node};
+pub use entry::SpaceEntry;
 pub use error::{Error, Result};
 pub use fbnet::FbnetSpace;
+pub use geometry::{ConvSpec, MacCounter};
 pub use init::SeededInit;
 pub use macro_space::MacroSpace;
 pub use options::SpaceOptions;
 pub use realize::{CostReport, LayerCost, Network, Realize};
-pub use registry::{build_space, registry, SpaceEntry};
+pub use registry::{build_space, registry};
 pub use squeezenas::SqueezeNasSpace;
 pub use supernet::Supernet;

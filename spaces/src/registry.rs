@@ -1,17 +1,7 @@
 //! The registry of search spaces: names, one-line summaries, constructors.
 
+use crate::entry::SpaceEntry;
 use crate::{Error, Realize, Result, SpaceOptions};
-
-/// A registered search space, as listed by `nasarena spaces`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SpaceEntry {
-    /// The name used in experiment files and on the command line.
-    pub name: &'static str,
-    /// One line for listings.
-    pub summary: &'static str,
-    /// The accepted `key=value` options, for listings and errors.
-    pub options: &'static [&'static str],
-}
 
 /// Every registered space, in listing order.
 pub fn registry() -> Vec<SpaceEntry> {

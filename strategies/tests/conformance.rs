@@ -1,159 +1,156 @@
-//! One conformance suite for every black-box strategy and every preset:
-//! valid proposals, determinism per seed, seed sensitivity, robustness to
-//! failed evaluations, the MAC limit, and exact save/restore.
+//! One conformance suite for every registered strategy and preset, as one
+//! generated test per (strategy, preset, check), so that the first failure
+//! no longer hides the others.
+//!
+//! * Black-box strategies (`black_box_checks`): valid proposals,
+//!   determinism per seed, seed sensitivity, robustness to failed
+//!   evaluations, the MAC limit, and exact save/restore.
+//! * One-shot strategies (`one_shot_checks`), driven by a synthetic
+//!   stand-in for the supernet (`common::one_shot`): mixing weights that
+//!   are distributions, determinism per seed, exact save/restore, valid
+//!   derived architectures.
+//!
+//! `every_registered_preset_has_generated_tests` fails when a strategy or
+//! preset is registered (`BLACK_BOX`, `ONE_SHOT`) without a line in the
+//! macro calls below: add one there.
 
+#[path = "conformance/black_box.rs"]
+mod black_box_checks;
 mod common;
+#[path = "conformance/one_shot.rs"]
+mod one_shot_checks;
 
+use black_box_checks::{build, some_fail};
 use common::{run, TestSpace};
 use nasarena_core::{BlackBoxStrategy, SearchSpace, Seed};
-use nasarena_strategies::{build_black_box, Error, BLACK_BOX};
+use nasarena_strategies::{build_black_box, BLACK_BOX, ONE_SHOT};
 use serde_json::{json, Value};
 
-/// Enough trials to leave every initial random phase (evolution
-/// `real2019` fills P = 100 first; the GA breeds from trial 50). The
-/// controller updates after every tell, so 60 trials exercise it fully
-/// while keeping the LSTM presets (a candle backward pass per tell) cheap.
-fn trials(name: &str) -> u64 {
-    match name {
-        "evolution" | "ga" => 130,
-        _ => 60,
-    }
+/// Emits, per `module: "strategy" / "preset";` line, a module holding one
+/// test per black-box check, and the list of pairs it covered.
+macro_rules! black_box_conformance {
+    ($($module:ident: $name:literal / $preset:literal;)*) => {
+        /// The black-box (strategy, preset) pairs with generated tests.
+        const BLACK_BOX_TESTED: &[(&str, &str)] = &[$(($name, $preset)),*];
+        $(
+            mod $module {
+                use crate::black_box_checks as check;
+
+                #[test]
+                fn proposes_valid_reproducible_resumable_sequences() {
+                    check::proposes_valid_reproducible_resumable_sequences($name, $preset);
+                }
+
+                #[test]
+                fn all_failures_never_stall() {
+                    check::all_failures_never_stall($name, $preset);
+                }
+
+                #[test]
+                fn mac_limit_is_respected() {
+                    check::mac_limit_is_respected($name, $preset);
+                }
+
+                #[test]
+                fn mac_limit_needs_a_counting_space() {
+                    check::mac_limit_needs_a_counting_space($name, $preset);
+                }
+
+                #[test]
+                fn unreachable_mac_limit_is_an_error_not_a_hang() {
+                    check::unreachable_mac_limit_is_an_error_not_a_hang($name, $preset);
+                }
+
+                #[test]
+                fn mnas_reward_is_selectable() {
+                    check::mnas_reward_is_selectable($name, $preset);
+                }
+
+                #[test]
+                fn bad_observations_and_spaces_are_errors_not_panics() {
+                    check::bad_observations_and_spaces_are_errors_not_panics($name, $preset);
+                }
+            }
+        )*
+    };
 }
 
-fn cases() -> Vec<(&'static str, &'static str)> {
-    BLACK_BOX
+/// Emits, per `module: "strategy" / "preset";` line, a module holding one
+/// test per one-shot check, and the list of pairs it covered.
+macro_rules! one_shot_conformance {
+    ($($module:ident: $name:literal / $preset:literal;)*) => {
+        /// The one-shot (strategy, preset) pairs with generated tests.
+        const ONE_SHOT_TESTED: &[(&str, &str)] = &[$(($name, $preset)),*];
+        $(
+            mod $module {
+                use crate::one_shot_checks as check;
+
+                #[test]
+                fn mixing_weights_are_distributions() {
+                    check::mixing_weights_are_distributions($name, $preset);
+                }
+
+                #[test]
+                fn same_seed_same_search() {
+                    check::same_seed_same_search($name, $preset);
+                }
+
+                #[test]
+                fn resumes_exactly() {
+                    check::resumes_exactly($name, $preset);
+                }
+
+                #[test]
+                fn derives_valid_architectures() {
+                    check::derives_valid_architectures($name, $preset);
+                }
+            }
+        )*
+    };
+}
+
+black_box_conformance! {
+    random_uniform: "random" / "uniform";
+    random_dedup: "random" / "dedup";
+    evolution_real2019: "evolution" / "real2019";
+    evolution_nb201: "evolution" / "nb201";
+    ga_classic: "ga" / "classic";
+    reinforce_zoph2017: "reinforce" / "zoph2017";
+    reinforce_enas: "reinforce" / "enas";
+    reinforce_nb201: "reinforce" / "nb201";
+}
+
+one_shot_conformance! {
+    gumbel_fbnet: "gumbel" / "fbnet";
+    gumbel_gdas: "gumbel" / "gdas";
+    gumbel_squeezenas: "gumbel" / "squeezenas";
+    gumbel_darts: "gumbel" / "darts";
+}
+
+/// The registry's (strategy, preset) pairs, sorted.
+fn registered(table: &[(&str, &[&str])]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = table
         .iter()
-        .flat_map(|(name, presets)| presets.iter().map(move |p| (*name, *p)))
-        .collect()
+        .flat_map(|(name, presets)| presets.iter().map(|p| (name.to_string(), p.to_string())))
+        .collect();
+    pairs.sort();
+    pairs
 }
 
-fn build(name: &str, preset: &str, overrides: &Value, seed: u64) -> Box<dyn BlackBoxStrategy> {
-    build_black_box(name, Some(preset), overrides, Seed(seed), &TestSpace::new())
-        .unwrap_or_else(|e| panic!("{name}/{preset}: {e}"))
-}
-
-/// Every third evaluation fails.
-fn some_fail(t: u64) -> bool {
-    t % 3 == 1
-}
-
-#[test]
-fn every_strategy_and_preset_conforms() {
-    let space = TestSpace::new();
-    let none = Value::Null;
-    for (name, preset) in cases() {
-        let label = format!("{name}/{preset}");
-        let n = trials(name);
-        // Valid proposals, with failures mixed in.
-        let mut s = build(name, preset, &none, 1);
-        let a = run(s.as_mut(), &space, 0, n, some_fail);
-        for arch in &a {
-            space.check(arch).unwrap_or_else(|e| panic!("{label}: {e}"));
-        }
-        assert!(
-            s.recommend().is_some(),
-            "{label}: recommends after evaluations"
-        );
-
-        // Same seed, same sequence.
-        let mut s = build(name, preset, &none, 1);
-        assert_eq!(
-            run(s.as_mut(), &space, 0, n, some_fail),
-            a,
-            "{label}: same seed"
-        );
-
-        // Different seed, different sequence.
-        let mut s = build(name, preset, &none, 2);
-        assert_ne!(
-            run(s.as_mut(), &space, 0, n, some_fail),
-            a,
-            "{label}: seeds differ"
-        );
-
-        // Exact resume: save after 57 trials, restore into a fresh strategy.
-        let mut s = build(name, preset, &none, 1);
-        run(s.as_mut(), &space, 0, 57, some_fail);
-        let text = serde_json::to_string(&s.save_state().expect("save")).expect("json");
-        drop(s);
-        let mut resumed = build(name, preset, &none, 1);
-        let value: Value = serde_json::from_str(&text).expect("parse");
-        resumed.restore_state(&value).expect("restore");
-        let rest = run(resumed.as_mut(), &space, 57, n, some_fail);
-        assert_eq!(rest, a[57..].to_vec(), "{label}: resume continues exactly");
-    }
+/// The pairs a macro call generated tests for, sorted.
+fn tested(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(n, p)| (n.to_string(), p.to_string()))
+        .collect();
+    pairs.sort();
+    pairs
 }
 
 #[test]
-fn all_failures_never_stall() {
-    let space = TestSpace::new();
-    for (name, preset) in cases() {
-        let n = trials(name);
-        let mut s = build(name, preset, &Value::Null, 3);
-        let a = run(s.as_mut(), &space, 0, n, |_| true);
-        assert_eq!(a.len() as u64, n, "{name}/{preset}");
-        assert!(a.iter().all(|x| space.check(x).is_ok()), "{name}/{preset}");
-        assert_eq!(s.recommend(), None, "{name}/{preset}: nothing evaluated");
-        // Successes after a run of failures are still learned from.
-        run(s.as_mut(), &space, n, n + 5, |_| false);
-        assert!(s.recommend().is_some(), "{name}/{preset}");
-    }
-}
-
-#[test]
-fn mac_limit_is_respected() {
-    let space = TestSpace::new();
-    // Roughly the 30th percentile of uniform samples' MACs.
-    let limit = 150_000u64;
-    let overrides = json!({"objective": {"mac_limit": limit}});
-    for (name, preset) in cases() {
-        let n = trials(name);
-        let mut s = build(name, preset, &overrides, 4);
-        let a = run(s.as_mut(), &space, 0, n, some_fail);
-        for arch in &a {
-            let macs = space.macs(arch).expect("analytic");
-            assert!(macs <= limit, "{name}/{preset}: {macs} MACs over {limit}");
-        }
-    }
-}
-
-#[test]
-fn mac_limit_needs_a_counting_space() {
-    let blind = TestSpace::with_macs(false);
-    let overrides = json!({"objective": {"mac_limit": 1000}});
-    for (name, preset) in cases() {
-        let err = build_black_box(name, Some(preset), &overrides, Seed(1), &blind)
-            .err()
-            .unwrap_or_else(|| panic!("{name}/{preset} accepted a limit it cannot check"));
-        assert!(matches!(err, Error::MacsUnavailable { .. }), "{err}");
-        assert!(err.to_string().contains("objective.mac_limit"), "{err}");
-    }
-}
-
-#[test]
-fn unreachable_mac_limit_is_an_error_not_a_hang() {
-    let space = TestSpace::new();
-    let overrides = json!({"objective": {"mac_limit": 1, "limit_retries": 20}});
-    for (name, preset) in cases() {
-        let mut s = build(name, preset, &overrides, 5);
-        let err = s.ask(0, &space, &common::progress(0, 10)).unwrap_err();
-        assert!(
-            err.to_string().contains("mac_limit"),
-            "{name}/{preset}: {err}"
-        );
-    }
-}
-
-#[test]
-fn mnas_reward_is_selectable_everywhere() {
-    let space = TestSpace::new();
-    let overrides = json!({"objective": {"reward": {"kind": "mnas", "target_macs": 200000}}});
-    for (name, preset) in cases() {
-        let mut s = build(name, preset, &overrides, 6);
-        let a = run(s.as_mut(), &space, 0, 40, some_fail);
-        assert!(a.iter().all(|x| space.check(x).is_ok()));
-        assert!(s.recommend().is_some(), "{name}/{preset}");
-    }
+fn every_registered_preset_has_generated_tests() {
+    assert_eq!(tested(BLACK_BOX_TESTED), registered(BLACK_BOX), "black-box");
+    assert_eq!(tested(ONE_SHOT_TESTED), registered(ONE_SHOT), "one-shot");
 }
 
 #[test]
@@ -224,43 +221,6 @@ fn reinforce_batches_updates() {
     let mut s = Reinforce::new(config, Seed(1), &space).expect("build");
     run(&mut s, &space, 0, 11, |_| false);
     assert_eq!(s.updates(), 2, "11 tells at m = 4 give 2 updates");
-}
-
-#[test]
-fn bad_observations_and_spaces_are_errors_not_panics() {
-    use nasarena_core::{Arch, Decision};
-    let space = TestSpace::new();
-    #[derive(Debug)]
-    struct Other(Vec<Decision>);
-    impl SearchSpace for Other {
-        fn name(&self) -> &str {
-            "other"
-        }
-        fn decisions(&self) -> &[Decision] {
-            &self.0
-        }
-        fn format(&self, arch: &Arch) -> String {
-            format!("{arch:?}")
-        }
-        fn parse(&self, _: &str) -> nasarena_core::Result<Arch> {
-            Ok(Arch::new(vec![0]))
-        }
-    }
-    let other = Other(vec![Decision::new("x", &["a", "b"])]);
-    for (name, preset) in cases() {
-        let mut s = build(name, preset, &Value::Null, 8);
-        run(s.as_mut(), &space, 0, trials(name), |_| false);
-        let short = common::observe(&space, 0, &Arch::new(vec![1]), false);
-        let err = s.tell(&short).unwrap_err().to_string();
-        assert!(err.contains("does not fit"), "{name}/{preset}: {err}");
-        let err = s
-            .ask(0, &other, &common::progress(0, 1))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("space `other`"), "{name}/{preset}: {err}");
-        // Still works with the right space afterwards.
-        run(s.as_mut(), &space, 0, 3, |_| false);
-    }
 }
 
 #[test]

@@ -11,6 +11,14 @@ use plotters::prelude::*;
 use plotters_backend::DrawingBackend;
 use std::ops::Range;
 
+/// A figure that can be drawn on any backend (SVG always, PNG when a font
+/// is found). It lives here, below the figures that implement it, so that
+/// `figures` needs only the charts and never the plot module that calls it.
+pub(crate) trait Figure {
+    /// Draws the whole figure on `root`; the error is the backend's message.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+}
+
 /// Figure size in pixels: at a 3.3 in paper column the 24 px text is about
 /// 6.5 pt, the size of a typical figure label.
 pub const SIZE: (u32, u32) = (900, 640);

@@ -1,8 +1,7 @@
 //! Turning runs into figure data: step-wise median/IQR bands of the
 //! best-so-far curves, point clouds with Pareto fronts, median entropies.
 
-use super::charts::{self, Band, Cloud, Entry};
-use super::Figure;
+use super::charts::{self, Band, Cloud, Entry, Figure};
 use crate::curve::value_at_hours;
 use crate::load::{CurvePoint, RunData};
 use crate::stats::quantile;

@@ -10,9 +10,8 @@ mod font;
 
 use crate::load::{Loaded, RunData};
 use crate::{Error, Result};
-use plotters::coord::Shift;
+use charts::Figure;
 use plotters::prelude::*;
-use plotters_backend::DrawingBackend;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -35,11 +34,6 @@ pub struct Plotted {
     pub files: Vec<PathBuf>,
     /// Why some files were not written (e.g. no font for PNGs).
     pub warnings: Vec<String>,
-}
-
-/// A figure that can be drawn on any backend.
-pub(crate) trait Figure {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
 }
 
 fn save(fig: &impl Figure, base: &Path, png: bool, done: &mut Plotted) -> Result<()> {

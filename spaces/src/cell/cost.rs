@@ -15,7 +15,8 @@
 //! classifier's 10 bias additions).
 
 use super::genotype::{EDGES, OPS};
-use crate::layers::{batch_norm_params, ConvSpec, Linear};
+use crate::geometry::{batch_norm_params, ConvSpec};
+use crate::layers::Linear;
 use crate::{CostReport, LayerCost};
 
 /// The fixed part of the network: where cells sit and at which size.

@@ -20,7 +20,7 @@ pub mod supernet;
 
 pub use network::CellNetwork;
 
-use crate::layers::MacCounter;
+use crate::geometry::MacCounter;
 use crate::{CostReport, Error, Network, Realize, Result, SpaceEntry, SpaceOptions};
 use candle_nn::VarBuilder;
 use cost::Skeleton;

@@ -5,7 +5,8 @@
 use super::cost::{op_conv, reduction_specs, Skeleton};
 use super::genotype::{EDGES, OPS};
 use crate::describe::{Graph, Node};
-use crate::layers::{batch_norm, BatchNorm, ConvBn, Linear, MacCounter};
+use crate::geometry::MacCounter;
+use crate::layers::{batch_norm, BatchNorm, ConvBn, Linear};
 use crate::Network;
 use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::VarBuilder;

@@ -12,7 +12,8 @@
 use super::cost::Skeleton;
 use super::genotype::{EDGES, OPS};
 use super::network::{node_value, EdgeOp, Reduction};
-use crate::layers::{batch_norm, BatchNorm, ConvBn, Linear, MacCounter};
+use crate::geometry::MacCounter;
+use crate::layers::{batch_norm, BatchNorm, ConvBn, Linear};
 use crate::supernet::{candidate_at, check_mixing, mix, Supernet};
 use candle_core::{DType, Module, ModuleT, Result, Tensor};
 use candle_nn::VarBuilder;

@@ -18,7 +18,8 @@
 
 use super::tally::Tally;
 use crate::describe::{Graph, Node};
-use crate::layers::{ConvBn, ConvSpec, MacCounter};
+use crate::geometry::{ConvSpec, MacCounter};
+use crate::layers::ConvBn;
 use crate::layerwise::SearchedLayer;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;

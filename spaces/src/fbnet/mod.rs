@@ -23,7 +23,7 @@ pub mod plan;
 pub mod presets;
 pub mod tally;
 
-use crate::layers::MacCounter;
+use crate::geometry::MacCounter;
 use crate::layerwise::{LayerwiseNetwork, LayerwiseSupernet};
 use crate::{CostReport, Error, Network, Realize, Result, SpaceEntry, SpaceOptions};
 use block::{Candidate, Layer, CANDIDATES};
@@ -152,9 +152,14 @@ impl FbnetSpace {
         self.check(arch)?;
         arch.choices()
             .iter()
-            .map(|&c| {
-                Candidate::from_index(c as usize)
-                    .ok_or_else(|| Error::NotBuilt("an fbnet candidate beyond the nine"))
+            .enumerate()
+            .map(|(layer, &choice)| {
+                Candidate::from_index(choice as usize).ok_or_else(|| Error::UnknownCandidate {
+                    space: self.name.to_string(),
+                    layer,
+                    choice,
+                    candidates: CANDIDATES.len(),
+                })
             })
             .collect()
     }

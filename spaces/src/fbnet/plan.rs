@@ -4,7 +4,7 @@
 use super::block::{self, Candidate, Slot};
 use super::presets::{scale_channels, LAYERS, STAGES, STEM_CHANNELS};
 use super::tally::Tally;
-use crate::layers::ConvSpec;
+use crate::geometry::ConvSpec;
 use crate::layerwise::Frame;
 use crate::{CostReport, LayerCost};
 

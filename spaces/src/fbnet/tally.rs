@@ -3,7 +3,7 @@
 //! spatial size of its input, so the counts here use exactly the geometry
 //! the built network runs (see `crate::layers`).
 
-use crate::layers::{batch_norm_params, ConvSpec};
+use crate::geometry::{batch_norm_params, ConvSpec};
 use crate::LayerCost;
 
 /// Running totals for one part of a network.

@@ -16,7 +16,8 @@ pub use network::LayerwiseNetwork;
 pub use supernet::LayerwiseSupernet;
 
 use crate::describe::{Graph, Node};
-use crate::layers::{ConvBn, ConvSpec, Linear, MacCounter};
+use crate::geometry::{ConvSpec, MacCounter};
+use crate::layers::{ConvBn, Linear};
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 

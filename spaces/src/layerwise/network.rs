@@ -3,7 +3,7 @@
 
 use super::{Ends, Frame, SearchedLayer};
 use crate::describe::Graph;
-use crate::layers::MacCounter;
+use crate::geometry::MacCounter;
 use crate::Network;
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;

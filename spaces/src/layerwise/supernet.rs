@@ -4,7 +4,7 @@
 //! strategy's weights (see [`crate::supernet`]).
 
 use super::{Ends, Frame, SearchedLayer};
-use crate::layers::MacCounter;
+use crate::geometry::MacCounter;
 use crate::supernet::{candidate_at, check_mixing, mix, Supernet};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;

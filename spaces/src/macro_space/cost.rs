@@ -2,8 +2,9 @@
 //! one rectangular conv + BN per layer, global pooling and a linear layer
 //! over the outputs no later layer reads.
 
-use super::{Layer, MacroSpace};
-use crate::layers::{batch_norm_params, Linear};
+use super::space::{Layer, MacroSpace};
+use crate::geometry::batch_norm_params;
+use crate::layers::Linear;
 use crate::{CostReport, LayerCost};
 
 /// Where a layer sits: its input channels and size, and its output size.

@@ -11,7 +11,7 @@
 //! skips: `HxW:F:sS:SKIPS`, e.g. `3x3:48:s2:0`. [`format`] writes skips in
 //! increasing order; [`parse`] accepts any order (each layer once).
 
-use super::{Layer, MacroSpace, FILTERS, KERNELS};
+use super::space::{Layer, MacroSpace, FILTERS, KERNELS};
 use nasarena_core::{Arch, CoreError};
 
 fn list(values: &[usize]) -> String {
@@ -84,7 +84,7 @@ pub fn parse(space: &MacroSpace, text: &str) -> Result<Arch, CoreError> {
                 "expected {} layers separated by `|`, found {}; example: {}",
                 space.layers(),
                 tokens.len(),
-                space.example()
+                example(space)
             ),
         });
     }
@@ -200,4 +200,20 @@ fn parse_skips(ctx: &Ctx, text: &str) -> Result<Vec<usize>, CoreError> {
     }
     inputs.sort_unstable();
     Ok(inputs)
+}
+
+/// A fixed example genotype of `space`: 3x3 convolutions, each reading the
+/// layer before it, widths cycling through the filter counts (shown in
+/// parse errors).
+pub fn example(space: &MacroSpace) -> String {
+    let layers: Vec<Layer> = (0..space.layers())
+        .map(|i| Layer {
+            kh: 3,
+            kw: if i % 2 == 0 { 3 } else { 5 },
+            filters: FILTERS[i % 4],
+            stride: 1,
+            inputs: if i == 0 { vec![] } else { vec![i - 1] },
+        })
+        .collect();
+    format(space, &space.encode(&layers))
 }

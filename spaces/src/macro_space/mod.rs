@@ -24,18 +24,15 @@
 mod cost;
 pub mod genotype;
 mod network;
+mod space;
 
 pub use network::MacroNetwork;
+pub use space::{Layer, MacroSpace, FILTERS, KERNELS};
 
-use crate::layers::MacCounter;
+use crate::geometry::MacCounter;
 use crate::{CostReport, Error, Network, Realize, Result, SpaceEntry, SpaceOptions};
 use candle_nn::VarBuilder;
 use nasarena_core::{check_ranges, Arch, Decision, SearchSpace};
-
-/// Filter heights and widths.
-pub const KERNELS: [usize; 4] = [1, 3, 5, 7];
-/// Filter counts.
-pub const FILTERS: [usize; 4] = [24, 36, 48, 64];
 
 /// The registry entry.
 pub const ENTRY: SpaceEntry = SpaceEntry {
@@ -43,31 +40,6 @@ pub const ENTRY: SpaceEntry = SpaceEntry {
     summary: "Zoph & Le layer-wise CNN: filter size, count and skip connections per layer",
     options: &["layers", "input", "classes", "strides"],
 };
-
-/// One decoded layer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Layer {
-    /// Filter height.
-    pub kh: usize,
-    /// Filter width.
-    pub kw: usize,
-    /// Filter count (output channels).
-    pub filters: usize,
-    /// Stride (1 unless the stride decision is on).
-    pub stride: usize,
-    /// Earlier layers read, increasing.
-    pub inputs: Vec<usize>,
-}
-
-/// The Zoph & Le macro search space.
-#[derive(Clone, Debug)]
-pub struct MacroSpace {
-    layers: usize,
-    input: [usize; 3],
-    classes: usize,
-    max_stride: usize,
-    decisions: Vec<Decision>,
-}
 
 impl MacroSpace {
     /// The space from `key=value` options (see the module docs).
@@ -96,111 +68,10 @@ impl MacroSpace {
         Ok(Self::new(layers, input, classes, max_stride))
     }
 
-    /// The space with explicit settings.
-    pub fn new(layers: usize, input: [usize; 3], classes: usize, max_stride: usize) -> Self {
-        let mut decisions = Vec::new();
-        let sizes: Vec<String> = KERNELS.iter().map(|k| k.to_string()).collect();
-        let sizes: Vec<&str> = sizes.iter().map(String::as_str).collect();
-        let counts: Vec<String> = FILTERS.iter().map(|k| k.to_string()).collect();
-        let counts: Vec<&str> = counts.iter().map(String::as_str).collect();
-        let strides: Vec<String> = (1..=max_stride).map(|s| format!("s{s}")).collect();
-        let strides: Vec<&str> = strides.iter().map(String::as_str).collect();
-        for i in 0..layers {
-            decisions.push(Decision::new(format!("layer{i}.height"), &sizes));
-            decisions.push(Decision::new(format!("layer{i}.width"), &sizes));
-            decisions.push(Decision::new(format!("layer{i}.filters"), &counts));
-            if max_stride > 1 {
-                decisions.push(Decision::new(format!("layer{i}.stride"), &strides));
-            }
-            for j in 0..i {
-                decisions.push(Decision::new(format!("layer{i}.skip{j}"), &["no", "yes"]));
-            }
-        }
-        MacroSpace {
-            layers,
-            input,
-            classes,
-            max_stride,
-            decisions,
-        }
-    }
-
-    /// Number of layers.
-    pub fn layers(&self) -> usize {
-        self.layers
-    }
-
-    /// Largest stride choice (1: no stride decision).
-    pub fn max_stride(&self) -> usize {
-        self.max_stride
-    }
-
-    fn fixed_per_layer(&self) -> usize {
-        if self.max_stride > 1 {
-            4
-        } else {
-            3
-        }
-    }
-
-    /// The layers of an architecture that passed [`SearchSpace::check`].
-    pub fn decode(&self, arch: &Arch) -> Vec<Layer> {
-        let c = arch.choices();
-        let get = |i: usize| c.get(i).copied().unwrap_or(0) as usize;
-        let mut at = 0;
-        let mut out = Vec::with_capacity(self.layers);
-        for i in 0..self.layers {
-            let kh = KERNELS[get(at).min(3)];
-            let kw = KERNELS[get(at + 1).min(3)];
-            let filters = FILTERS[get(at + 2).min(3)];
-            let stride = if self.max_stride > 1 {
-                get(at + 3) + 1
-            } else {
-                1
-            };
-            at += self.fixed_per_layer();
-            let inputs = (0..i).filter(|&j| get(at + j) == 1).collect();
-            at += i;
-            out.push(Layer {
-                kh,
-                kw,
-                filters,
-                stride,
-                inputs,
-            });
-        }
-        out
-    }
-
-    /// The architecture of decoded layers (inverse of [`Self::decode`]).
-    pub fn encode(&self, layers: &[Layer]) -> Arch {
-        let index = |set: &[usize], v: usize| set.iter().position(|&x| x == v).unwrap_or(0) as u32;
-        let mut choices = Vec::with_capacity(self.decisions.len());
-        for (i, l) in layers.iter().enumerate() {
-            choices.push(index(&KERNELS, l.kh));
-            choices.push(index(&KERNELS, l.kw));
-            choices.push(index(&FILTERS, l.filters));
-            if self.max_stride > 1 {
-                choices.push(l.stride.saturating_sub(1) as u32);
-            }
-            choices.extend((0..i).map(|j| u32::from(l.inputs.contains(&j))));
-        }
-        Arch::new(choices)
-    }
-
     /// A fixed example genotype: 3x3 convolutions, each reading the layer
     /// before it, widths cycling through the filter counts.
     pub fn example(&self) -> String {
-        let layers: Vec<Layer> = (0..self.layers)
-            .map(|i| Layer {
-                kh: 3,
-                kw: if i % 2 == 0 { 3 } else { 5 },
-                filters: FILTERS[i % 4],
-                stride: 1,
-                inputs: if i == 0 { vec![] } else { vec![i - 1] },
-            })
-            .collect();
-        genotype::format(self, &self.encode(&layers))
+        genotype::example(self)
     }
 
     /// The network with a MAC counter attached.

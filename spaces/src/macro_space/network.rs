@@ -1,9 +1,10 @@
 //! The candle network of a `macro` architecture (Zoph & Le 2017).
 
 use super::cost::{geometry, unused, Geometry};
-use super::{Layer, MacroSpace};
+use super::space::{Layer, MacroSpace};
 use crate::describe::{Graph, Node};
-use crate::layers::{batch_norm, BatchNorm, Linear, MacCounter};
+use crate::geometry::MacCounter;
+use crate::layers::{batch_norm, BatchNorm, Linear};
 use crate::{Network, Realize};
 use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::VarBuilder;

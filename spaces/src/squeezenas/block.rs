@@ -14,7 +14,7 @@
 
 use crate::fbnet::block::Slot;
 use crate::fbnet::tally::Tally;
-use crate::layers::ConvSpec;
+use crate::geometry::ConvSpec;
 
 /// Candidate names in decision-option order.
 pub const CANDIDATES: [&str; 13] = [

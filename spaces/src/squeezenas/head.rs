@@ -27,7 +27,7 @@
 
 use super::variants::HeadKind;
 use crate::fbnet::tally::Tally;
-use crate::layers::ConvSpec;
+use crate::geometry::ConvSpec;
 
 /// Feature maps the head reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,8 @@
 use super::block::{block_convs, Candidate};
 use crate::describe::Graph;
 use crate::fbnet::block::{IrBlock, Slot};
-use crate::layers::{ConvBn, ConvSpec, MacCounter};
+use crate::geometry::{ConvSpec, MacCounter};
+use crate::layers::ConvBn;
 use crate::layerwise::SearchedLayer;
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;

@@ -10,7 +10,7 @@
 //! by a pixel) only agree in size on even maps.
 
 use crate::fbnet::block::Slot;
-use crate::layers::ConvSpec;
+use crate::geometry::ConvSpec;
 use crate::layerwise::Frame;
 
 use super::variants::Variant;

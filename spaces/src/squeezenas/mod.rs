@@ -37,7 +37,7 @@ pub mod variants;
 use crate::fbnet::block::Slot;
 use crate::fbnet::genotype;
 use crate::fbnet::tally::Tally;
-use crate::layers::{ConvSpec, MacCounter};
+use crate::geometry::{ConvSpec, MacCounter};
 use crate::layerwise::{LayerwiseNetwork, LayerwiseSupernet};
 use crate::{CostReport, Error, LayerCost, Network, Realize, Result, SpaceEntry, SpaceOptions};
 use block::{Candidate, CANDIDATES};
@@ -219,9 +219,14 @@ impl SqueezeNasSpace {
         self.check(arch)?;
         arch.choices()
             .iter()
-            .map(|&c| {
-                Candidate::from_index(c as usize)
-                    .ok_or(Error::NotBuilt("a squeezenas candidate beyond the 13"))
+            .enumerate()
+            .map(|(layer, &choice)| {
+                Candidate::from_index(choice as usize).ok_or_else(|| Error::UnknownCandidate {
+                    space: self.variant.name.to_string(),
+                    layer,
+                    choice,
+                    candidates: CANDIDATES.len(),
+                })
             })
             .collect()
     }

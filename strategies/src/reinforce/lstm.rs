@@ -9,7 +9,6 @@
 //! The cell is written out here (gates i, f, g, o; no peepholes) so every
 //! weight is initialised on the host from the seed.
 
-use crate::reinforce::lstm_host::HostLstm;
 use crate::reinforce::params::{Init, Params};
 use crate::reinforce::policy::{entropy, log_softmax, shape_logits, Shaping};
 use candle_core::{DType, Device, Tensor, Var};
@@ -20,21 +19,33 @@ fn sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
     ((x * 0.5)?.tanh()? + 1.0)? * 0.5
 }
 
+/// One LSTM cell of the stack; the weights are visible to the host mirror
+/// (`lstm_host.rs`), which copies them for sampling.
 #[derive(Debug)]
-struct Layer {
-    w_ih: Var,
-    w_hh: Var,
-    bias: Var,
+pub(super) struct Layer {
+    /// Input-to-gates weights `(4H, H)`, gate order i, f, g, o.
+    pub(super) w_ih: Var,
+    /// Hidden-to-gates weights `(4H, H)`.
+    pub(super) w_hh: Var,
+    /// Gate bias `(4H,)`.
+    pub(super) bias: Var,
 }
 
-/// The LSTM controller.
+/// The LSTM controller. The fields are visible to the host mirror
+/// (`lstm_host.rs`), which reads them; this module never names the mirror,
+/// so the conversion runs one way.
 #[derive(Debug)]
 pub struct LstmPolicy {
-    hidden: usize,
-    go: Var,
-    layers: Vec<Layer>,
-    embeddings: Vec<Var>,
-    heads: Vec<(Var, Var)>,
+    /// Hidden size H of every cell.
+    pub(super) hidden: usize,
+    /// The learned start input `(1, H)`.
+    pub(super) go: Var,
+    /// The stacked cells, bottom first.
+    pub(super) layers: Vec<Layer>,
+    /// Per decision: the embedding table `(arity, H)` of its tokens.
+    pub(super) embeddings: Vec<Var>,
+    /// Per decision: the logit head's weight `(arity, H)` and bias.
+    pub(super) heads: Vec<(Var, Var)>,
     params: Params,
 }
 
@@ -119,30 +130,6 @@ impl LstmPolicy {
         shape_logits(&raw, shaping)
     }
 
-    /// Copies the weights into the host mirror used for sampling.
-    pub fn to_host_mirror(&self) -> candle_core::Result<HostLstm> {
-        let host = |v: &Var| v.as_tensor().flatten_all()?.to_vec1::<f32>();
-        Ok(HostLstm {
-            hidden: self.hidden,
-            go: host(&self.go)?,
-            layers: self
-                .layers
-                .iter()
-                .map(|l| Ok([host(&l.w_ih)?, host(&l.w_hh)?, host(&l.bias)?]))
-                .collect::<candle_core::Result<_>>()?,
-            embeddings: self
-                .embeddings
-                .iter()
-                .map(host)
-                .collect::<candle_core::Result<_>>()?,
-            heads: self
-                .heads
-                .iter()
-                .map(|(w, b)| Ok((host(w)?, host(b)?)))
-                .collect::<candle_core::Result<_>>()?,
-        })
-    }
-
     /// Log-probability of each sequence (shape `(B,)`), teacher-forced on
     /// the given tokens, with gradients to every parameter.
     pub fn log_prob(
@@ -170,52 +157,5 @@ impl LstmPolicy {
             x = self.embeddings[t].as_tensor().index_select(&idx, 0)?;
         }
         Ok((logp_sum, ent_sum))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use nasarena_core::Seed;
-
-    #[test]
-    fn host_sampling_forward_matches_candle_graph() {
-        let arities = [3, 1, 5, 2, 4];
-        let shapings = [
-            None,
-            Some(Shaping {
-                temperature: 5.0,
-                tanh_constant: 1.5,
-            }),
-        ];
-        for shaping in shapings {
-            let policy = LstmPolicy::new(&arities, 16, 2, 0.5, &mut Seed(1).rng()).unwrap();
-            let host = policy.to_host_mirror().unwrap();
-            let mut rng = Seed(2).rng();
-            let mut sequences = Vec::new();
-            let mut host_logp = Vec::new();
-            let mut host_ent = Vec::new();
-            for _ in 0..6 {
-                let (tokens, ent, logp) = host.sample(shaping, &mut rng);
-                assert!(tokens.iter().zip(&arities).all(|(&t, &a)| (t as usize) < a));
-                sequences.push(tokens);
-                host_logp.push(logp);
-                host_ent.push(ent);
-            }
-            let (logp, ent) = policy.log_prob(&sequences, shaping).unwrap();
-            let (logp, ent) = (
-                logp.to_vec1::<f32>().unwrap(),
-                ent.to_vec1::<f32>().unwrap(),
-            );
-            for i in 0..sequences.len() {
-                assert!(
-                    (logp[i] as f64 - host_logp[i]).abs() < 1e-4,
-                    "{} vs {}",
-                    logp[i],
-                    host_logp[i]
-                );
-                assert!((ent[i] as f64 - host_ent[i]).abs() < 1e-4);
-            }
-        }
     }
 }

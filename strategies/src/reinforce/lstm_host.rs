@@ -6,6 +6,7 @@
 
 use super::lstm::LstmPolicy;
 use super::policy::{sample_host, Shaping};
+use candle_core::Var;
 use nasarena_core::SeedRng;
 
 fn sigmoid(x: f32) -> f32 {
@@ -24,20 +25,41 @@ fn matvec_add(w: &[f32], x: &[f32], out: &mut [f32]) {
 /// The controller's weights copied to the host.
 #[derive(Debug)]
 pub struct HostLstm {
-    pub(super) hidden: usize,
-    pub(super) go: Vec<f32>,
+    /// Hidden size H.
+    hidden: usize,
+    /// The learned start input (H).
+    go: Vec<f32>,
     /// Per layer: w_ih (4H x H), w_hh (4H x H), bias (4H).
-    pub(super) layers: Vec<[Vec<f32>; 3]>,
+    layers: Vec<[Vec<f32>; 3]>,
     /// Per decision: embedding (arity x H).
-    pub(super) embeddings: Vec<Vec<f32>>,
+    embeddings: Vec<Vec<f32>>,
     /// Per decision: head weight (arity x H) and bias (arity).
-    pub(super) heads: Vec<(Vec<f32>, Vec<f32>)>,
+    heads: Vec<(Vec<f32>, Vec<f32>)>,
 }
 
 impl HostLstm {
     /// Copies the policy's current weights.
     pub fn from_policy(policy: &LstmPolicy) -> candle_core::Result<Self> {
-        policy.to_host_mirror()
+        let host = |v: &Var| v.as_tensor().flatten_all()?.to_vec1::<f32>();
+        Ok(HostLstm {
+            hidden: policy.hidden,
+            go: host(&policy.go)?,
+            layers: policy
+                .layers
+                .iter()
+                .map(|l| Ok([host(&l.w_ih)?, host(&l.w_hh)?, host(&l.bias)?]))
+                .collect::<candle_core::Result<_>>()?,
+            embeddings: policy
+                .embeddings
+                .iter()
+                .map(host)
+                .collect::<candle_core::Result<_>>()?,
+            heads: policy
+                .heads
+                .iter()
+                .map(|(w, b)| Ok((host(w)?, host(b)?)))
+                .collect::<candle_core::Result<_>>()?,
+        })
     }
 
     fn step(&self, x: &[f32], state: &mut [(Vec<f32>, Vec<f32>)]) -> Vec<f32> {
@@ -95,5 +117,52 @@ impl HostLstm {
             x = self.embeddings[t][row..row + self.hidden].to_vec();
         }
         (tokens, entropy, logp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nasarena_core::Seed;
+
+    #[test]
+    fn host_sampling_forward_matches_candle_graph() {
+        let arities = [3, 1, 5, 2, 4];
+        let shapings = [
+            None,
+            Some(Shaping {
+                temperature: 5.0,
+                tanh_constant: 1.5,
+            }),
+        ];
+        for shaping in shapings {
+            let policy = LstmPolicy::new(&arities, 16, 2, 0.5, &mut Seed(1).rng()).unwrap();
+            let host = HostLstm::from_policy(&policy).unwrap();
+            let mut rng = Seed(2).rng();
+            let mut sequences = Vec::new();
+            let mut host_logp = Vec::new();
+            let mut host_ent = Vec::new();
+            for _ in 0..6 {
+                let (tokens, ent, logp) = host.sample(shaping, &mut rng);
+                assert!(tokens.iter().zip(&arities).all(|(&t, &a)| (t as usize) < a));
+                sequences.push(tokens);
+                host_logp.push(logp);
+                host_ent.push(ent);
+            }
+            let (logp, ent) = policy.log_prob(&sequences, shaping).unwrap();
+            let (logp, ent) = (
+                logp.to_vec1::<f32>().unwrap(),
+                ent.to_vec1::<f32>().unwrap(),
+            );
+            for i in 0..sequences.len() {
+                assert!(
+                    (logp[i] as f64 - host_logp[i]).abs() < 1e-4,
+                    "{} vs {}",
+                    logp[i],
+                    host_logp[i]
+                );
+                assert!((ent[i] as f64 - host_ent[i]).abs() < 1e-4);
+            }
+        }
     }
 }

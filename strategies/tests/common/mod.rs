@@ -2,6 +2,8 @@
 //! conformance and learning tests and the overhead benchmark.
 #![allow(dead_code)]
 
+pub mod one_shot;
+
 use nasarena_core::{
     check_ranges, Arch, BlackBoxStrategy, Budget, BudgetUnit, CoreError, Cost, Decision, Metrics,
     Observation, Outcome, Progress, SearchSpace,
@@ -102,7 +104,7 @@ impl SearchSpace for TestSpace {
 }
 
 /// A deterministic per-option score in [0, 1): a hash of (decision, option).
-fn table(i: usize, j: u32) -> f64 {
+pub fn table(i: usize, j: u32) -> f64 {
     let mut z = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ u64::from(j).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 31)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -180,6 +182,18 @@ pub fn progress(t: u64, total: u64) -> Progress {
             evaluations: t,
             ..Cost::default()
         },
+    }
+}
+
+/// Trials per black-box run in the conformance and golden tests: enough
+/// to leave every initial random phase (evolution `real2019` fills P = 100
+/// first; the GA breeds from trial 50). The controller updates after every
+/// tell, so 60 trials exercise it fully while keeping the LSTM presets (a
+/// candle backward pass per tell) cheap.
+pub fn trials(name: &str) -> u64 {
+    match name {
+        "evolution" | "ga" => 130,
+        _ => 60,
     }
 }
 
