@@ -125,6 +125,10 @@ one_shot_conformance! {
     gumbel_gdas: "gumbel" / "gdas";
     gumbel_squeezenas: "gumbel" / "squeezenas";
     gumbel_darts: "gumbel" / "darts";
+    gumbel_fbnet_paper: "gumbel" / "fbnet-paper";
+    gumbel_gdas_paper: "gumbel" / "gdas-paper";
+    gumbel_squeezenas_paper: "gumbel" / "squeezenas-paper";
+    gumbel_darts_paper: "gumbel" / "darts-paper";
 }
 
 /// The registry's (strategy, preset) pairs, sorted.

@@ -1,10 +1,10 @@
 //! The typed configuration of the `gumbel` strategy, its presets and its
 //! validation (each error names the field).
 
-use super::schedule::{LrScaling, TauSchedule};
+use super::schedule::{warmup_epochs, LrScaling, TauSchedule};
 use super::NAME;
 use crate::{Error, Result};
-use nasarena_core::Alternation;
+use nasarena_core::{Alternation, EffectiveSchedule, RunShape};
 use serde::{Deserialize, Serialize};
 
 /// How a decision's logits become mixing weights.
@@ -281,6 +281,29 @@ impl GumbelConfig {
             );
         }
         Ok(())
+    }
+}
+
+impl GumbelConfig {
+    /// The schedule this configuration gives a run of `shape`.
+    pub fn plan(&self, shape: &RunShape) -> EffectiveSchedule {
+        let total = shape.total_epochs;
+        let warmup = warmup_epochs(self.warmup_fraction, total);
+        let arch_steps =
+            (total.saturating_sub(warmup) as u64).saturating_mul(shape.arch_steps_per_epoch as u64);
+        let temperature = (self.relaxation != Relaxation::Softmax)
+            .then(|| (0..total).map(|e| self.tau.at(e, total)).collect());
+        EffectiveSchedule {
+            alternation: self.alternate,
+            total_epochs: total,
+            warmup_epochs: warmup,
+            arch_steps,
+            arch_lr: Some(
+                self.lr_scaling
+                    .effective(self.theta_optimizer.lr, arch_steps),
+            ),
+            temperature,
+        }
     }
 }
 

@@ -3,8 +3,7 @@
 //! architecture learning rate scaled to the number of architecture steps
 //! (the rules and their numbers are in the module doc of `gumbel`).
 
-use super::GumbelConfig;
-use nasarena_core::{EffectiveSchedule, RunShape};
+use nasarena_core::EffectiveSchedule;
 use serde::{Deserialize, Serialize};
 
 /// The Gumbel-Softmax temperature over the search.
@@ -109,29 +108,6 @@ pub fn warmup_epochs(fraction: f64, total: usize) -> usize {
         return 0;
     }
     ((fraction * total as f64).round() as usize).min(total - 1)
-}
-
-impl GumbelConfig {
-    /// The schedule this configuration gives a run of `shape`.
-    pub fn plan(&self, shape: &RunShape) -> EffectiveSchedule {
-        let total = shape.total_epochs;
-        let warmup = warmup_epochs(self.warmup_fraction, total);
-        let arch_steps =
-            (total.saturating_sub(warmup) as u64).saturating_mul(shape.arch_steps_per_epoch as u64);
-        let temperature = (self.relaxation != super::Relaxation::Softmax)
-            .then(|| (0..total).map(|e| self.tau.at(e, total)).collect());
-        EffectiveSchedule {
-            alternation: self.alternate,
-            total_epochs: total,
-            warmup_epochs: warmup,
-            arch_steps,
-            arch_lr: Some(
-                self.lr_scaling
-                    .effective(self.theta_optimizer.lr, arch_steps),
-            ),
-            temperature,
-        }
-    }
 }
 
 /// Whether two schedules agree up to the last bits of their floats (a

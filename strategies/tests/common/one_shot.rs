@@ -42,6 +42,7 @@ pub fn build(name: &str, preset: &str, seed: u64) -> Box<dyn OneShotStrategy> {
         Seed(seed),
         &TestSpace::new(),
         Some(&costs()),
+        &candle_core::Device::Cpu,
     )
     .unwrap_or_else(|e| panic!("{name}/{preset}: {e}"))
 }
