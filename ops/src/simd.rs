@@ -1,6 +1,7 @@
 //! Sixteen-lane f32 vectors for the element-wise kernels, written once and
 //! compiled three times: AVX-512 (one register), AVX2 (two registers) and
-//! portable scalar code, picked at run time like candle's own gemm does.
+//! portable scalar code (which NEON runs too: the compiler vectorises it
+//! for aarch64's baseline NEON), picked by [`crate::isa`].
 //!
 //! Every operation is one IEEE operation per lane, with no fused
 //! multiply-add and a fixed lane order for sums, so the three builds give
@@ -12,38 +13,7 @@ use std::mem::MaybeUninit;
 /// Lanes of a [`F32x16`].
 pub const WIDTH: usize = 16;
 
-/// The instruction sets a kernel can run with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Isa {
-    /// Portable code (any CPU).
-    Scalar,
-    /// x86-64 AVX2.
-    Avx2,
-    /// x86-64 AVX-512F.
-    Avx512,
-}
-
-impl Isa {
-    /// The fastest instruction set this CPU has (std caches the probe).
-    pub fn detect() -> Isa {
-        Isa::available().last().copied().unwrap_or(Isa::Scalar)
-    }
-
-    /// Every instruction set this CPU can run, slowest first.
-    pub fn available() -> Vec<Isa> {
-        let mut all = vec![Isa::Scalar];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx2") {
-                all.push(Isa::Avx2);
-            }
-            if std::is_x86_feature_detected!("avx512f") {
-                all.push(Isa::Avx512);
-            }
-        }
-        all
-    }
-}
+pub use crate::isa::Isa;
 
 /// Sixteen f32 lanes. Implementations other than [`Scalar16`] may only be
 /// used inside functions compiled for their instruction set (see
@@ -252,8 +222,8 @@ mod x86 {
 
 /// Defines `pub fn $name(isa: Isa, args..) -> R` running the generic
 /// kernel `$generic::<V>(args..)` with the vector type of `isa`, compiled
-/// for that instruction set. `isa` must come from [`Isa::available`] (the
-/// dispatcher checks, and falls back to scalar code otherwise).
+/// for that instruction set. `isa` must be one this CPU runs (it panics
+/// otherwise: a path is never silently replaced by another).
 macro_rules! isa_dispatch {
     ($(#[$doc:meta])* $vis:vis fn $name:ident = $generic:ident ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
         $(#[$doc])*
@@ -268,14 +238,16 @@ macro_rules! isa_dispatch {
             fn avx2($($arg: $ty),*) -> $ret {
                 $generic::<$crate::simd::Avx2x16>($($arg),*)
             }
+            assert!(isa.supported(), "nasarena-ops: this CPU cannot run the {isa} path");
+            $crate::isa::note(isa);
             match isa {
                 #[cfg(target_arch = "x86_64")]
-                $crate::simd::Isa::Avx512 if std::is_x86_feature_detected!("avx512f") => {
+                $crate::simd::Isa::Avx512 => {
                     // SAFETY: the CPU was just checked to have AVX-512F.
                     unsafe { avx512($($arg),*) }
                 }
                 #[cfg(target_arch = "x86_64")]
-                $crate::simd::Isa::Avx2 if std::is_x86_feature_detected!("avx2") => {
+                $crate::simd::Isa::Avx2 => {
                     // SAFETY: the CPU was just checked to have AVX2.
                     unsafe { avx2($($arg),*) }
                 }
@@ -317,16 +289,4 @@ pub unsafe fn write_once(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>]))
     // SAFETY: the caller guarantees `fill` initialised all `len` elements.
     unsafe { v.set_len(len) };
     v
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn detection_lists_scalar_first_and_detect_is_the_last() {
-        let all = Isa::available();
-        assert_eq!(all[0], Isa::Scalar);
-        assert_eq!(Isa::detect(), *all.last().unwrap_or(&Isa::Scalar));
-    }
 }

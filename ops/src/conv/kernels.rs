@@ -14,7 +14,7 @@
 //! memory and the result does not depend on the thread count.
 //!
 //! Every task body is compiled twice: generic, and with AVX2 + FMA for the
-//! CPUs that have them (picked at run time, as candle's own gemm does).
+//! AVX2 and AVX-512 paths ([`crate::isa`]).
 
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -181,14 +181,20 @@ fn bwd_weight_impl<const FMA: bool>(
     }
 }
 
-/// Whether the AVX2 + FMA versions can run here (cached by std).
-#[cfg(target_arch = "x86_64")]
-fn has_avx2_fma() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+/// Whether the process's path ([`crate::isa`]) runs the AVX2 + FMA
+/// versions: the AVX2 path, and the AVX-512 one (8-wide register blocks of
+/// a k x k tap sum already fit 16 registers; this kernel has no 16-lane
+/// version). Portable and NEON run the portable build.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn avx2_kernels() -> bool {
+    let isa = crate::isa::isa();
+    crate::isa::note(isa);
+    matches!(isa, crate::isa::Isa::Avx2 | crate::isa::Isa::Avx512)
 }
 
-/// Defines `$name`, which runs `$imp` compiled for AVX2 + FMA when the CPU
-/// has them and the portable build of `$imp` otherwise.
+/// Defines `$name`, which runs `$imp` compiled for AVX2 + FMA when the
+/// path says so ([`avx2_kernels`]) and the portable build of `$imp`
+/// otherwise.
 macro_rules! multiversion {
     ($name:ident, $fast:ident, $imp:ident, ($($arg:ident: $ty:ty),*)) => {
         #[cfg(target_arch = "x86_64")]
@@ -199,9 +205,10 @@ macro_rules! multiversion {
 
         fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
-            if has_avx2_fma() {
-                // SAFETY: the CPU was just checked to support AVX2 and FMA,
-                // the only requirement of the target-feature function.
+            if avx2_kernels() {
+                // SAFETY: both x86 paths that pick these kernels were
+                // checked to have AVX2 and FMA when they were selected
+                // (`Isa::supported`), the only requirement of `$fast`.
                 return unsafe { $fast($($arg),*) };
             }
             $imp::<false>($($arg),*)

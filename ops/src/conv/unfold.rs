@@ -1,6 +1,6 @@
 //! Unfolding a convolution's input into patch rows (im2col) and folding
 //! patch-row gradients back (col2im), whole or one panel of output
-//! positions at a time, for the GEMM lowering in `super::dense`.
+//! positions at a time, for the GEMM lowering of dense convolutions.
 //!
 //! Patch row `k = (c, ky, kx)` at output position `(oy, ox)` holds input
 //! element `(c, oy * s + ky * d - pad, ox * s + kx * d - pad)`, or zero in
@@ -86,7 +86,7 @@ macro_rules! with_row_ops {
             unsafe fn fast(f: impl FnOnce()) {
                 f()
             }
-            if crate::matmul::avx512() {
+            if crate::isa::isa() == crate::isa::Isa::Avx512 {
                 type $ops = Avx512;
                 let body = || $body;
                 // SAFETY: AVX-512F was detected.

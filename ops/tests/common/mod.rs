@@ -34,3 +34,30 @@ pub fn random_in(seed: Seed, dims: &[usize], lo: f32, hi: f32) -> Tensor {
 pub fn random(seed: Seed, dims: &[usize]) -> Tensor {
     random_in(seed, dims, -1.0, 1.0)
 }
+
+/// Runs this test binary again once per other instruction-set path the
+/// CPU has (`NASARENA_ISA`), so that every test of the file checks every
+/// path; panics if a run fails. In a run that already forces a path it
+/// only checks that the forced path is the one selected.
+pub fn on_every_other_isa(this_test: &str) {
+    use nasarena_ops::{isa, Isa, ISA_ENV};
+    if let Some(forced) = std::env::var(ISA_ENV).ok().filter(|v| !v.is_empty()) {
+        let want: Isa = forced.parse().expect("NASARENA_ISA names a path");
+        assert_eq!(isa(), want, "the forced path must be the one selected");
+        return;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    for other in Isa::available().into_iter().filter(|&i| i != isa()) {
+        let out = std::process::Command::new(&exe)
+            .env(ISA_ENV, other.name())
+            .args(["--skip", this_test, "--test-threads", "2"])
+            .output()
+            .expect("rerun the test binary");
+        assert!(
+            out.status.success(),
+            "tests failed on the {other} path:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
