@@ -145,6 +145,7 @@ fn train(args: TrainArgs) -> Result<()> {
             map.insert("threads".into(), json!(threads));
             map.insert("stock_candle".into(), json!(args.stock));
             map.insert("device".into(), json!(args.device.to_string()));
+            map.insert("isa".into(), json!(nasarena_ops::isa().name()));
         }
         println!("{value}");
     } else {
@@ -161,6 +162,11 @@ fn train(args: TrainArgs) -> Result<()> {
         println!(
             "eval       {:.1} img/s ({:.3} s)",
             report.eval_img_s, report.eval_seconds
+        );
+        println!(
+            "memory     {:.0} MB peak RSS   isa {}",
+            report.peak_rss_mb,
+            nasarena_ops::isa()
         );
     }
     Ok(())

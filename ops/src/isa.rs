@@ -138,7 +138,12 @@ fn from_env() -> Result<Isa> {
 static SELECTED: OnceLock<std::result::Result<Isa, String>> = OnceLock::new();
 
 fn selected() -> &'static std::result::Result<Isa, String> {
-    SELECTED.get_or_init(|| from_env().map_err(|e| e.to_string()))
+    SELECTED.get_or_init(|| {
+        from_env().map_err(|e| match e {
+            Error::BadIsa { reason } => reason,
+            other => other.to_string(),
+        })
+    })
 }
 
 /// Picks the path (reading `NASARENA_ISA` once) and returns it, or the
