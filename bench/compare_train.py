@@ -37,6 +37,12 @@ WORKLOADS = {
           "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+"
           "|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
           ["C=16", "N=5", "input=3x32x32"]),
+    "d": ("fbnet 1x28x28 all k3_e6", "fbnet", ",".join(["k3_e6"] * 22),
+          ["input=1x28x28", "classes=10"]),
+    "e": ("fbnet 1x28x28 FBNet-A", "fbnet",
+          "skip,k3_e3,k3_e1,skip,skip,k5_e6,k3_e3,k5_e1,k3_e3,k5_e6,k5_e3,k5_e1_g2,k5_e6,"
+          "k3_e6,k5_e1_g2,k5_e3,k3_e1_g2,k5_e6,k5_e6,k5_e3,k5_e6,k5_e6",
+          ["input=1x28x28", "classes=10"]),
 }
 
 

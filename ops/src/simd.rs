@@ -114,12 +114,14 @@ mod x86 {
     impl F32x16 for Avx2x16 {
         #[inline(always)]
         fn splat(v: f32) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             let r = unsafe { _mm256_set1_ps(v) };
             Avx2x16(r, r)
         }
         #[inline(always)]
         fn load(s: &[f32]) -> Self {
             let s = &s[..WIDTH];
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             unsafe {
                 Avx2x16(
                     _mm256_loadu_ps(s.as_ptr()),
@@ -131,6 +133,7 @@ mod x86 {
         fn store(self, d: &mut [MaybeUninit<f32>]) {
             let d = &mut d[..WIDTH];
             let p = d.as_mut_ptr().cast::<f32>();
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             unsafe {
                 _mm256_storeu_ps(p, self.0);
                 _mm256_storeu_ps(p.add(8), self.1);
@@ -138,25 +141,31 @@ mod x86 {
         }
         #[inline(always)]
         fn add(self, o: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             self.both(o, |a, b| unsafe { _mm256_add_ps(a, b) })
         }
         #[inline(always)]
         fn sub(self, o: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             self.both(o, |a, b| unsafe { _mm256_sub_ps(a, b) })
         }
         #[inline(always)]
         fn mul(self, o: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             self.both(o, |a, b| unsafe { _mm256_mul_ps(a, b) })
         }
         #[inline(always)]
         fn relu(self) -> Self {
             // maxps returns its second operand unless the first is greater,
             // exactly `if v > 0 { v } else { 0 }`.
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             self.both(Self::splat(0.0), |a, z| unsafe { _mm256_max_ps(a, z) })
         }
         #[inline(always)]
         fn where_positive(self, by: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             let z = unsafe { _mm256_setzero_ps() };
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             self.both(by, |a, b| unsafe {
                 _mm256_and_ps(a, _mm256_cmp_ps::<_CMP_GT_OQ>(b, z))
             })
@@ -165,6 +174,7 @@ mod x86 {
         fn to_array(self) -> [f32; WIDTH] {
             let mut out = [MaybeUninit::uninit(); WIDTH];
             self.store(&mut out);
+            // SAFETY: `store` just wrote all 16 lanes.
             out.map(|v| unsafe { v.assume_init() })
         }
     }
@@ -176,36 +186,44 @@ mod x86 {
     impl F32x16 for Avx512x16 {
         #[inline(always)]
         fn splat(v: f32) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             Avx512x16(unsafe { _mm512_set1_ps(v) })
         }
         #[inline(always)]
         fn load(s: &[f32]) -> Self {
             let s = &s[..WIDTH];
+            // SAFETY: enabled feature, access inside a checked slice (module docs).
             Avx512x16(unsafe { _mm512_loadu_ps(s.as_ptr()) })
         }
         #[inline(always)]
         fn store(self, d: &mut [MaybeUninit<f32>]) {
             let d = &mut d[..WIDTH];
+            // SAFETY: enabled feature, access inside a checked slice (module docs).
             unsafe { _mm512_storeu_ps(d.as_mut_ptr().cast::<f32>(), self.0) }
         }
         #[inline(always)]
         fn add(self, o: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             Avx512x16(unsafe { _mm512_add_ps(self.0, o.0) })
         }
         #[inline(always)]
         fn sub(self, o: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             Avx512x16(unsafe { _mm512_sub_ps(self.0, o.0) })
         }
         #[inline(always)]
         fn mul(self, o: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             Avx512x16(unsafe { _mm512_mul_ps(self.0, o.0) })
         }
         #[inline(always)]
         fn relu(self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             Avx512x16(unsafe { _mm512_max_ps(self.0, _mm512_setzero_ps()) })
         }
         #[inline(always)]
         fn where_positive(self, by: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             Avx512x16(unsafe {
                 let m = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(by.0, _mm512_setzero_ps());
                 _mm512_maskz_mov_ps(m, self.0)
@@ -215,6 +233,7 @@ mod x86 {
         fn to_array(self) -> [f32; WIDTH] {
             let mut out = [MaybeUninit::uninit(); WIDTH];
             self.store(&mut out);
+            // SAFETY: `store` just wrote all 16 lanes.
             out.map(|v| unsafe { v.assume_init() })
         }
     }

@@ -55,7 +55,7 @@ unsafe fn panel_rows<const ROWS: usize, R: RowStarts>(
     for col in (0..tile.width).step_by(COLS) {
         let mut acc = [[0.0f32; COLS]; ROWS];
         for (k, a_k) in a.chunks_exact(ROWS).take(depth).enumerate() {
-            // SAFETY (caller): row k holds NR values, col + COLS <= NR.
+            // SAFETY: the caller guarantees row k holds NR values; col + COLS <= NR.
             let b_k = unsafe { std::slice::from_raw_parts(b.add(starts.start(k) + col), COLS) };
             for (row, &a_v) in acc.iter_mut().zip(a_k) {
                 for (s, &b_v) in row.iter_mut().zip(b_k) {
