@@ -186,7 +186,7 @@ pub fn throughput(space: &dyn Realize, arch: &Arch, config: &BenchConfig) -> Res
 }
 
 /// One seeded batch: standard normal images, uniform labels.
-fn random_batch(
+pub(crate) fn random_batch(
     space: &dyn Realize,
     batch: usize,
     seed: Seed,

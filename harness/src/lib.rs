@@ -3,6 +3,7 @@
 //! journals with resume.
 
 pub mod bench;
+pub mod bench_supernet;
 pub mod device;
 mod error;
 pub mod evaluator;
