@@ -85,6 +85,42 @@ def load():
         return float("nan")
 
 
+def supernet(args, agg):
+    """`nasarena bench supernet` on the cell space against
+    torch_supernet_peer.py, soft and hard mixing, alternating runs."""
+    c, n, inp = args.supernet_cell.split(",")
+    opts = ["--opt", f"C={c}", "--opt", f"N={n}", "--opt", f"input={inp}"]
+    if args.supernet:
+        if args.stat == "median":
+            agg = lambda rs, k: statistics.median(r[k] for r in rs)
+        else:
+            agg = lambda rs, k: (min if k == "step_s" else max)(r[k] for r in rs)
+        supernet(args, agg)
+        return
+    common = ["--batch", str(args.batch), "--threads", str(args.threads),
+              "--warmup", str(args.warmup), "--steps", str(args.steps)]
+    print("| supernet | mixing | isa | nasarena step s | PyTorch step s | ratio (speed) | "
+          "nasarena img/s | PyTorch img/s | peak RSS MB nasarena / PyTorch | load |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for mixing in ("soft", "hard"):
+        ours, theirs = [], []
+        for _ in range(args.repeats):
+            ours.append(run_json([args.bin, "bench", "supernet", "--space", "cell", *opts,
+                                  "--mixing", mixing, *common, "--json"]))
+            theirs.append(run_json([args.python, os.path.join(HERE, "torch_supernet_peer.py"),
+                                    "--C", c, "--N", n, "--input", inp, "--mixing", mixing,
+                                    *common]))
+        if ours[0]["params"] != theirs[0]["params"]:
+            raise SystemExit(f"supernet: parameter counts differ: {ours[0]['params']} "
+                             f"vs {theirs[0]['params']}")
+        o, t = agg(ours, "img_s"), agg(theirs, "img_s")
+        print(f"| cell C={c} N={n} {inp} batch {args.batch} | {mixing} | {ours[0]['isa']} / "
+              f"{theirs[0]['cpu_capability']} | {agg(ours, 'step_s'):.3f} | "
+              f"{agg(theirs, 'step_s'):.3f} | {o / t:.2f}x | {num(o)} | {num(t)} | "
+              f"{min(r['peak_rss_mb'] for r in ours):.0f} / "
+              f"{min(r['peak_rss_mb'] for r in theirs):.0f} | {load():.2f} |", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default="target/release/nasarena")
@@ -98,6 +134,10 @@ def main():
     ap.add_argument("--stock-steps", type=int, default=1)
     ap.add_argument("--only", default="a,b,c")
     ap.add_argument("--json", dest="json_out")
+    ap.add_argument("--supernet", action="store_true",
+                    help="compare supernet search steps (bench supernet) instead")
+    ap.add_argument("--supernet-cell", default="8,1,1x28x28",
+                    help="C,N,input of the cell supernet")
     ap.add_argument("--stat", choices=["best", "median"], default="best",
                     help="which of the alternating runs a row reports")
     ap.add_argument("--isa", choices=["avx512", "avx2", "neon", "portable"],
