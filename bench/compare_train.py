@@ -90,13 +90,6 @@ def supernet(args, agg):
     torch_supernet_peer.py, soft and hard mixing, alternating runs."""
     c, n, inp = args.supernet_cell.split(",")
     opts = ["--opt", f"C={c}", "--opt", f"N={n}", "--opt", f"input={inp}"]
-    if args.supernet:
-        if args.stat == "median":
-            agg = lambda rs, k: statistics.median(r[k] for r in rs)
-        else:
-            agg = lambda rs, k: (min if k == "step_s" else max)(r[k] for r in rs)
-        supernet(args, agg)
-        return
     common = ["--batch", str(args.batch), "--threads", str(args.threads),
               "--warmup", str(args.warmup), "--steps", str(args.steps)]
     print("| supernet | mixing | isa | nasarena step s | PyTorch step s | ratio (speed) | "
@@ -154,6 +147,13 @@ def main():
         if args.isa in torch_isa:
             os.environ["ATEN_CPU_CAPABILITY"], os.environ["ONEDNN_MAX_CPU_ISA"] = \
                 torch_isa[args.isa]
+    if args.supernet:
+        if args.stat == "median":
+            agg = lambda rs, k: statistics.median(r[k] for r in rs)
+        else:
+            agg = lambda rs, k: (min if k == "step_s" else max)(r[k] for r in rs)
+        supernet(args, agg)
+        return
     common = ["--batch", str(args.batch), "--threads", str(args.threads),
               "--warmup", str(args.warmup), "--device", args.device]
     peak = sgemm_peak(args.python, args.threads, args.device)

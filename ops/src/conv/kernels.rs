@@ -192,6 +192,16 @@ fn avx2_kernels() -> bool {
     matches!(isa, crate::isa::Isa::Avx2 | crate::isa::Isa::Avx512)
 }
 
+/// Whether the process's path is NEON, whose baseline has fused
+/// multiply-add: the portable build then runs with `FMA` (one `fmla` per
+/// tap and lane block instead of a multiply and an add).
+#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+fn neon_kernels() -> bool {
+    let isa = crate::isa::isa();
+    crate::isa::note(isa);
+    isa == crate::isa::Isa::Neon
+}
+
 /// Defines `$name`, which runs `$imp` compiled for AVX2 + FMA when the
 /// path says so ([`avx2_kernels`]) and the portable build of `$imp`
 /// otherwise.
@@ -210,6 +220,10 @@ macro_rules! multiversion {
                 // checked to have AVX2 and FMA when they were selected
                 // (`Isa::supported`), the only requirement of `$fast`.
                 return unsafe { $fast($($arg),*) };
+            }
+            #[cfg(target_arch = "aarch64")]
+            if neon_kernels() {
+                return $imp::<true>($($arg),*);
             }
             $imp::<false>($($arg),*)
         }
