@@ -258,19 +258,29 @@ macro_rules! isa_dispatch {
                 $generic::<$crate::simd::Avx2x16>($($arg),*)
             }
             assert!(isa.supported(), "nasarena-ops: this CPU cannot run the {isa} path");
-            $crate::isa::note(isa);
+            // Each arm notes what it runs, so a fall-through shows up in
+            // `isas_used` (NEON runs the portable build, vectorised for it).
             match isa {
                 #[cfg(target_arch = "x86_64")]
                 $crate::simd::Isa::Avx512 => {
+                    $crate::isa::note(isa);
                     // SAFETY: the CPU was just checked to have AVX-512F.
                     unsafe { avx512($($arg),*) }
                 }
                 #[cfg(target_arch = "x86_64")]
                 $crate::simd::Isa::Avx2 => {
+                    $crate::isa::note(isa);
                     // SAFETY: the CPU was just checked to have AVX2.
                     unsafe { avx2($($arg),*) }
                 }
-                _ => $generic::<$crate::simd::Scalar16>($($arg),*),
+                $crate::simd::Isa::Neon => {
+                    $crate::isa::note(isa);
+                    $generic::<$crate::simd::Scalar16>($($arg),*)
+                }
+                _ => {
+                    $crate::isa::note($crate::simd::Isa::Portable);
+                    $generic::<$crate::simd::Scalar16>($($arg),*)
+                }
             }
         }
     };

@@ -181,30 +181,11 @@ fn bwd_weight_impl<const FMA: bool>(
     }
 }
 
-/// Whether the process's path ([`crate::isa`]) runs the AVX2 + FMA
-/// versions: the AVX2 path, and the AVX-512 one (8-wide register blocks of
-/// a k x k tap sum already fit 16 registers; this kernel has no 16-lane
-/// version). Portable and NEON run the portable build.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-fn avx2_kernels() -> bool {
-    let isa = crate::isa::isa();
-    crate::isa::note(isa);
-    matches!(isa, crate::isa::Isa::Avx2 | crate::isa::Isa::Avx512)
-}
-
-/// Whether the process's path is NEON, whose baseline has fused
-/// multiply-add: the portable build then runs with `FMA` (one `fmla` per
-/// tap and lane block instead of a multiply and an add).
-#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
-fn neon_kernels() -> bool {
-    let isa = crate::isa::isa();
-    crate::isa::note(isa);
-    isa == crate::isa::Isa::Neon
-}
-
-/// Defines `$name`, which runs `$imp` compiled for AVX2 + FMA when the
-/// path says so ([`avx2_kernels`]) and the portable build of `$imp`
-/// otherwise.
+/// Defines `$name`, which runs `$imp` compiled for AVX2 + FMA on the AVX2
+/// and AVX-512 paths (8-wide register blocks of a k x k tap sum fit 16
+/// registers; this kernel has no 16-lane version), with fused
+/// multiply-add on NEON (aarch64's baseline has it), and the portable
+/// build otherwise.
 macro_rules! multiversion {
     ($name:ident, $fast:ident, $imp:ident, ($($arg:ident: $ty:ty),*)) => {
         #[cfg(target_arch = "x86_64")]
@@ -214,17 +195,25 @@ macro_rules! multiversion {
         }
 
         fn $name($($arg: $ty),*) {
+            use crate::isa::{note, Isa};
+            let isa = crate::isa::isa();
             #[cfg(target_arch = "x86_64")]
-            if avx2_kernels() {
+            if matches!(isa, Isa::Avx2 | Isa::Avx512) {
+                note(isa);
                 // SAFETY: both x86 paths that pick these kernels were
                 // checked to have AVX2 and FMA when they were selected
                 // (`Isa::supported`), the only requirement of `$fast`.
                 return unsafe { $fast($($arg),*) };
             }
             #[cfg(target_arch = "aarch64")]
-            if neon_kernels() {
+            if isa == Isa::Neon {
+                note(isa);
                 return $imp::<true>($($arg),*);
             }
+            // Noted as what runs, so a path that fell through to here
+            // shows up in `isas_used`.
+            let _ = isa;
+            note(Isa::Portable);
             $imp::<false>($($arg),*)
         }
     };

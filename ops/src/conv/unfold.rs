@@ -92,12 +92,14 @@ macro_rules! with_row_ops {
             }
             match crate::isa::isa() {
                 crate::isa::Isa::Avx512 => {
+                    crate::isa::note(crate::isa::Isa::Avx512);
                     type $ops = Avx512;
                     let body = || $body;
                     // SAFETY: the AVX-512 path runs only where AVX-512F is.
                     return unsafe { fast(body) };
                 }
                 crate::isa::Isa::Avx2 => {
+                    crate::isa::note(crate::isa::Isa::Avx2);
                     type $ops = Avx2;
                     let body = || $body;
                     // SAFETY: the AVX2 path runs only where AVX2 is.
@@ -106,6 +108,13 @@ macro_rules! with_row_ops {
                 _ => {}
             }
         }
+        // What runs, for `isas_used`: NEON's path replays lane by lane too.
+        let isa = crate::isa::isa();
+        crate::isa::note(if isa == crate::isa::Isa::Neon {
+            isa
+        } else {
+            crate::isa::Isa::Portable
+        });
         type $ops = Scalar;
         $body
     }};

@@ -305,7 +305,6 @@ fn product_with<R: RowStarts>(
     // The packing's path, never another: its layout is that kernel's.
     let (isa, mr) = (a.isa, a.mr);
     assert!(isa.supported(), "this CPU cannot run the {isa} path");
-    note(isa);
     for blk in blocks {
         let rows = mr.min(a.rows - blk * mr);
         let c = &mut data[blk * mr * stride + col0..];
@@ -320,17 +319,31 @@ fn product_with<R: RowStarts>(
         // depth * mr; right operand: starts(k) + NR for k < depth, from
         // `rows_of_b`; c: (rows - 1) * stride + width), and `isa` was
         // checked to run on this CPU.
+        // Each arm notes what runs (`isas_used`): the portable kernel is
+        // the NEON path's with NEON's blocking, the portable path's
+        // otherwise.
         match isa {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: see above; AVX-512F is present.
-            Isa::Avx512 => unsafe {
-                avx512::panel_block(a_blk, rows_of_b, starts, a.depth, c, tile)
-            },
+            Isa::Avx512 => {
+                note(isa);
+                // SAFETY: see above; AVX-512F is present.
+                unsafe { avx512::panel_block(a_blk, rows_of_b, starts, a.depth, c, tile) }
+            }
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: see above; AVX2 and FMA are present.
-            Isa::Avx2 => unsafe { avx2::panel_block(a_blk, rows_of_b, starts, a.depth, c, tile) },
-            // SAFETY: see above.
-            _ => unsafe { portable::panel_block(mr, a_blk, rows_of_b, starts, a.depth, c, tile) },
+            Isa::Avx2 => {
+                note(isa);
+                // SAFETY: see above; AVX2 and FMA are present.
+                unsafe { avx2::panel_block(a_blk, rows_of_b, starts, a.depth, c, tile) }
+            }
+            _ => {
+                note(if mr == portable::MR_NEON {
+                    Isa::Neon
+                } else {
+                    Isa::Portable
+                });
+                // SAFETY: see above.
+                unsafe { portable::panel_block(mr, a_blk, rows_of_b, starts, a.depth, c, tile) }
+            }
         }
     }
 }
@@ -384,15 +397,23 @@ fn dot_with<R: RowStarts>(
     );
     assert_eq!(c.len(), m * n, "destination has the wrong size");
     assert!(isa.supported(), "this CPU cannot run the {isa} path");
-    note(isa);
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the sizes were checked above; AVX-512F is present.
-        Isa::Avx512 => unsafe { avx512::dot_accumulate(a, m, (b, starts), n, len, c) },
+        Isa::Avx512 => {
+            note(isa);
+            // SAFETY: the sizes were checked above; AVX-512F is present.
+            unsafe { avx512::dot_accumulate(a, m, (b, starts), n, len, c) }
+        }
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the sizes were checked above; AVX2 and FMA are present.
-        Isa::Avx2 => unsafe { avx2::dot_accumulate(a, m, (b, starts), n, len, c) },
-        _ => portable::dot_accumulate(a, m, (b, starts), n, len, c),
+        Isa::Avx2 => {
+            note(isa);
+            // SAFETY: the sizes were checked above; AVX2 and FMA are present.
+            unsafe { avx2::dot_accumulate(a, m, (b, starts), n, len, c) }
+        }
+        _ => {
+            note(if isa == Isa::Neon { isa } else { Isa::Portable });
+            portable::dot_accumulate(a, m, (b, starts), n, len, c)
+        }
     }
 }
 
