@@ -45,7 +45,7 @@ fn a_path_the_cpu_lacks_is_refused() {
     let missing = Isa::ALL.into_iter().find(|i| !i.supported());
     let exe = std::env::current_exe().expect("the test binary's path");
     for bad in missing.map(|i| i.name()).into_iter().chain(["sse9"]) {
-        let out = std::process::Command::new(&exe)
+        let out = common::rerun(&exe)
             .env(ISA_ENV, bad)
             .args([
                 "--exact",

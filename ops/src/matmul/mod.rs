@@ -50,7 +50,11 @@ fn mr(isa: Isa) -> usize {
         // 8 rows x 2 ZMM = 16 of 32 registers.
         Isa::Avx512 => MR,
         // 6 rows x 2 YMM = 12 accumulators + 2 panel + 1 broadcast of 16.
+        #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => avx2::MR,
+        // Never selected off x86-64 (`Isa::supported`).
+        #[cfg(not(target_arch = "x86_64"))]
+        Isa::Avx2 => MR,
         // 8 rows x 2 q-registers = 16 of NEON's 32 registers.
         Isa::Neon => portable::MR_NEON,
         // 4 rows x 2 registers of SSE2's 16.

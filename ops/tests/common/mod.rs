@@ -48,7 +48,7 @@ pub fn on_every_other_isa(this_test: &str) {
     }
     let exe = std::env::current_exe().expect("the test binary's path");
     for other in Isa::available().into_iter().filter(|&i| i != isa()) {
-        let out = std::process::Command::new(&exe)
+        let out = rerun(&exe)
             .env(ISA_ENV, other.name())
             .args(["--skip", this_test, "--test-threads", "2"])
             .output()
@@ -59,5 +59,22 @@ pub fn on_every_other_isa(this_test: &str) {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+/// A command that runs the test binary `exe` again: through the emulator
+/// named by `NASARENA_TEST_RUNNER` (e.g. `qemu-aarch64 -L
+/// /usr/aarch64-linux-gnu` for a cross-built binary, which the host cannot
+/// start itself), or directly.
+pub fn rerun(exe: &std::path::Path) -> std::process::Command {
+    let runner = std::env::var("NASARENA_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut cmd = std::process::Command::new(program);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+        None => std::process::Command::new(exe),
     }
 }
