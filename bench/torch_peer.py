@@ -15,6 +15,7 @@ Usage: torch_peer.py DESC.json --batch 128 --steps 10 --warmup 2 --threads 2
 
 import argparse
 import json
+import resource
 import sys
 import time
 
@@ -178,6 +179,9 @@ def main():
         "steps": args.steps,
         "torch": torch.__version__,
         "device": args.device,
+        # Peak resident memory of the whole process (Linux: KiB).
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }))
 
 

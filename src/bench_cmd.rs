@@ -1,13 +1,15 @@
 //! `nasarena bench train` (training and eval throughput of one
 //! architecture on random data), `nasarena bench describe` (the
 //! network as a framework-neutral node list, which `bench/torch_peer.py`
-//! rebuilds in PyTorch) and `nasarena bench lut` (a per-candidate latency
-//! table for latency-aware one-shot search).
+//! rebuilds in PyTorch), `nasarena bench lut` (a per-candidate latency
+//! table for latency-aware one-shot search) and `nasarena bench supernet`
+//! (search steps of a weight-sharing supernet).
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use nasarena_core::{Arch, Seed};
 use nasarena_harness::bench::{configure, describe as describe_network, throughput, BenchConfig};
+use nasarena_harness::bench_supernet::{supernet_throughput, SupernetBenchConfig};
 use nasarena_harness::lut::{measure, LutConfig};
 use nasarena_spaces::{build_space, Realize, SpaceOptions};
 use serde_json::json;
@@ -20,9 +22,53 @@ pub enum BenchAction {
     Train(TrainArgs),
     /// Print the built network as a node list (JSON) for other frameworks.
     Describe(Target),
+    /// Time search steps of the space's weight-sharing supernet (one
+    /// weight step and one architecture step on separate batches).
+    Supernet(SupernetArgs),
     /// Measure a per-candidate latency table (median of repeated runs of
     /// each candidate at its position's shape) for latency-aware search.
     Lut(LutArgs),
+}
+
+/// How the supernet mixes its candidates.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Mixing {
+    /// Every candidate, weighted by the softmax of the architecture logits.
+    Soft,
+    /// One sampled candidate per decision, straight-through weights.
+    Hard,
+}
+
+/// Arguments of `bench supernet`.
+#[derive(Debug, Args)]
+pub struct SupernetArgs {
+    /// The search space (one with a supernet: `fbnet*`, `cell`, ...).
+    #[arg(long)]
+    space: String,
+    /// A space option `key=value` (repeatable).
+    #[arg(long = "opt", value_name = "KEY=VALUE")]
+    opts: Vec<String>,
+    /// Soft or hard mixing.
+    #[arg(long, value_enum, default_value = "soft")]
+    mixing: Mixing,
+    /// Images per batch (a search step uses two).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: u32,
+    /// Timed search steps.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    steps: u32,
+    /// Untimed search steps first.
+    #[arg(long, default_value_t = 2)]
+    warmup: u32,
+    /// CPU threads for candle and rayon (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
+    /// Seed of the weights, batches and samples.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `bench lut`.
@@ -102,6 +148,7 @@ pub fn run(action: BenchAction) -> Result<()> {
     match action {
         BenchAction::Train(args) => train(args),
         BenchAction::Describe(target) => describe(&target),
+        BenchAction::Supernet(args) => supernet(&args),
         BenchAction::Lut(args) => lut(&args),
     }
 }
@@ -155,6 +202,7 @@ fn train(args: TrainArgs) -> Result<()> {
             map.insert("threads".into(), json!(threads));
             map.insert("stock_candle".into(), json!(args.stock));
             map.insert("device".into(), json!(args.device.to_string()));
+            map.insert("isa".into(), json!(nasarena_ops::isa().name()));
         }
         println!("{value}");
     } else {
@@ -171,6 +219,11 @@ fn train(args: TrainArgs) -> Result<()> {
         println!(
             "eval       {:.1} img/s ({:.3} s)",
             report.eval_img_s, report.eval_seconds
+        );
+        println!(
+            "memory     {:.0} MB peak RSS   isa {}",
+            report.peak_rss_mb,
+            nasarena_ops::isa()
         );
     }
     Ok(())
@@ -191,6 +244,51 @@ fn describe(target: &Target) -> Result<()> {
         "nodes": graph.nodes,
     });
     println!("{value}");
+    Ok(())
+}
+
+fn supernet(args: &SupernetArgs) -> Result<()> {
+    let threads = configure(args.threads.map(|t| t as usize), true);
+    let options = SpaceOptions::parse(&args.space, &args.opts)?;
+    let space = build_space(&args.space, options)?;
+    let config = SupernetBenchConfig {
+        batch: args.batch as usize,
+        steps: args.steps as usize,
+        warmup: args.warmup as usize,
+        hard: matches!(args.mixing, Mixing::Hard),
+        seed: Seed(args.seed),
+    };
+    let report = supernet_throughput(space.as_ref(), &config)?;
+    let mixing = if config.hard { "hard" } else { "soft" };
+    let isa = nasarena_ops::isa().name();
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("space".into(), json!(args.space));
+            map.insert("opts".into(), json!(args.opts));
+            map.insert("mixing".into(), json!(mixing));
+            map.insert("batch".into(), json!(args.batch));
+            map.insert("steps".into(), json!(args.steps));
+            map.insert("warmup".into(), json!(args.warmup));
+            map.insert("threads".into(), json!(threads));
+            map.insert("isa".into(), json!(isa));
+        }
+        println!("{value}");
+    } else {
+        println!(
+            "space      {} {} ({mixing} mixing)",
+            args.space,
+            args.opts.join(" ")
+        );
+        println!(
+            "params     {}   batch {}   steps {}   threads {threads}   isa {isa}",
+            report.params, args.batch, args.steps
+        );
+        println!(
+            "search     {:.3} s/step   {:.1} img/s   peak RSS {:.0} MB",
+            report.step_s, report.img_s, report.peak_rss_mb
+        );
+    }
     Ok(())
 }
 

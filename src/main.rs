@@ -2,7 +2,7 @@
 //! crates. All errors become `anyhow` reports here and nowhere else.
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[global_allocator]
@@ -24,7 +24,7 @@ mod version;
 /// evolution, RL controllers and Gumbel-Softmax search on the same spaces
 /// under the same compute budget.
 #[derive(Debug, Parser)]
-#[command(name = "nasarena", version = version::LONG, long_version = version::LONG)]
+#[command(name = "nasarena")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -126,7 +126,18 @@ fn main() -> std::process::ExitCode {
     restore_default_sigpipe();
     keep_freed_memory();
     element_wise_ops_on_the_calling_thread();
-    let cli = Cli::parse();
+    let version = version::long();
+    let matches = Cli::command()
+        .version(version)
+        .long_version(version)
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // A forced instruction-set path this CPU cannot run is refused here,
+    // before any kernel could run another one.
+    if let Err(err) = nasarena_ops::init_isa() {
+        eprintln!("error: {err}");
+        return std::process::ExitCode::from(2);
+    }
     // One display for the whole process: progress bars draw on it (when
     // stderr is a terminal) and log lines are printed between its redraws.
     let bars = indicatif::MultiProgress::new();

@@ -36,6 +36,36 @@ fn version_names_revision_and_features() {
     assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
     assert!(version.contains("rev "), "{version}");
     assert!(version.contains("features: cpu"), "{version}");
+    assert!(version.contains("isa: "), "{version}");
+}
+
+#[test]
+fn a_forced_instruction_set_path_is_reported_or_refused() {
+    let run = |isa: &str| {
+        Command::new(env!("CARGO_BIN_EXE_nasarena"))
+            .args(["--version"])
+            .env("NASARENA_ISA", isa)
+            .output()
+            .expect("run nasarena")
+    };
+    let out = run("portable");
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("isa: portable)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_nasarena"))
+        .args(["spaces"])
+        .env("NASARENA_ISA", "sse9")
+        .output()
+        .expect("run nasarena");
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("sse9") && err.contains("avx512, avx2, neon, portable"),
+        "{err}"
+    );
 }
 
 #[test]

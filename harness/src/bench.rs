@@ -61,6 +61,9 @@ pub struct BenchReport {
     pub macs: u64,
     /// Loss of the last training step (a sanity check: finite).
     pub last_loss: f64,
+    /// Peak resident memory of the whole process so far, in MB (2^20
+    /// bytes), as the OS counts it (`getrusage`); 0 where it does not say.
+    pub peak_rss_mb: f64,
 }
 
 /// Turns nasarena-ops' fast paths on or off and returns the CPU thread
@@ -172,11 +175,12 @@ pub fn throughput(space: &dyn Realize, arch: &Arch, config: &BenchConfig) -> Res
         params,
         macs,
         last_loss,
+        peak_rss_mb: peak_rss_mb(),
     })
 }
 
 /// One seeded batch: standard normal images, uniform labels.
-fn random_batch(
+pub(crate) fn random_batch(
     space: &dyn Realize,
     batch: usize,
     seed: Seed,
@@ -215,6 +219,31 @@ fn process_cpu_seconds() -> f64 {
     seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
+/// Peak resident set size of this process in MB (2^20 bytes): Linux
+/// reports `ru_maxrss` in KiB, macOS in bytes; 0 where the OS does not say.
+#[cfg(unix)]
+pub fn peak_rss_mb() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a `rusage` into the valid pointer it is given.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == 0;
+    if !ok {
+        return 0.0;
+    }
+    // SAFETY: zero-initialised and, on success, filled in by getrusage.
+    let max = unsafe { usage.assume_init() }.ru_maxrss as f64;
+    if cfg!(target_os = "macos") {
+        max / (1024.0 * 1024.0)
+    } else {
+        max / 1024.0
+    }
+}
+
+/// No resident-memory figure off unix: 0.
+#[cfg(not(unix))]
+pub fn peak_rss_mb() -> f64 {
+    0.0
+}
+
 /// No CPU clock off unix: 0.
 #[cfg(not(unix))]
 fn process_cpu_seconds() -> f64 {
@@ -245,5 +274,7 @@ mod tests {
         assert!(report.train_img_s > 0.0 && report.eval_img_s > 0.0);
         assert!(report.last_loss.is_finite());
         assert_eq!(report.params, space.cost(&arch).expect("cost").params);
+        #[cfg(target_os = "linux")]
+        assert!(report.peak_rss_mb > 1.0, "{}", report.peak_rss_mb);
     }
 }

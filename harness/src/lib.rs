@@ -17,9 +17,11 @@
 //! 6. [`black_box`] and [`one_shot`]: the search loops
 //! 7. [`runner`]: running a plan; [`slurm`] above it
 //!
-//! [`bench`] times training steps for `nasarena bench` beside all of it.
+//! [`bench`] and [`bench_supernet`] time training and search steps for
+//! `nasarena bench` beside all of it.
 
 pub mod bench;
+pub mod bench_supernet;
 pub mod black_box;
 pub mod context;
 pub mod data;

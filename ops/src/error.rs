@@ -30,6 +30,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// `NASARENA_ISA` names no path, or one this CPU cannot run.
+    #[error("nasarena-ops: {reason}")]
+    BadIsa {
+        /// What was wrong and which paths this CPU has.
+        reason: String,
+    },
+
     /// A custom op was given a dtype it has no kernel for.
     #[error(
         "nasarena-ops {op}: dtype {dtype} is not supported, only f32 is; \

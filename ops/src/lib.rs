@@ -11,10 +11,14 @@
 //! activations on all threads. Off the CPU (CUDA) every entry point
 //! computes the same thing with stock candle ops. Threads come from rayon's current pool:
 //! `RAYON_NUM_THREADS`, or a pool the caller `install`s, sets the count.
+//! The kernels run one instruction-set path per process ([`isa`]: AVX-512,
+//! AVX2 + FMA, NEON or portable), the fastest this CPU has unless
+//! `NASARENA_ISA` forces another.
 
 mod bn;
 mod conv;
 mod error;
+mod isa;
 mod matmul;
 mod operand;
 mod pool;
@@ -49,6 +53,7 @@ pub use conv::{
     ReluConv2d, ReluConvBnTrain,
 };
 pub use error::{Error, Result};
+pub use isa::{init_isa, isa, isas_used, Isa, ISA_ENV};
 pub use pool::{avg_pool_3x3, avg_pool_3x3_composed};
 pub use relu::relu;
 pub use sum::add_n;

@@ -1,6 +1,7 @@
 //! Sixteen-lane f32 vectors for the element-wise kernels, written once and
 //! compiled three times: AVX-512 (one register), AVX2 (two registers) and
-//! portable scalar code, picked at run time like candle's own gemm does.
+//! portable scalar code (which NEON runs too: the compiler vectorises it
+//! for aarch64's baseline NEON), picked by [`crate::isa`].
 //!
 //! Every operation is one IEEE operation per lane, with no fused
 //! multiply-add and a fixed lane order for sums, so the three builds give
@@ -12,38 +13,7 @@ use std::mem::MaybeUninit;
 /// Lanes of a [`F32x16`].
 pub const WIDTH: usize = 16;
 
-/// The instruction sets a kernel can run with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Isa {
-    /// Portable code (any CPU).
-    Scalar,
-    /// x86-64 AVX2.
-    Avx2,
-    /// x86-64 AVX-512F.
-    Avx512,
-}
-
-impl Isa {
-    /// The fastest instruction set this CPU has (std caches the probe).
-    pub fn detect() -> Isa {
-        Isa::available().last().copied().unwrap_or(Isa::Scalar)
-    }
-
-    /// Every instruction set this CPU can run, slowest first.
-    pub fn available() -> Vec<Isa> {
-        let mut all = vec![Isa::Scalar];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx2") {
-                all.push(Isa::Avx2);
-            }
-            if std::is_x86_feature_detected!("avx512f") {
-                all.push(Isa::Avx512);
-            }
-        }
-        all
-    }
-}
+pub use crate::isa::Isa;
 
 /// Sixteen f32 lanes. Implementations other than [`Scalar16`] may only be
 /// used inside functions compiled for their instruction set (see
@@ -144,12 +114,14 @@ mod x86 {
     impl F32x16 for Avx2x16 {
         #[inline(always)]
         fn splat(v: f32) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             let r = unsafe { _mm256_set1_ps(v) };
             Avx2x16(r, r)
         }
         #[inline(always)]
         fn load(s: &[f32]) -> Self {
             let s = &s[..WIDTH];
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             unsafe {
                 Avx2x16(
                     _mm256_loadu_ps(s.as_ptr()),
@@ -161,6 +133,7 @@ mod x86 {
         fn store(self, d: &mut [MaybeUninit<f32>]) {
             let d = &mut d[..WIDTH];
             let p = d.as_mut_ptr().cast::<f32>();
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             unsafe {
                 _mm256_storeu_ps(p, self.0);
                 _mm256_storeu_ps(p.add(8), self.1);
@@ -168,25 +141,31 @@ mod x86 {
         }
         #[inline(always)]
         fn add(self, o: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             self.both(o, |a, b| unsafe { _mm256_add_ps(a, b) })
         }
         #[inline(always)]
         fn sub(self, o: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             self.both(o, |a, b| unsafe { _mm256_sub_ps(a, b) })
         }
         #[inline(always)]
         fn mul(self, o: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             self.both(o, |a, b| unsafe { _mm256_mul_ps(a, b) })
         }
         #[inline(always)]
         fn relu(self) -> Self {
             // maxps returns its second operand unless the first is greater,
             // exactly `if v > 0 { v } else { 0 }`.
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             self.both(Self::splat(0.0), |a, z| unsafe { _mm256_max_ps(a, z) })
         }
         #[inline(always)]
         fn where_positive(self, by: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             let z = unsafe { _mm256_setzero_ps() };
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             self.both(by, |a, b| unsafe {
                 _mm256_and_ps(a, _mm256_cmp_ps::<_CMP_GT_OQ>(b, z))
             })
@@ -195,6 +174,7 @@ mod x86 {
         fn to_array(self) -> [f32; WIDTH] {
             let mut out = [MaybeUninit::uninit(); WIDTH];
             self.store(&mut out);
+            // SAFETY: `store` just wrote all 16 lanes.
             out.map(|v| unsafe { v.assume_init() })
         }
     }
@@ -206,36 +186,44 @@ mod x86 {
     impl F32x16 for Avx512x16 {
         #[inline(always)]
         fn splat(v: f32) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             Avx512x16(unsafe { _mm512_set1_ps(v) })
         }
         #[inline(always)]
         fn load(s: &[f32]) -> Self {
             let s = &s[..WIDTH];
+            // SAFETY: enabled feature, access inside a checked slice (module docs).
             Avx512x16(unsafe { _mm512_loadu_ps(s.as_ptr()) })
         }
         #[inline(always)]
         fn store(self, d: &mut [MaybeUninit<f32>]) {
             let d = &mut d[..WIDTH];
+            // SAFETY: enabled feature, access inside a checked slice (module docs).
             unsafe { _mm512_storeu_ps(d.as_mut_ptr().cast::<f32>(), self.0) }
         }
         #[inline(always)]
         fn add(self, o: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             Avx512x16(unsafe { _mm512_add_ps(self.0, o.0) })
         }
         #[inline(always)]
         fn sub(self, o: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             Avx512x16(unsafe { _mm512_sub_ps(self.0, o.0) })
         }
         #[inline(always)]
         fn mul(self, o: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             Avx512x16(unsafe { _mm512_mul_ps(self.0, o.0) })
         }
         #[inline(always)]
         fn relu(self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             Avx512x16(unsafe { _mm512_max_ps(self.0, _mm512_setzero_ps()) })
         }
         #[inline(always)]
         fn where_positive(self, by: Self) -> Self {
+            // SAFETY: register-only intrinsic of the enabled feature (module docs).
             Avx512x16(unsafe {
                 let m = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(by.0, _mm512_setzero_ps());
                 _mm512_maskz_mov_ps(m, self.0)
@@ -245,6 +233,7 @@ mod x86 {
         fn to_array(self) -> [f32; WIDTH] {
             let mut out = [MaybeUninit::uninit(); WIDTH];
             self.store(&mut out);
+            // SAFETY: `store` just wrote all 16 lanes.
             out.map(|v| unsafe { v.assume_init() })
         }
     }
@@ -252,8 +241,8 @@ mod x86 {
 
 /// Defines `pub fn $name(isa: Isa, args..) -> R` running the generic
 /// kernel `$generic::<V>(args..)` with the vector type of `isa`, compiled
-/// for that instruction set. `isa` must come from [`Isa::available`] (the
-/// dispatcher checks, and falls back to scalar code otherwise).
+/// for that instruction set. `isa` must be one this CPU runs (it panics
+/// otherwise: a path is never silently replaced by another).
 macro_rules! isa_dispatch {
     ($(#[$doc:meta])* $vis:vis fn $name:ident = $generic:ident ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
         $(#[$doc])*
@@ -268,18 +257,30 @@ macro_rules! isa_dispatch {
             fn avx2($($arg: $ty),*) -> $ret {
                 $generic::<$crate::simd::Avx2x16>($($arg),*)
             }
+            assert!(isa.supported(), "nasarena-ops: this CPU cannot run the {isa} path");
+            // Each arm notes what it runs, so a fall-through shows up in
+            // `isas_used` (NEON runs the portable build, vectorised for it).
             match isa {
                 #[cfg(target_arch = "x86_64")]
-                $crate::simd::Isa::Avx512 if std::is_x86_feature_detected!("avx512f") => {
+                $crate::simd::Isa::Avx512 => {
+                    $crate::isa::note(isa);
                     // SAFETY: the CPU was just checked to have AVX-512F.
                     unsafe { avx512($($arg),*) }
                 }
                 #[cfg(target_arch = "x86_64")]
-                $crate::simd::Isa::Avx2 if std::is_x86_feature_detected!("avx2") => {
+                $crate::simd::Isa::Avx2 => {
+                    $crate::isa::note(isa);
                     // SAFETY: the CPU was just checked to have AVX2.
                     unsafe { avx2($($arg),*) }
                 }
-                _ => $generic::<$crate::simd::Scalar16>($($arg),*),
+                $crate::simd::Isa::Neon => {
+                    $crate::isa::note(isa);
+                    $generic::<$crate::simd::Scalar16>($($arg),*)
+                }
+                _ => {
+                    $crate::isa::note($crate::simd::Isa::Portable);
+                    $generic::<$crate::simd::Scalar16>($($arg),*)
+                }
             }
         }
     };
@@ -317,16 +318,4 @@ pub unsafe fn write_once(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>]))
     // SAFETY: the caller guarantees `fill` initialised all `len` elements.
     unsafe { v.set_len(len) };
     v
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn detection_lists_scalar_first_and_detect_is_the_last() {
-        let all = Isa::available();
-        assert_eq!(all[0], Isa::Scalar);
-        assert_eq!(Isa::detect(), *all.last().unwrap_or(&Isa::Scalar));
-    }
 }

@@ -310,3 +310,10 @@ fn cuda_tensors_fall_back_and_match_the_cpu() {
         assert!(max_abs_diff(&e_cpu, &e_gpu.to_device(&Device::Cpu).unwrap()) < 1e-5);
     }
 }
+
+/// Every test of this file again on each other instruction-set path this
+/// CPU has (`NASARENA_ISA`), in a child process per path.
+#[test]
+fn every_other_isa() {
+    common::on_every_other_isa("every_other_isa");
+}

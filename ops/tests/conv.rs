@@ -420,3 +420,10 @@ fn rectangular_kernels_match_candle() {
         assert_close(&gw, &gw_want, 1e-4, &format!("grad w, {what}"));
     }
 }
+
+/// Every test of this file again on each other instruction-set path this
+/// CPU has (`NASARENA_ISA`), in a child process per path.
+#[test]
+fn every_other_isa() {
+    common::on_every_other_isa("every_other_isa");
+}

@@ -131,3 +131,10 @@ fn a_wrong_affine_length_is_an_error_naming_it() {
         "{err}"
     );
 }
+
+/// Every test of this file again on each other instruction-set path this
+/// CPU has (`NASARENA_ISA`), in a child process per path.
+#[test]
+fn every_other_isa() {
+    common::on_every_other_isa("every_other_isa");
+}

@@ -286,7 +286,7 @@ mod tests {
     fn every_instruction_set_gives_the_scalar_bits() {
         for plane in PLANES {
             for relu in [false, true] {
-                let (want, want_sums) = run_all(Isa::Scalar, plane, relu);
+                let (want, want_sums) = run_all(Isa::Portable, plane, relu);
                 for isa in Isa::available() {
                     let (got, sums) = run_all(isa, plane, relu);
                     let same = got
@@ -316,7 +316,7 @@ mod tests {
             .map(|&v| (f64::from(v) - mean).powi(2))
             .sum::<f64>()
             / n;
-        let (m, v) = mean_var(Isa::Scalar, &xs, x.len());
+        let (m, v) = mean_var(Isa::Portable, &xs, x.len());
         assert!((f64::from(m) - mean).abs() < 1e-6 && (v - var).abs() < 1e-6);
         let masked: Vec<f32> = g
             .iter()
@@ -329,13 +329,13 @@ mod tests {
             .zip(&x)
             .map(|(&g, &x)| f64::from(g * (x - m)))
             .sum();
-        let (got_g, got_gx) = grad_sums(Isa::Scalar, &xs, &ys, &gs, m, true);
+        let (got_g, got_gx) = grad_sums(Isa::Portable, &xs, &ys, &gs, m, true);
         assert!((got_g - sg).abs() < 1e-4 && (got_gx - sgx).abs() < 1e-4);
         // SAFETY: `affine` writes every element of every plane.
         let out = unsafe {
             write_once(x.len(), |o| {
                 affine(
-                    Isa::Scalar,
+                    Isa::Portable,
                     &xs,
                     &mut o.chunks_mut(plane).collect::<Vec<_>>(),
                     &[2.0],

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::Error;
 use crate::operand::contiguous_f32;
-use crate::simd::{write_once, Isa};
+use crate::simd::write_once;
 
 mod kernels;
 
@@ -116,7 +116,7 @@ pub(crate) fn train_forward(
     eps: f64,
     relu: bool,
 ) -> (Vec<f32>, BnStats) {
-    let (isa, count) = (Isa::detect(), dims.0 * dims.2);
+    let (isa, count) = (crate::isa::isa(), dims.0 * dims.2);
     let (per_ch, y) = per_channel(x, dims, |ch, xs, out| {
         let (mean, var) = kernels::mean_var(isa, xs, count);
         let invstd = (1.0 / (var + eps).sqrt()) as f32;
@@ -288,7 +288,7 @@ impl CustomOp3 for BatchNormGrad {
         if self.invstd.len() != dims.1 || self.gamma.len() != dims.1 {
             return Err(bad(op, format!("invstd/gamma must have {} elements", dims.1)).into());
         }
-        let (isa, relu) = (Isa::detect(), self.relu);
+        let (isa, relu) = (crate::isa::isa(), self.relu);
         let m = (dims.0 * dims.2).max(1) as f32;
         let (sums, gx) = per_channel(x, dims, |ch, xs, out| {
             let (ys, gs) = (channel_planes(y, dims, ch), channel_planes(gy, dims, ch));
@@ -339,7 +339,7 @@ impl CustomOp1 for BatchNormEval {
         if self.scale.len() != c || self.shift.len() != c {
             return Err(bad(op, format!("scale/shift must have {c} elements")).into());
         }
-        let (isa, relu) = (Isa::detect(), self.relu);
+        let (isa, relu) = (crate::isa::isa(), self.relu);
         let (_, c, plane) = dims;
         let sample = (c * plane).max(1);
         let fill = |out: &mut [MaybeUninit<f32>]| {

@@ -14,7 +14,7 @@
 //! memory and the result does not depend on the thread count.
 //!
 //! Every task body is compiled twice: generic, and with AVX2 + FMA for the
-//! CPUs that have them (picked at run time, as candle's own gemm does).
+//! AVX2 and AVX-512 paths ([`crate::isa`]).
 
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -181,14 +181,11 @@ fn bwd_weight_impl<const FMA: bool>(
     }
 }
 
-/// Whether the AVX2 + FMA versions can run here (cached by std).
-#[cfg(target_arch = "x86_64")]
-fn has_avx2_fma() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-}
-
-/// Defines `$name`, which runs `$imp` compiled for AVX2 + FMA when the CPU
-/// has them and the portable build of `$imp` otherwise.
+/// Defines `$name`, which runs `$imp` compiled for AVX2 + FMA on the AVX2
+/// and AVX-512 paths (8-wide register blocks of a k x k tap sum fit 16
+/// registers; this kernel has no 16-lane version), with fused
+/// multiply-add on NEON (aarch64's baseline has it), and the portable
+/// build otherwise.
 macro_rules! multiversion {
     ($name:ident, $fast:ident, $imp:ident, ($($arg:ident: $ty:ty),*)) => {
         #[cfg(target_arch = "x86_64")]
@@ -198,12 +195,25 @@ macro_rules! multiversion {
         }
 
         fn $name($($arg: $ty),*) {
+            use crate::isa::{note, Isa};
+            let isa = crate::isa::isa();
             #[cfg(target_arch = "x86_64")]
-            if has_avx2_fma() {
-                // SAFETY: the CPU was just checked to support AVX2 and FMA,
-                // the only requirement of the target-feature function.
+            if matches!(isa, Isa::Avx2 | Isa::Avx512) {
+                note(isa);
+                // SAFETY: both x86 paths that pick these kernels were
+                // checked to have AVX2 and FMA when they were selected
+                // (`Isa::supported`), the only requirement of `$fast`.
                 return unsafe { $fast($($arg),*) };
             }
+            #[cfg(target_arch = "aarch64")]
+            if isa == Isa::Neon {
+                note(isa);
+                return $imp::<true>($($arg),*);
+            }
+            // Noted as what runs, so a path that fell through to here
+            // shows up in `isas_used`.
+            let _ = isa;
+            note(Isa::Portable);
             $imp::<false>($($arg),*)
         }
     };

@@ -76,7 +76,9 @@ impl Plan {
         }
     }
 
-    /// Checks that replaying this plan stays inside both slices.
+    /// Checks that replaying this plan stays inside both slices (before
+    /// the unchecked vector replays, which exist on x86-64 only).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     fn check(&self, plane: usize, row: usize) {
         assert!(
             self.src_end <= plane && self.dst_end <= row,
@@ -85,7 +87,8 @@ impl Plan {
     }
 }
 
-/// Replaying plans, for [`Scalar`] code and (on x86-64) [`Avx512`].
+/// Replaying plans, for [`Scalar`] code and (on x86-64) `Avx2` and
+/// `Avx512`.
 pub(super) trait MoveOps {
     /// `row[m.dst + l] = plane[m.src + l]` (or zero) for every move.
     ///
@@ -127,7 +130,83 @@ impl MoveOps for Scalar {
 }
 
 #[cfg(target_arch = "x86_64")]
+pub(super) use avx2::Avx2;
+#[cfg(target_arch = "x86_64")]
 pub(super) use avx512::Avx512;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::{MoveOps, Plan};
+
+    /// The lanes of one 8-lane half of a 16-bit move mask, as an AVX2
+    /// `maskload`/`maskstore` mask (the top bit of each 32-bit lane).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn half(bits: u16, hi: bool) -> __m256i {
+        let byte = if hi { bits >> 8 } else { bits & 0xFF };
+        let lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+        let set = _mm256_and_si256(_mm256_set1_epi32(i32::from(byte)), lane_bits);
+        _mm256_cmpeq_epi32(set, lane_bits)
+    }
+
+    /// Two masked 8-lane loads and stores per move: the AVX-512 replay
+    /// for CPUs with AVX2 only (the lane-by-lane replay cost as much as
+    /// the product it feeds).
+    pub(in crate::conv) struct Avx2;
+
+    impl MoveOps for Avx2 {
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn copy(plan: &Plan, plane: &[f32], row: &mut [f32]) {
+            plan.check(plane.len(), row.len());
+            for m in &plan.moves {
+                for (h, hi) in [(0usize, false), (8, true)] {
+                    let (load, store) = (half(m.load, hi), half(m.store, hi));
+                    if m.store >> h & 0xFF == 0 {
+                        continue;
+                    }
+                    // SAFETY: `check` bounds every loaded lane by the plane
+                    // and every stored lane by the row; masked-off lanes are
+                    // not accessed, so the pointers (wrapping arithmetic)
+                    // may point outside the slices.
+                    unsafe {
+                        let from = plane.as_ptr().wrapping_offset(m.src + h as isize);
+                        let v = _mm256_maskload_ps(from, load);
+                        let to = row.as_mut_ptr().wrapping_add(m.dst + h);
+                        _mm256_maskstore_ps(to, store, v);
+                    }
+                }
+            }
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn add(plan: &Plan, row: &[f32], plane: &mut [f32]) {
+            plan.check(plane.len(), row.len());
+            for m in &plan.moves {
+                for (h, hi) in [(0usize, false), (8, true)] {
+                    if m.load >> h & 0xFF == 0 {
+                        continue;
+                    }
+                    let load = half(m.load, hi);
+                    // SAFETY: as in `copy`; only the loaded lanes are
+                    // touched.
+                    unsafe {
+                        let to = plane.as_mut_ptr().wrapping_offset(m.src + h as isize);
+                        let from = row.as_ptr().wrapping_add(m.dst + h);
+                        let sum = _mm256_add_ps(
+                            _mm256_maskload_ps(to, load),
+                            _mm256_maskload_ps(from, load),
+                        );
+                        _mm256_maskstore_ps(to, load, sum);
+                    }
+                }
+            }
+        }
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
@@ -216,6 +295,10 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512f") {
             run(Avx512::copy, Avx512::add, "avx512");
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            run(Avx2::copy, Avx2::add, "avx2");
         }
     }
 

@@ -1,6 +1,6 @@
 //! Unfolding a convolution's input into patch rows (im2col) and folding
 //! patch-row gradients back (col2im), whole or one panel of output
-//! positions at a time, for the GEMM lowering in `super::dense`.
+//! positions at a time, for the GEMM lowering of dense convolutions.
 //!
 //! Patch row `k = (c, ky, kx)` at output position `(oy, ox)` holds input
 //! element `(c, oy * s + ky * d - pad, ox * s + kx * d - pad)`, or zero in
@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use super::geom::ConvGeom;
 #[cfg(target_arch = "x86_64")]
-use super::moves::Avx512;
+use super::moves::{Avx2, Avx512};
 use super::moves::{MoveOps, Plan, Scalar};
 use crate::matmul::NR;
 
@@ -75,9 +75,9 @@ fn segments(g: &ConvGeom, p0: usize, width: usize) -> Vec<Segment> {
     segs
 }
 
-/// Runs `$body` with `$ops` bound to the best [`MoveOps`] of this CPU, the
-/// body compiled a second time with AVX-512 enabled so that the moves
-/// inline into it.
+/// Runs `$body` with `$ops` bound to the [`MoveOps`] of the process's
+/// path ([`crate::isa`]), the body compiled again with that path's
+/// features enabled so that the moves inline into it.
 macro_rules! with_row_ops {
     ($ops:ident, $body:expr) => {{
         #[cfg(target_arch = "x86_64")]
@@ -86,13 +86,35 @@ macro_rules! with_row_ops {
             unsafe fn fast(f: impl FnOnce()) {
                 f()
             }
-            if crate::matmul::avx512() {
-                type $ops = Avx512;
-                let body = || $body;
-                // SAFETY: AVX-512F was detected.
-                return unsafe { fast(body) };
+            #[target_feature(enable = "avx2")]
+            unsafe fn fast2(f: impl FnOnce()) {
+                f()
+            }
+            match crate::isa::isa() {
+                crate::isa::Isa::Avx512 => {
+                    crate::isa::note(crate::isa::Isa::Avx512);
+                    type $ops = Avx512;
+                    let body = || $body;
+                    // SAFETY: the AVX-512 path runs only where AVX-512F is.
+                    return unsafe { fast(body) };
+                }
+                crate::isa::Isa::Avx2 => {
+                    crate::isa::note(crate::isa::Isa::Avx2);
+                    type $ops = Avx2;
+                    let body = || $body;
+                    // SAFETY: the AVX2 path runs only where AVX2 is.
+                    return unsafe { fast2(body) };
+                }
+                _ => {}
             }
         }
+        // What runs, for `isas_used`: NEON's path replays lane by lane too.
+        let isa = crate::isa::isa();
+        crate::isa::note(if isa == crate::isa::Isa::Neon {
+            isa
+        } else {
+            crate::isa::Isa::Portable
+        });
         type $ops = Scalar;
         $body
     }};

@@ -168,7 +168,7 @@ unsafe fn dot_4x4(a: *const f32, b: [*const f32; 4], len: usize) -> [f32; 16] {
     // order makes `transpose_sum` return the results row-major.
     let mut acc = [_mm512_setzero_ps(); 16];
     let mut step = |p: usize, mask: __mmask16| {
-        // SAFETY (caller): p + popcount(mask) <= len for every row.
+        // SAFETY: the caller guarantees p + popcount(mask) <= len per row.
         unsafe {
             let av: [__m512; 4] =
                 std::array::from_fn(|r| _mm512_maskz_loadu_ps(mask, a.add(r * len + p)));

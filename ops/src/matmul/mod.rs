@@ -1,5 +1,7 @@
 //! Small f32 matrix products shaped for convolution lowering, with an
-//! AVX-512 register-blocked micro-kernel where the CPU has one.
+//! register-blocked micro-kernel per instruction-set path
+//! ([`crate::isa`]): AVX-512, AVX2 + FMA, and portable code (NEON runs the
+//! portable kernels, which the compiler vectorises for aarch64).
 //!
 //! Two products, both after the blocking of Goto & van de Geijn (2008,
 //! "Anatomy of high-performance matrix multiplication"): a micro-kernel
@@ -7,7 +9,7 @@
 //! packed sliver of each operand.
 //!
 //! - [`panel_product`]: `C[:, cols] (+)= A · P`, where `A` is packed in
-//!   row blocks of [`MR`] ([`PackedA`]) and `P` is a column panel of at
+//!   row blocks of the path's `mr` rows ([`PackedA`]) and `P` is a column panel of at
 //!   most [`NR`] columns stored depth-major (`[k][NR]`). The convolution
 //!   forward (`W · col`) and input gradient (`Wᵀ · dy`) build their panels
 //!   straight from the image, so the unfolded matrix never exists whole.
@@ -16,13 +18,17 @@
 //!
 //! Why not the `gemm` crate (which candle uses): on stable Rust it runs
 //! AVX2 kernels only, half the vector width of this CPU, and it packs both
-//! operands again on every call. The AVX-512 kernels are picked at run time;
-//! elsewhere a portable version of the same blocking runs (compiled once
-//! more with AVX2 + FMA enabled). The summation order is fixed by the code,
-//! never by the thread count, so results are reproducible on one machine.
+//! operands again on every call. Each path has its own register blocking
+//! (`mr` rows x vectors of columns, sized for its register file); the
+//! panel layout ([`NR`] columns) is shared, narrower kernels sweep it in
+//! pieces. The summation order is fixed by the code of each path, never by
+//! the thread count, so results are reproducible on one machine and path.
 
+mod avx2;
 mod avx512;
 mod portable;
+
+use crate::isa::{isa, note, Isa};
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
@@ -30,97 +36,100 @@ use std::ops::Range;
 /// Bytes of packed `A` one run of row blocks may take (half of a 2 MiB L2).
 const L2_BUDGET: usize = 1 << 20;
 
-/// Rows of `A` per register block.
+/// Rows of `A` per register block of the widest kernel (AVX-512); each
+/// path has its own ([`mr`]).
 pub(crate) const MR: usize = 8;
-/// Columns per panel (two 16-lane vectors).
+/// Columns per panel: the panel layout all paths share (the AVX-512
+/// kernel's two 16-lane vectors; narrower kernels sweep it in pieces).
 pub(crate) const NR: usize = 32;
 
-/// The instruction set the products run with, detected once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Isa {
-    Avx512,
-    Avx2Fma,
-    Portable,
-}
-
-fn isa() -> Isa {
-    static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
-    *ISA.get_or_init(|| {
+/// Rows per register block of `isa`'s panel kernel: sized so that the
+/// accumulators, the panel vectors and a broadcast fit its registers.
+fn mr(isa: Isa) -> usize {
+    match isa {
+        // 8 rows x 2 ZMM = 16 of 32 registers.
+        Isa::Avx512 => MR,
+        // 6 rows x 2 YMM = 12 accumulators + 2 panel + 1 broadcast of 16.
         #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Isa::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return Isa::Avx2Fma;
-            }
-        }
-        Isa::Portable
-    })
-}
-
-/// Whether the products (and the unfolding that feeds them) run AVX-512.
-pub(crate) fn avx512() -> bool {
-    isa() == Isa::Avx512
+        Isa::Avx2 => avx2::MR,
+        // Never selected off x86-64 (`Isa::supported`).
+        #[cfg(not(target_arch = "x86_64"))]
+        Isa::Avx2 => MR,
+        // 8 rows x 2 q-registers = 16 of NEON's 32 registers.
+        Isa::Neon => portable::MR_NEON,
+        // 4 rows x 2 registers of SSE2's 16.
+        Isa::Portable => portable::MR,
+    }
 }
 
 /// A left operand `A` (`rows x depth`) packed for [`panel_product`]: row
-/// blocks of [`MR`], each stored depth-major (`[depth][MR]`), the last
-/// block zero-padded, so that the kernel reads `MR` consecutive values per
-/// step of the reduction.
+/// blocks of the kernel's `mr` rows, each stored depth-major
+/// (`[depth][mr]`), the last block zero-padded, so that the kernel reads
+/// `mr` consecutive values per step of the reduction. Packed for one path
+/// (the process's, [`isa`]), whose kernel the products then run.
 pub(crate) struct PackedA {
     data: Vec<f32>,
     rows: usize,
     depth: usize,
+    isa: Isa,
+    mr: usize,
 }
 
 impl PackedA {
     /// Packs a row-major `rows x depth` matrix.
     pub(crate) fn rows(a: &[f32], rows: usize, depth: usize) -> Self {
         assert_eq!(a.len(), rows * depth, "matrix has the wrong size");
-        Self::pack(rows, depth, |r, k| a[r * depth + k])
+        Self::pack(isa(), rows, depth, |r, k| a[r * depth + k])
     }
 
     /// Packs the transpose of a row-major `depth x rows` matrix `a_t`.
     pub(crate) fn transposed(a_t: &[f32], rows: usize, depth: usize) -> Self {
         assert_eq!(a_t.len(), rows * depth, "matrix has the wrong size");
-        Self::pack(rows, depth, |r, k| a_t[k * rows + r])
+        Self::pack(isa(), rows, depth, |r, k| a_t[k * rows + r])
     }
 
     /// Packs the `rows x depth` matrix whose element `(r, k)` is
     /// `value(r, k)`.
     pub(crate) fn from_fn(rows: usize, depth: usize, value: impl Fn(usize, usize) -> f32) -> Self {
-        Self::pack(rows, depth, value)
+        Self::pack(isa(), rows, depth, value)
     }
 
-    fn pack(rows: usize, depth: usize, value: impl Fn(usize, usize) -> f32) -> Self {
-        let blocks = rows.div_ceil(MR);
-        let mut data = vec![0.0f32; blocks * depth * MR];
-        for (b, block) in data.chunks_exact_mut(depth * MR).enumerate() {
-            for (k, step) in block.chunks_exact_mut(MR).enumerate() {
-                for (i, v) in step.iter_mut().enumerate() {
-                    let r = b * MR + i;
-                    if r < rows {
-                        *v = value(r, k);
+    /// Packs for the kernel of `isa` (which must be one this CPU runs).
+    fn pack(isa: Isa, rows: usize, depth: usize, value: impl Fn(usize, usize) -> f32) -> Self {
+        let mr = mr(isa);
+        let blocks = rows.div_ceil(mr);
+        let mut data = vec![0.0f32; blocks * depth * mr];
+        if depth > 0 {
+            for (b, block) in data.chunks_exact_mut(depth * mr).enumerate() {
+                for (k, step) in block.chunks_exact_mut(mr).enumerate() {
+                    for (i, v) in step.iter_mut().enumerate() {
+                        let r = b * mr + i;
+                        if r < rows {
+                            *v = value(r, k);
+                        }
                     }
                 }
             }
         }
-        PackedA { data, rows, depth }
+        PackedA {
+            data,
+            rows,
+            depth,
+            isa,
+            mr,
+        }
     }
 
-    /// Row blocks of [`MR`] rows.
+    /// Row blocks of the kernel's rows.
     pub(crate) fn blocks(&self) -> usize {
-        self.rows.div_ceil(MR)
+        self.rows.div_ceil(self.mr)
     }
 
     /// Runs of row blocks small enough to stay in the L2 cache (with a
     /// panel) while every panel of a matrix passes by: the outer loop of a
     /// product whose `A` is large (a 1x1 convolution to 1,984 channels).
     pub(crate) fn block_runs(&self) -> impl Iterator<Item = Range<usize>> {
-        let per_run = (L2_BUDGET / (self.depth * MR * 4).max(1)).max(1);
+        let per_run = (L2_BUDGET / (self.depth * self.mr * 4).max(1)).max(1);
         let blocks = self.blocks();
         (0..blocks)
             .step_by(per_run)
@@ -128,7 +137,8 @@ impl PackedA {
     }
 
     fn block(&self, b: usize) -> &[f32] {
-        &self.data[b * self.depth * MR..(b + 1) * self.depth * MR]
+        let len = self.depth * self.mr;
+        &self.data[b * len..(b + 1) * len]
     }
 }
 
@@ -227,7 +237,7 @@ pub(crate) fn panel_product(
         starts: Strided(NR),
         col: 0,
     };
-    product_with(isa(), a, blocks, b, out, accumulate)
+    product_with(a, blocks, b, out, accumulate)
 }
 
 /// [`panel_product`] with a right operand read in place: its row `k` is
@@ -250,7 +260,7 @@ pub(crate) fn shifted_product(
         "one row start per step of the reduction"
     );
     let b = RightOperand { data, starts, col };
-    product_with(isa(), a, blocks, b, out, accumulate)
+    product_with(a, blocks, b, out, accumulate)
 }
 
 /// The right operand of a panel product: rows of [`NR`] values at
@@ -263,7 +273,6 @@ struct RightOperand<'a, R> {
 }
 
 fn product_with<R: RowStarts>(
-    isa: Isa,
     a: &PackedA,
     blocks: Range<usize>,
     b: RightOperand<R>,
@@ -297,9 +306,12 @@ fn product_with<R: RowStarts>(
     );
     assert!(blocks.end <= a.blocks(), "row blocks out of range");
     let (rows_of_b, starts) = (b.data[b.col..].as_ptr(), b.starts);
+    // The packing's path, never another: its layout is that kernel's.
+    let (isa, mr) = (a.isa, a.mr);
+    assert!(isa.supported(), "this CPU cannot run the {isa} path");
     for blk in blocks {
-        let rows = MR.min(a.rows - blk * MR);
-        let c = &mut data[blk * MR * stride + col0..];
+        let rows = mr.min(a.rows - blk * mr);
+        let c = &mut data[blk * mr * stride + col0..];
         let tile = Tile {
             rows,
             width,
@@ -307,21 +319,35 @@ fn product_with<R: RowStarts>(
             accumulate,
         };
         let a_blk = a.block(blk);
-        // SAFETY (all three): the asserts above bound every index the
-        // kernel uses (block: depth*MR; right operand: starts(k) + NR for
-        // k < depth, from `rows_of_b`; c: (rows-1)*stride + width).
+        // The asserts above bound every index the kernels use (block:
+        // depth * mr; right operand: starts(k) + NR for k < depth, from
+        // `rows_of_b`; c: (rows - 1) * stride + width), and `isa` was
+        // checked to run on this CPU.
+        // Each arm notes what runs (`isas_used`): the portable kernel is
+        // the NEON path's with NEON's blocking, the portable path's
+        // otherwise.
         match isa {
-            // AVX-512F was detected.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe {
-                avx512::panel_block(a_blk, rows_of_b, starts, a.depth, c, tile)
-            },
-            // AVX2 and FMA were detected.
+            Isa::Avx512 => {
+                note(isa);
+                // SAFETY: see above; AVX-512F is present.
+                unsafe { avx512::panel_block(a_blk, rows_of_b, starts, a.depth, c, tile) }
+            }
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2Fma => unsafe {
-                portable::panel_block_avx2(a_blk, rows_of_b, starts, a.depth, c, tile)
-            },
-            _ => unsafe { portable::panel_block(a_blk, rows_of_b, starts, a.depth, c, tile) },
+            Isa::Avx2 => {
+                note(isa);
+                // SAFETY: see above; AVX2 and FMA are present.
+                unsafe { avx2::panel_block(a_blk, rows_of_b, starts, a.depth, c, tile) }
+            }
+            _ => {
+                note(if mr == portable::MR_NEON {
+                    Isa::Neon
+                } else {
+                    Isa::Portable
+                });
+                // SAFETY: see above.
+                unsafe { portable::panel_block(mr, a_blk, rows_of_b, starts, a.depth, c, tile) }
+            }
         }
     }
 }
@@ -329,7 +355,7 @@ fn product_with<R: RowStarts>(
 /// The part of the destination one register block writes.
 #[derive(Clone, Copy)]
 pub(crate) struct Tile {
-    /// Rows written (at most [`MR`]).
+    /// Rows written (at most the kernel's rows per block).
     pub rows: usize,
     /// Columns written (at most [`NR`]).
     pub width: usize,
@@ -374,15 +400,24 @@ fn dot_with<R: RowStarts>(
         "right operand too short"
     );
     assert_eq!(c.len(), m * n, "destination has the wrong size");
-    // SAFETY (all three): the sizes were checked above.
+    assert!(isa.supported(), "this CPU cannot run the {isa} path");
     match isa {
-        // AVX-512F was detected.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { avx512::dot_accumulate(a, m, (b, starts), n, len, c) },
-        // AVX2 and FMA were detected.
+        Isa::Avx512 => {
+            note(isa);
+            // SAFETY: the sizes were checked above; AVX-512F is present.
+            unsafe { avx512::dot_accumulate(a, m, (b, starts), n, len, c) }
+        }
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma => unsafe { portable::dot_accumulate_avx2(a, m, (b, starts), n, len, c) },
-        _ => portable::dot_accumulate(a, m, (b, starts), n, len, c),
+        Isa::Avx2 => {
+            note(isa);
+            // SAFETY: the sizes were checked above; AVX2 and FMA are present.
+            unsafe { avx2::dot_accumulate(a, m, (b, starts), n, len, c) }
+        }
+        _ => {
+            note(if isa == Isa::Neon { isa } else { Isa::Portable });
+            portable::dot_accumulate(a, m, (b, starts), n, len, c)
+        }
     }
 }
 

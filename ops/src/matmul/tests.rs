@@ -4,20 +4,9 @@
 
 use super::*;
 
-/// The instruction sets this CPU can run (the portable one always).
+/// The paths this CPU can run (the portable one always).
 fn available() -> Vec<Isa> {
-    let mut isas = vec![Isa::Portable];
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            isas.push(Isa::Avx2Fma);
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            isas.push(Isa::Avx512);
-        }
-    }
-    isas
+    Isa::available()
 }
 
 /// Seeded values in [-1, 1) (a small LCG: the test needs no statistics).
@@ -66,14 +55,14 @@ fn panel_product_matches_a_plain_loop() {
             let before = values(rows * stride, 3);
             for accumulate in [false, true] {
                 let mut c = before.clone();
-                let packed = PackedA::rows(&a, rows, depth);
+                let packed = PackedA::pack(isa, rows, depth, |r, k| a[r * depth + k]);
                 let out = PanelOut::new(&mut c, stride, col0, width);
                 let b = RightOperand {
                     data: &panel,
                     starts: Strided(NR),
                     col: 0,
                 };
-                product_with(isa, &packed, 0..packed.blocks(), b, out, accumulate);
+                product_with(&packed, 0..packed.blocks(), b, out, accumulate);
                 let mut want: Vec<f64> = before.iter().map(|&v| v as f64).collect();
                 for i in 0..rows {
                     for j in 0..width {
@@ -182,8 +171,8 @@ fn shifted_rows_match_a_plain_loop() {
     let data = values(200, 10);
     let starts: Vec<usize> = (0..depth).map(|k| (k * 37 + 5) % 120).collect();
     let a = values(rows * depth, 11);
-    let packed = PackedA::rows(&a, rows, depth);
     for isa in available() {
+        let packed = PackedA::pack(isa, rows, depth, |r, k| a[r * depth + k]);
         for (col, width) in [(0, 32), (3, 17), (40, 9)] {
             let mut c = values(rows * 64, 12);
             let b = RightOperand {
@@ -192,7 +181,7 @@ fn shifted_rows_match_a_plain_loop() {
                 col,
             };
             let out = PanelOut::new(&mut c, 64, 1, width);
-            product_with(isa, &packed, 0..packed.blocks(), b, out, false);
+            product_with(&packed, 0..packed.blocks(), b, out, false);
             for i in 0..rows {
                 for j in 0..width {
                     let want: f64 = (0..depth)
