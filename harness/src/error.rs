@@ -28,27 +28,43 @@ pub enum Error {
     /// The experiment file has problems; all of them are listed.
     #[error("{}: {} problem(s):\n{}", path.display(), problems.len(), problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Config {
+        /// The experiment file.
         path: PathBuf,
+        /// Every problem found, with its key and line.
         problems: Vec<Problem>,
     },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// What the operating system said.
         source: std::io::Error,
     },
     /// An existing journal does not match what this run would do.
     #[error("{}: {reason}", path.display())]
-    JournalMismatch { path: PathBuf, reason: String },
+    JournalMismatch {
+        /// The journal.
+        path: PathBuf,
+        /// What does not match, and what to do.
+        reason: String,
+    },
     /// A table file is unusable (corrupted, truncated, another version,
     /// space or dataset).
     #[error("table {}: {reason}", path.display())]
-    Table { path: PathBuf, reason: String },
+    Table {
+        /// The table file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A community table could not be imported; every problem is listed
     /// (with its line).
     #[error("{}: {} problem(s) (nothing was written):\n{}", path.display(), problems.len(), problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Import {
+        /// The file imported.
         path: PathBuf,
+        /// Every problem, each naming its line.
         problems: Vec<String>,
     },
     /// A space error.
@@ -82,7 +98,12 @@ pub enum Error {
     NoImages,
     /// `--unit` names a unit the plan does not have.
     #[error("--unit {unit} is out of range: the experiment has {units} units, numbered 0 to {}", units.saturating_sub(1))]
-    UnitOutOfRange { unit: usize, units: usize },
+    UnitOutOfRange {
+        /// The unit asked for.
+        unit: usize,
+        /// Units the plan has.
+        units: usize,
+    },
     /// A Slurm command failed or a Slurm experiment folder is unusable.
     #[error("{0}")]
     Slurm(String),
@@ -92,7 +113,12 @@ pub enum Error {
     /// A setting given on the command line or in a build configuration is
     /// out of range.
     #[error("{setting}: {reason}")]
-    BadSetting { setting: String, reason: String },
+    BadSetting {
+        /// The setting (flag or key) as the user wrote it.
+        setting: String,
+        /// Why its value cannot be used.
+        reason: String,
+    },
     /// The dataset does not fit the space (image shape or classes).
     #[error("{0}")]
     DataMismatch(String),

@@ -51,38 +51,60 @@ pub struct EpochSummary {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ProgressEvent {
     /// The run starts (or restarts on resume) with this budget.
-    Started { budget: Budget },
+    Started {
+        /// The run's search budget.
+        budget: Budget,
+    },
     /// The run's journal holds a final record already; nothing to do.
     Skipped,
     /// The run continues after `done` recorded trials or epochs.
-    Resumed { done: u64, budget: f64 },
+    Resumed {
+        /// Trials or epochs already in the journal.
+        done: u64,
+        /// Fraction of the budget they spent.
+        budget: f64,
+    },
     /// A black-box evaluation was journaled.
     Trial {
+        /// The trial's number (from 0).
         trial: u64,
+        /// Its validation accuracy, or why it failed.
         result: TrialResult,
         /// Best validation accuracy so far.
         best: Option<f64>,
+        /// Fraction of the budget spent.
         budget: f64,
         /// Device seconds of this evaluation.
         seconds: f64,
     },
     /// A supernet epoch was journaled.
     Epoch {
+        /// What the epoch did.
         summary: EpochSummary,
+        /// Fraction of the budget spent.
         budget: f64,
+        /// Device seconds of the epoch.
         seconds: f64,
     },
     /// A one-shot search derived its architecture.
     Derived {
+        /// The architecture chosen (genotype string).
         arch: String,
+        /// Its validation accuracy with the shared weights.
         val_accuracy: f64,
+        /// Architectures scored to choose it.
         candidates: usize,
     },
     /// The search is over; the final protocol retrains `arch`.
-    Retraining { arch: String },
+    Retraining {
+        /// The architecture retrained (genotype string).
+        arch: String,
+    },
     /// The final record was journaled.
     Finished {
+        /// The recommended architecture (empty when none was found).
         arch: String,
+        /// Its test accuracy after the final protocol.
         test_accuracy: Option<f64>,
     },
 }

@@ -19,7 +19,7 @@
 use std::arch::x86_64::*;
 use std::mem::MaybeUninit;
 
-use super::{RowStarts, Tile};
+use super::block::{RowStarts, Tile};
 
 /// Rows of `A` per register block.
 pub(super) const MR: usize = 6;
@@ -42,7 +42,7 @@ fn lanes_below(n: usize) -> __m256i {
 ///
 /// # Safety
 /// AVX2 and FMA; `a` holds `depth * MR` values, `b + starts.start(k)`
-/// points at [`super::NR`] readable values for every `k < depth`, and `c`
+/// points at [`super::block::NR`] readable values for every `k < depth`, and `c`
 /// holds at least `(tile.rows - 1) * tile.stride + tile.width`,
 /// initialised where `tile.accumulate`.
 #[target_feature(enable = "avx2,fma")]

@@ -14,7 +14,7 @@
 use std::arch::x86_64::*;
 use std::mem::MaybeUninit;
 
-use super::{RowStarts, Tile, MR};
+use super::block::{RowStarts, Tile, MR};
 
 const LANES: usize = 16;
 
@@ -35,7 +35,7 @@ fn row_masks(width: usize) -> (__mmask16, __mmask16) {
 ///
 /// # Safety
 /// AVX-512F; `a` holds `depth * MR` values, `b + starts.start(k)` points
-/// at [`super::NR`] readable values for every `k < depth`, and `c` holds at least
+/// at [`super::block::NR`] readable values for every `k < depth`, and `c` holds at least
 /// `(tile.rows - 1) * tile.stride + tile.width`, initialised where
 /// `tile.accumulate`.
 #[target_feature(enable = "avx512f")]

@@ -25,9 +25,11 @@
 //! the thread count, so results are reproducible on one machine and path.
 
 mod avx2;
+mod block;
 mod avx512;
 mod portable;
 
+pub(crate) use block::{RowStarts, Strided, Tile, MR, NR};
 use crate::isa::{isa, note, Isa};
 
 use std::mem::MaybeUninit;
@@ -35,13 +37,6 @@ use std::ops::Range;
 
 /// Bytes of packed `A` one run of row blocks may take (half of a 2 MiB L2).
 const L2_BUDGET: usize = 1 << 20;
-
-/// Rows of `A` per register block of the widest kernel (AVX-512); each
-/// path has its own ([`mr`]).
-pub(crate) const MR: usize = 8;
-/// Columns per panel: the panel layout all paths share (the AVX-512
-/// kernel's two 16-lane vectors; narrower kernels sweep it in pieces).
-pub(crate) const NR: usize = 32;
 
 /// Rows per register block of `isa`'s panel kernel: sized so that the
 /// accumulators, the panel vectors and a broadcast fit its registers.
@@ -186,40 +181,6 @@ impl<'a> PanelOut<'a> {
     }
 }
 
-/// Where the rows of a right operand start in its buffer: evenly spaced
-/// (a packed panel, a row-major matrix) or anywhere (shifted views of a
-/// padded image, one per kernel tap: [`shifted_product`]).
-pub(crate) trait RowStarts: Copy {
-    /// The offset of row `k`.
-    fn start(self, k: usize) -> usize;
-    /// The largest offset among rows `0..rows` (`rows >= 1`).
-    fn max_start(self, rows: usize) -> usize;
-}
-
-/// Row `k` starts at `k * stride`.
-#[derive(Clone, Copy)]
-pub(crate) struct Strided(pub usize);
-
-impl RowStarts for Strided {
-    #[inline(always)]
-    fn start(self, k: usize) -> usize {
-        k * self.0
-    }
-    fn max_start(self, rows: usize) -> usize {
-        (rows - 1) * self.0
-    }
-}
-
-impl RowStarts for &[usize] {
-    #[inline(always)]
-    fn start(self, k: usize) -> usize {
-        self[k]
-    }
-    fn max_start(self, rows: usize) -> usize {
-        self[..rows].iter().copied().max().unwrap_or(0)
-    }
-}
-
 /// `out (+)= A · panel` for the rows of `A` in row blocks `blocks` (of
 /// [`MR`] rows; `out.data` starts at row 0 of `A` all the same): `panel`
 /// holds `A.depth()` rows of [`NR`] values (only the first `out.width`
@@ -350,19 +311,6 @@ fn product_with<R: RowStarts>(
             }
         }
     }
-}
-
-/// The part of the destination one register block writes.
-#[derive(Clone, Copy)]
-pub(crate) struct Tile {
-    /// Rows written (at most the kernel's rows per block).
-    pub rows: usize,
-    /// Columns written (at most [`NR`]).
-    pub width: usize,
-    /// Row stride of the destination.
-    pub stride: usize,
-    /// Add to the destination instead of overwriting it.
-    pub accumulate: bool,
 }
 
 /// `c[i][j] += Σ_p a[i][p] · b[j][p]` for row-major `a` (`m x len`), `b`

@@ -14,7 +14,7 @@
 
 use std::mem::MaybeUninit;
 
-use super::{RowStarts, Tile, NR};
+use super::block::{RowStarts, Tile, NR};
 
 /// Rows of `A` per register block on x86-64 baseline code.
 pub(super) const MR: usize = 4;
