@@ -51,24 +51,6 @@ pub fn build_one_shot(
     )?)
 }
 
-/// The per-candidate MAC table of a space in the form MAC-aware losses use,
-/// or `None` when the space's costs are not additive over decisions.
-pub fn cost_table(space: &dyn Realize) -> Option<CostTable> {
-    let per_decision = space.candidate_macs().ok()?;
-    let probe = space.sample(&mut Seed(0).rng());
-    let total = space.cost(&probe).ok()?.macs;
-    let chosen: u64 = probe
-        .choices()
-        .iter()
-        .zip(&per_decision)
-        .map(|(&c, row)| row.get(c as usize).copied().unwrap_or(0))
-        .sum();
-    Some(CostTable {
-        fixed: total.checked_sub(chosen)?,
-        per_decision,
-    })
-}
-
 /// The cost table a one-shot strategy's loss uses: the strategy's latency
 /// table when it names one (checked against the space), the space's MACs
 /// otherwise.
@@ -83,6 +65,6 @@ pub fn search_costs(
                 LatencyTable::load(path, space, &space_cfg.name, &space_cfg.option_strings())?;
             Ok(Some(table.cost_table()))
         }
-        None => Ok(cost_table(space)),
+        None => Ok(space.cost_table()),
     }
 }

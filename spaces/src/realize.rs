@@ -10,7 +10,7 @@ use crate::supernet::Supernet;
 use crate::Result;
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
-use nasarena_core::{Arch, SearchSpace};
+use nasarena_core::{Arch, CostTable, SearchSpace, Seed};
 use serde::{Deserialize, Serialize};
 
 /// The cost of one part of a network (a searched layer, the stem, a head).
@@ -80,6 +80,27 @@ pub trait Realize: SearchSpace {
     /// MAC-aware search losses use. `table[d][o]` = MACs of option `o` of
     /// decision `d`.
     fn candidate_macs(&self) -> Result<Vec<Vec<u64>>>;
+
+    /// The per-candidate MAC table in the form MAC-aware losses use (an
+    /// architecture's MACs are `fixed + sum_d per_decision[d][choice_d]`),
+    /// or `None` when the space's MACs are not additive over decisions.
+    /// The fixed part is read off one seeded sample: what its MACs exceed
+    /// the sum of its chosen candidates by.
+    fn cost_table(&self) -> Option<CostTable> {
+        let per_decision = self.candidate_macs().ok()?;
+        let probe = self.sample(&mut Seed(0).rng());
+        let total = self.cost(&probe).ok()?.macs;
+        let chosen: u64 = probe
+            .choices()
+            .iter()
+            .zip(&per_decision)
+            .map(|(&c, row)| row.get(c as usize).copied().unwrap_or(0))
+            .sum();
+        Some(CostTable {
+            fixed: total.checked_sub(chosen)?,
+            per_decision,
+        })
+    }
 
     /// A trainable network for the architecture; weights are created
     /// through `vb` (use [`crate::init::SeededInit`] for reproducible init).

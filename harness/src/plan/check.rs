@@ -4,7 +4,7 @@
 
 use super::unit::SearchCosts;
 use crate::experiment::{ExperimentFile, SpaceConfig, StrategyConfig};
-use crate::strategies::{build_black_box, build_one_shot, cost_table, search_costs};
+use crate::strategies::{build_black_box, build_one_shot, search_costs};
 use crate::{Error, Result};
 use nasarena_core::Seed;
 use nasarena_datasets::{load_named, Dataset, TrainTest};
@@ -157,6 +157,6 @@ fn one_shot_costs(
     space.build_supernet(vb)?;
     Ok(Arc::new(SearchCosts {
         loss,
-        macs: cost_table(space),
+        macs: space.cost_table(),
     }))
 }
