@@ -25,12 +25,12 @@
 //! the thread count, so results are reproducible on one machine and path.
 
 mod avx2;
-mod block;
 mod avx512;
+mod block;
 mod portable;
 
-pub(crate) use block::{RowStarts, Strided, Tile, MR, NR};
 use crate::isa::{isa, note, Isa};
+pub(crate) use block::{RowStarts, Strided, Tile, MR, NR};
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
