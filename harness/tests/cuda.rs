@@ -5,6 +5,8 @@
 //! a device synchronisation, and journal headers name the GPU.
 #![cfg(feature = "cuda")]
 
+mod common;
+
 use candle_core::{Device, Tensor};
 use nasarena_core::Seed;
 use nasarena_datasets::{split, synthetic, Shape, SyntheticConfig};
@@ -138,4 +140,53 @@ fn the_gpu_is_named_in_headers() {
     let text = describe(&gpu());
     assert!(text.starts_with("cuda:0 ("), "{text}");
     assert!(text.contains("compute capability"), "{text}");
+}
+
+/// A one-shot search on the GPU: the architecture parameters and every
+/// mixing tensor live on the run's device (candle refuses cross-device
+/// ops, so a CPU-side theta would fail at the first step), the
+/// architecture steps run and the final record is written.
+#[test]
+fn a_one_shot_search_runs_on_the_gpu() {
+    let text = r#"
+name = "gpu-one-shot"
+seed = 11
+repeats = 1
+
+[dataset]
+name = "fashion-mnist-subset"
+val_fraction = 0.02
+train_limit = 160
+
+[[space]]
+name = "cell"
+options = { C = "4", N = "1", input = "1x28x28", classes = "10" }
+
+[[strategy]]
+name = "gumbel"
+preset = "gdas"
+
+[evaluator]
+epochs = 1
+batch_size = 32
+optimizer = { lr = 0.05, momentum = 0.9 }
+
+[budget]
+unit = "train_samples"
+limit = 480
+
+[final]
+schedule = { epochs = 1, batch_size = 32, optimizer = { lr = 0.05, momentum = 0.9 } }
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = common::run_experiment_on("gpu", text, dir.path(), DeviceChoice::Cuda(0));
+    let epochs = common::epochs(&journal);
+    let last = epochs.last().expect("an epoch record");
+    assert!(last.arch_steps > 0, "no architecture step ran");
+    assert!(journal.final_record().is_some(), "no final record");
+    assert!(
+        journal.header.device.contains("cuda"),
+        "{}",
+        journal.header.device
+    );
 }

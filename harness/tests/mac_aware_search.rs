@@ -3,11 +3,10 @@
 //! sharpen (mean entropy falls over the epochs under the cost term) and a stronger cost term
 //! derives an architecture with fewer MACs than a search without one.
 
-use nasarena_harness::machine::BuildInfo;
-use nasarena_harness::options::RunOptions;
-use nasarena_harness::runner::run_plan;
-use nasarena_harness::{experiment, plan};
-use nasarena_results::{read_journal, EpochRecord, Journal, Record};
+mod common;
+
+use common::{epochs, run_experiment};
+use nasarena_results::Journal;
 
 fn experiment_text(beta: f64) -> String {
     format!(
@@ -46,35 +45,7 @@ schedule = {{ epochs = 1, batch_size = 8, optimizer = {{ lr = 0.05, momentum = 0
 }
 
 fn search(beta: f64, dir: &std::path::Path) -> Journal {
-    let file = dir.join(format!("beta-{beta}.toml"));
-    std::fs::write(&file, experiment_text(beta)).expect("write");
-    let (exp, text) = experiment::load(&file).expect("load");
-    let plan = plan::plan(exp, &text, &file, &dir.join("runs")).expect("plan");
-    let opts = RunOptions {
-        build: BuildInfo {
-            version: "test".into(),
-            git_revision: "test".into(),
-            features: String::new(),
-        },
-        resume: false,
-        progress: nasarena_harness::progress::silent(),
-        device: Default::default(),
-        only_unit: None,
-        jobs: 1,
-        stop: Default::default(),
-    };
-    let journals = run_plan(&plan, &opts).expect("run");
-    read_journal(&journals[0]).expect("journal")
-}
-
-fn epochs(j: &Journal) -> Vec<&EpochRecord> {
-    j.records
-        .iter()
-        .filter_map(|r| match r {
-            Record::Epoch(e) => Some(e),
-            _ => None,
-        })
-        .collect()
+    run_experiment(&format!("beta-{beta}"), &experiment_text(beta), dir)
 }
 
 fn mean(xs: &[f64]) -> f64 {

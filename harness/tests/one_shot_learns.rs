@@ -4,44 +4,10 @@
 //! `lambda * COST`, both relative to the space's uniform-mixture cost; a
 //! search without the term derives a different (costlier) network.
 
-use nasarena_harness::machine::BuildInfo;
-use nasarena_harness::options::RunOptions;
-use nasarena_harness::runner::run_plan;
-use nasarena_harness::{experiment, plan};
-use nasarena_results::{read_journal, EpochRecord, Journal, Record};
+mod common;
+
+use common::{epochs, run_experiment};
 use std::path::Path;
-
-fn run(name: &str, text: &str, dir: &Path) -> Journal {
-    let file = dir.join(format!("{name}.toml"));
-    std::fs::write(&file, text).expect("write");
-    let (exp, text) = experiment::load(&file).expect("load");
-    let plan = plan::plan(exp, &text, &file, &dir.join("runs")).expect("plan");
-    let opts = RunOptions {
-        build: BuildInfo {
-            version: "test".into(),
-            git_revision: "test".into(),
-            features: String::new(),
-        },
-        resume: false,
-        progress: nasarena_harness::progress::silent(),
-        device: Default::default(),
-        only_unit: None,
-        jobs: 1,
-        stop: Default::default(),
-    };
-    let journals = run_plan(&plan, &opts).expect("run");
-    read_journal(&journals[0]).expect("journal")
-}
-
-fn epochs(j: &Journal) -> Vec<&EpochRecord> {
-    j.records
-        .iter()
-        .filter_map(|r| match r {
-            Record::Epoch(e) => Some(e),
-            _ => None,
-        })
-        .collect()
-}
 
 /// A search with `cost_loss` (TOML inline table) on a reduced fbnet-28 or
 /// squeezenas-small over a slice of the bundled Fashion-MNIST; returns the
@@ -93,7 +59,7 @@ schedule = {{ epochs = 1, batch_size = 8, optimizer = {{ lr = 0.05, momentum = 0
         cost_loss.replace([' ', '{', '}', '=', ',', '"'], "")
     ));
     std::fs::create_dir_all(&sub).expect("dir");
-    let journal = run(preset, &text, &sub);
+    let journal = run_experiment(preset, &text, &sub);
     let e = epochs(&journal);
     e[e.len() - 1].derived_macs
 }
