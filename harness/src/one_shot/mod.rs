@@ -97,32 +97,41 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
         BudgetUnit::DeviceSeconds | BudgetUnit::DeviceHours
     );
 
-    // A fresh run is sized in epochs before its journal exists, so the
-    // header records the schedule the strategy plans for that length.
-    let (mut writer, resumed, sized) = if !unit.journal.exists() {
-        let mut trainer = SupernetTrainer {
-            net: net.as_ref(),
-            sgd: &mut sgd,
-            schedule: &exp.evaluator,
-            costs: costs.macs.as_ref(),
-            device,
-        };
-        let mut core = SearchCore {
-            space,
-            strategy: strategy.as_mut(),
-            trainer: &mut trainer,
-            data: &search_data,
-            meter: &mut meter,
-            seed,
-        };
-        let mut probe = if time_budget {
+    let mut trainer = SupernetTrainer {
+        net: net.as_ref(),
+        sgd: &mut sgd,
+        schedule: &exp.evaluator,
+        costs: costs.macs.as_ref(),
+        device,
+    };
+    let mut core = SearchCore {
+        space,
+        strategy: strategy.as_mut(),
+        trainer: &mut trainer,
+        data: &search_data,
+        meter: &mut meter,
+        seed,
+    };
+    // Epochs the run has (a timing probe sizes fresh device-time runs)
+    // and the schedule the strategy plans for them; a resumed run gets
+    // its checkpoint's plan again, which the strategy checks.
+    let size = |core: &mut SearchCore, resumed: &Resume| -> Result<_> {
+        let needs_probe = time_budget && resumed.total_epochs.is_none();
+        let mut probe = if needs_probe {
             Some(make_probe()?)
         } else {
             None
         };
-        let fresh = Resume::default();
-        let sized = core.plan_epochs(&fresh, probe.as_mut())?;
+        let sized = core.plan_epochs(resumed, probe.as_mut())?;
         let schedule = core.plan_run(sized.total)?;
+        Ok((sized, schedule))
+    };
+
+    // A fresh run is sized in epochs before its journal exists, so the
+    // header records the schedule the strategy plans for that length.
+    let (mut writer, resumed, sized) = if !unit.journal.exists() {
+        let fresh = Resume::default();
+        let (sized, schedule) = size(&mut core, &fresh)?;
         match ctx.open_journal(evaluator.as_ref(), Some(&schedule))? {
             Opened::Fresh(writer) => (writer, fresh, Some(sized)),
             _ => {
@@ -137,17 +146,17 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
             Opened::Fresh(writer) => (writer, Resume::default(), None),
             Opened::Resumed(mut writer, journal) => {
                 let state = Restored {
-                    strategy: strategy.as_mut(),
+                    strategy: &mut *core.strategy,
                     varmap: &varmap,
-                    sgd: &mut sgd,
-                    meter: &mut meter,
+                    sgd: &mut *core.trainer.sgd,
+                    meter: &mut *core.meter,
                 };
                 let r = resume(&journal, space, state, &mut writer, device)?;
                 tracing::info!(
                     epochs = r.epochs_done,
                     "resumed from the journal and checkpoint"
                 );
-                ctx.report_resumed(r.epochs_done, &meter);
+                ctx.report_resumed(r.epochs_done, core.meter);
                 (writer, r, None)
             }
         }
@@ -160,36 +169,9 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
             evaluations: resumed.epochs_done,
         },
         None => {
-            let mut trainer = SupernetTrainer {
-                net: net.as_ref(),
-                sgd: &mut sgd,
-                schedule: &exp.evaluator,
-                costs: costs.macs.as_ref(),
-                device,
-            };
-            let mut core = SearchCore {
-                space,
-                strategy: strategy.as_mut(),
-                trainer: &mut trainer,
-                data: &search_data,
-                meter: &mut meter,
-                seed,
-            };
             let sized = match sized {
                 Some(sized) => sized,
-                None => {
-                    // Resumed: the checkpoint's plan, and the strategy's
-                    // schedule for it again (it checks the shape agrees).
-                    let needs_probe = time_budget && resumed.total_epochs.is_none();
-                    let mut probe = if needs_probe {
-                        Some(make_probe()?)
-                    } else {
-                        None
-                    };
-                    let sized = core.plan_epochs(&resumed, probe.as_mut())?;
-                    core.plan_run(sized.total)?;
-                    sized
-                }
+                None => size(&mut core, &resumed)?.0,
             };
             let mut search = Search {
                 core: &mut core,
@@ -205,7 +187,7 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
         }
     };
     opts.stop.check(&writer)?;
-    ctx.final_protocol(&searched, evaluator.as_ref(), &meter, &mut writer)?;
+    ctx.final_protocol(&searched, evaluator.as_ref(), core.meter, &mut writer)?;
     if let Ok(Some(m)) = checkpoint::load_manifest(&unit.journal) {
         checkpoint::remove(&unit.journal, &m);
     }
