@@ -239,6 +239,22 @@ pub fn run_epoch(
     Ok(work)
 }
 
+/// The cross-entropy of the supernet run with `mixing` on a batch, and its
+/// value.
+fn mixed_loss(
+    trainer: &SupernetTrainer,
+    x: &Tensor,
+    y: &Tensor,
+    mixing: &MixingWeights,
+) -> Result<(Tensor, f64)> {
+    let logits = trainer
+        .net
+        .forward_mixed(x, &mixing.per_decision, mixing.hard)?;
+    let loss = candle_nn::loss::cross_entropy(&logits, y)?;
+    let value = f64::from(loss.to_scalar::<f32>()?);
+    Ok((loss, value))
+}
+
 /// One weight step on a batch with the strategy's (detached) mixing
 /// weights, through the trainer's step; `None` (and a recorded failure)
 /// when the loss is not finite.
@@ -252,11 +268,7 @@ fn weight_step(
 ) -> Result<Option<f64>> {
     let n = x.dim(0)?;
     let mixing = detached(&strategy.mixing_weights(&ctx, n)?);
-    let logits = trainer
-        .net
-        .forward_mixed(x, &mixing.per_decision, mixing.hard)?;
-    let loss = candle_nn::loss::cross_entropy(&logits, y)?;
-    let value = f64::from(loss.to_scalar::<f32>()?);
+    let (loss, value) = mixed_loss(trainer, x, y, &mixing)?;
     if !value.is_finite() {
         work.failure = Some(format!(
             "supernet loss became {value} at epoch {}, step {}",
@@ -288,11 +300,7 @@ fn arch_step(
 ) -> Result<Option<f64>> {
     let n = x.dim(0)?;
     let mixing = strategy.mixing_weights(&ctx, n)?;
-    let logits = trainer
-        .net
-        .forward_mixed(x, &mixing.per_decision, mixing.hard)?;
-    let task = candle_nn::loss::cross_entropy(&logits, y)?;
-    let value = f64::from(task.to_scalar::<f32>()?);
+    let (task, value) = mixed_loss(trainer, x, y, &mixing)?;
     if !value.is_finite() {
         work.failure = Some(format!(
             "architecture loss became {value} at epoch {}",
