@@ -11,7 +11,11 @@ use std::path::PathBuf;
 #[derive(Debug, Subcommand)]
 pub enum DataAction {
     /// List the datasets nasarena can find and where.
-    List,
+    List {
+        /// Also search this folder (default: $NASARENA_DATA_DIR).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// Check a dataset file or folder: format, counts, class balance, checksum.
     Check {
         /// The file or folder to check.
@@ -22,7 +26,7 @@ pub enum DataAction {
 /// Runs one `data` action, printing to stdout.
 pub fn run(action: DataAction) -> Result<()> {
     let text = match action {
-        DataAction::List => list_text(),
+        DataAction::List { data_dir } => list_text(data_dir)?,
         DataAction::Check { path } => check_path(&path)
             .with_context(|| format!("checking {}", path.display()))?
             .to_string(),
@@ -34,20 +38,22 @@ pub fn run(action: DataAction) -> Result<()> {
     }
 }
 
-fn list_text() -> String {
-    let dir = data_dir_from_env();
+fn list_text(data_dir: Option<PathBuf>) -> Result<String> {
+    let given = data_dir.is_some();
+    if let Some(d) = data_dir.as_ref().filter(|d| !d.is_dir()) {
+        anyhow::bail!("--data-dir {}: no such folder", d.display());
+    }
+    let dir = data_dir.or_else(data_dir_from_env);
     let mut out = format!("{:<22} {:<14} location\n", "name", "format");
     for entry in list_available(dir.as_deref()) {
         out.push_str(&format!("{entry}\n"));
     }
+    let source = if given { "--data-dir" } else { DATA_DIR_ENV };
     match dir {
-        Some(d) => out.push_str(&format!(
-            "\ndata folder ({DATA_DIR_ENV}): {}\n",
-            d.display()
-        )),
+        Some(d) => out.push_str(&format!("\ndata folder ({source}): {}\n", d.display())),
         None => out.push_str(&format!(
-            "\nno data folder set; set {DATA_DIR_ENV} to search one\n"
+            "\nno data folder set; pass --data-dir or set {DATA_DIR_ENV} to search one\n"
         )),
     }
-    out
+    Ok(out)
 }

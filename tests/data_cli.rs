@@ -59,6 +59,20 @@ fn data_list_shows_bundled_and_data_dir_datasets() {
     );
     let bare = text(&nasarena(&["data", "list"], None).stdout);
     assert!(!bare.lines().any(|l| l.starts_with("mnist ")), "{bare}");
+    // The same folder given on the command line instead of the environment.
+    let dir = data.path().display().to_string();
+    let out = nasarena(&["data", "list", "--data-dir", &dir], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let flag = text(&out.stdout);
+    assert!(flag.contains(&mnist.to_string()), "{flag}");
+    assert!(flag.contains("(--data-dir)"), "{flag}");
+    let missing = nasarena(&["data", "list", "--data-dir", "/nonexistent/x"], None);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing.stderr).contains("/nonexistent/x: no such folder"),
+        "{}",
+        text(&missing.stderr)
+    );
 }
 
 #[test]

@@ -230,7 +230,34 @@ fn typo_key_is_named_with_its_line() {
 #[test]
 fn wrong_type_is_named() {
     let text = TINY.replace("repeats = 1", "repeats = \"one\"");
-    expect_config_error(&text, &["line 4", "invalid type"]);
+    expect_config_error(&text, &["line 4", "`repeats`", "invalid type"]);
+}
+
+/// A relative `data_dir` is read from the experiment's folder, not from
+/// the working directory, and the error names where it looked.
+#[test]
+fn relative_data_dir_is_read_from_the_experiment_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).expect("mkdir");
+    std::fs::create_dir(dir.path().join("fm")).expect("mkdir");
+    let text = TINY.replace(
+        "name = \"fashion-mnist-subset\"",
+        "name = \"fashion-mnist\"\ndata_dir = \"fm\"",
+    );
+    let exp = write_experiment(&sub, &text);
+    let out = nasarena(&["run", "sub/exp.toml", "--runs-dir", "r"], dir.path());
+    assert_eq!(exp, sub.join("exp.toml"));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let want = format!(
+        "folder {} does not exist",
+        Path::new("sub").join("fm").display()
+    );
+    assert!(
+        err.contains("dataset.data_dir") && err.contains(&want),
+        "{err}"
+    );
 }
 
 #[test]
@@ -301,26 +328,31 @@ fn shipped_experiments_pass_the_check() {
             );
             continue;
         }
-        // From the repository root, as users run them (table paths in
-        // experiments are relative to the working directory).
+        // Relative paths in an experiment are read from its folder, so it
+        // checks the same from the repository root (given as a relative
+        // path) and from an unrelated folder (given as an absolute one).
         let dir = tempfile::tempdir().expect("tempdir");
         let runs = dir.path().join("r");
-        let out = nasarena(
-            &[
-                "run",
-                path.to_str().expect("utf8"),
-                "--check",
-                "--runs-dir",
-                runs.to_str().expect("utf8"),
-            ],
-            root,
-        );
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let relative = path.strip_prefix(root).expect("under the root");
+        for (file, cwd) in [(relative, root), (path.as_path(), dir.path())] {
+            let out = nasarena(
+                &[
+                    "run",
+                    file.to_str().expect("utf8"),
+                    "--check",
+                    "--runs-dir",
+                    runs.to_str().expect("utf8"),
+                ],
+                cwd,
+            );
+            assert!(
+                out.status.success(),
+                "{} from {}: {}",
+                file.display(),
+                cwd.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         assert!(
             journals(&dir.path().join("r")).is_empty(),
             "--check runs nothing"

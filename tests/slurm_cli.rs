@@ -52,7 +52,7 @@ fn table_experiment() -> String {
         .replace("repeats = 100", "repeats = 2")
         .replace("limit = 200", "limit = 20")
         .replace(
-            "path = \"data/tables/nb201-cifar10-12ep.nastable\"",
+            "path = \"../data/tables/nb201-cifar10-12ep.nastable\"",
             &format!("path = \"{}\"", table.display()),
         )
 }

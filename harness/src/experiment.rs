@@ -50,7 +50,7 @@ pub struct ExperimentFile {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableConfig {
-    /// The table file (relative paths: from the working directory).
+    /// The table file (relative paths: from the experiment file's folder).
     pub path: PathBuf,
     /// Expected sha256 of the file (as `tabulate info` prints it): pins
     /// the exact table a published comparison used.
@@ -67,7 +67,8 @@ pub struct TableConfig {
 pub struct DatasetConfig {
     /// `fashion-mnist-subset` (bundled), `fashion-mnist`, `mnist`, `cifar10`, ...
     pub name: String,
-    /// Folder holding the files (default: auto-detection).
+    /// Folder holding the files (default: auto-detection; relative paths:
+    /// from the experiment file's folder).
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
     /// Fraction of the training set carved out for validation.
@@ -115,7 +116,7 @@ pub struct StrategyConfig {
     #[serde(default)]
     pub label: Option<String>,
     /// One-shot strategies only: a latency table from `nasarena bench lut`
-    /// (relative paths: from the working directory) whose per-candidate
+    /// (relative paths: from the experiment file's folder) whose per-candidate
     /// nanoseconds replace MACs in the search's cost term (FBNet's
     /// latency-aware loss); `cost_unit_macs` then divides nanoseconds.
     /// Journals still record MACs.
@@ -152,21 +153,48 @@ pub struct FinalConfig {
     pub schedule: Schedule,
 }
 
-/// Parses an experiment file; syntax and schema errors name the line.
+/// Parses an experiment file; syntax and schema errors name the key path
+/// (`repeats`, `strategy[1].preset`; `(file)` for the top level) and the
+/// line.
 pub fn parse(text: &str, origin: &Path) -> crate::Result<ExperimentFile> {
-    toml::from_str(text).map_err(|e| {
-        let line = e
+    let de = toml::Deserializer::new(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        // serde_path_to_error writes `.` for the root: errors there (an
+        // unknown top-level key, a syntax error) belong to the whole file.
+        let key = match e.path().to_string() {
+            p if p == "." => "(file)".to_string(),
+            p => p,
+        };
+        let inner = e.into_inner();
+        let line = inner
             .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .or_else(|| find_line(text, &key));
         crate::Error::Config {
             path: origin.to_path_buf(),
             problems: vec![Problem {
-                key: "(file)".into(),
+                key,
                 line,
-                message: e.message().to_string(),
+                message: inner.message().to_string(),
             }],
         }
     })
+}
+
+/// `path` as an experiment in folder `base` means it: relative paths are
+/// relative to the experiment file, so an experiment runs the same from
+/// any working directory; absolute paths are kept.
+pub fn resolve_path(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}
+
+/// The folder relative paths in the experiment file `origin` start from.
+pub fn base_dir(origin: &Path) -> &Path {
+    origin.parent().unwrap_or(Path::new(""))
 }
 
 /// Reads and parses an experiment file.
@@ -237,6 +265,26 @@ fn schedule_problems(prefix: &str, s: &Schedule, out: &mut Vec<(String, String)>
 }
 
 impl ExperimentFile {
+    /// This experiment with every file path (`table.path`,
+    /// `dataset.data_dir`, `strategy[i].latency_table`) resolved against
+    /// `base` (see [`resolve_path`]). Journals record the experiment as
+    /// written; the planner reads files through this copy.
+    pub fn with_paths_from(&self, base: &Path) -> ExperimentFile {
+        let mut out = self.clone();
+        if let Some(t) = &mut out.table {
+            t.path = resolve_path(base, &t.path);
+        }
+        if let Some(d) = &mut out.dataset.data_dir {
+            *d = resolve_path(base, d);
+        }
+        for st in &mut out.strategy {
+            if let Some(l) = &mut st.latency_table {
+                *l = resolve_path(base, l);
+            }
+        }
+        out
+    }
+
     /// The structural problems of the file (values out of range, empty
     /// lists). Problems that need the registries (unknown space or strategy,
     /// bad options, missing data) are added by the planner.
@@ -290,87 +338,4 @@ impl ExperimentFile {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const DEFAULT: &str = include_str!("../../experiments/default.toml");
-
-    #[test]
-    fn shipped_default_parses_and_has_no_value_problems() {
-        let exp = parse(DEFAULT, Path::new("default.toml")).expect("parses");
-        assert_eq!(exp.name, "default");
-        assert!(exp.repeats >= 3, "the main job uses at least 3 seeds");
-        assert!(
-            exp.value_problems().is_empty(),
-            "{:?}",
-            exp.value_problems()
-        );
-    }
-
-    /// Every struct rejects unknown keys: insert `bogus = 1` into each table
-    /// of the default experiment and expect an error naming it.
-    #[test]
-    fn unknown_keys_are_rejected_in_every_table() {
-        let tables = [
-            ("name = \"default\"", "top level"),
-            ("[dataset]", "dataset"),
-            ("[[space]]", "space"),
-            ("[[strategy]]", "strategy"),
-            ("[evaluator]", "evaluator"),
-            ("[budget]", "budget"),
-            ("[final]", "final"),
-            ("[table]", "table"),
-        ];
-        let with_table = format!("{DEFAULT}\n[table]\npath = \"t.nastable\"\n");
-        for (anchor, what) in tables {
-            let text = with_table.replacen(anchor, &format!("{anchor}\nbogus = 1"), 1);
-            let err = parse(&text, Path::new("x.toml"))
-                .expect_err(what)
-                .to_string();
-            assert!(err.contains("bogus"), "{what}: {err}");
-            assert!(err.contains("line "), "{what}: {err}");
-        }
-        let nested = DEFAULT.replacen("nesterov = true", "nesterov = true, bogus = 1", 1);
-        let err = parse(&nested, Path::new("x.toml"))
-            .expect_err("optimizer")
-            .to_string();
-        assert!(err.contains("bogus"), "{err}");
-        let nested = DEFAULT.replacen("schedule = { epochs", "schedule = { bogus = 2, epochs", 1);
-        assert_ne!(
-            nested, DEFAULT,
-            "the anchor exists in the default experiment"
-        );
-        assert!(parse(&nested, Path::new("x.toml")).is_err());
-    }
-
-    #[test]
-    fn value_problems_name_their_keys() {
-        let mut exp = parse(DEFAULT, Path::new("d.toml")).expect("parses");
-        exp.repeats = 0;
-        exp.evaluator.batch_size = 0;
-        exp.final_protocol.schedule.optimizer.lr = -1.0;
-        exp.dataset.val_fraction = 1.5;
-        let keys: Vec<String> = exp.value_problems().into_iter().map(|(k, _)| k).collect();
-        for key in [
-            "repeats",
-            "evaluator.batch_size",
-            "final.schedule.optimizer.lr",
-            "dataset.val_fraction",
-        ] {
-            assert!(keys.iter().any(|k| k == key), "{key} missing from {keys:?}");
-        }
-    }
-
-    #[test]
-    fn lines_are_found_for_keys() {
-        assert_eq!(
-            find_line("a = 1\n[budget]\nlimit = 3\n", "budget.limit"),
-            Some(3)
-        );
-        assert_eq!(
-            find_line("[[strategy]]\nname = \"x\"\n", "strategy[0]"),
-            Some(1)
-        );
-        assert_eq!(find_line("a = 1\n", "zzz"), None);
-    }
-}
+mod tests;

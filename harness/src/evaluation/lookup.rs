@@ -42,7 +42,7 @@ impl Evaluator for TableEvaluator<'_> {
         let t = self.source;
         format!(
             "evaluations looked up in table {} (sha256 {}); {}",
-            t.path.display(),
+            t.written.display(),
             t.table.checksum(),
             t.table.header().cost_note
         )

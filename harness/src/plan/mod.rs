@@ -6,7 +6,7 @@ mod check;
 mod unit;
 
 use crate::data::prepare_splits;
-use crate::experiment::{find_line, ExperimentFile};
+use crate::experiment::{base_dir, find_line, ExperimentFile};
 use crate::tabular::TableSource;
 use crate::{Error, Problem, Result};
 use check::{load_data, strategy_problems};
@@ -48,8 +48,11 @@ fn slug(s: &str) -> String {
 }
 
 /// Validates `exp` (read from `origin`, whose text is `text`) and plans its
-/// runs under `runs_root/<name>/`.
+/// runs under `runs_root/<name>/`. Files the experiment names are read
+/// relative to `origin`'s folder.
 pub fn plan(exp: ExperimentFile, text: &str, origin: &Path, runs_root: &Path) -> Result<Plan> {
+    let base = base_dir(origin);
+    let files = exp.with_paths_from(base);
     let mut problems: Vec<(String, String)> = exp.value_problems();
     let mut spaces = Vec::new();
     for (i, s) in exp.space.iter().enumerate() {
@@ -60,18 +63,18 @@ pub fn plan(exp: ExperimentFile, text: &str, origin: &Path, runs_root: &Path) ->
         }
     }
     let mut one_shot_costs = Vec::new();
-    for (i, st) in exp.strategy.iter().enumerate() {
-        let (found, costs) = strategy_problems(i, st, &exp, &spaces);
+    for (i, st) in files.strategy.iter().enumerate() {
+        let (found, costs) = strategy_problems(i, st, &files, &spaces);
         problems.extend(found);
         one_shot_costs.push(costs);
     }
     let (table, data) = match &exp.table {
         Some(cfg) => {
-            let (table, found) = crate::tabular::check::check(&exp, cfg, &spaces);
+            let (table, found) = crate::tabular::check::check(&exp, cfg, base, &spaces);
             problems.extend(found);
             (table, None)
         }
-        None => (None, load_data(&exp, &spaces, &mut problems)),
+        None => (None, load_data(&files, &spaces, &mut problems)),
     };
     if !problems.is_empty() {
         return Err(Error::Config {

@@ -5,10 +5,11 @@
 
 use super::source::TableSource;
 use super::table::Table;
-use crate::experiment::{ExperimentFile, TableConfig};
+use crate::experiment::{resolve_path, ExperimentFile, TableConfig};
 use crate::trainer::Schedule;
 use nasarena_core::BudgetUnit;
 use nasarena_spaces::Realize;
+use std::path::Path;
 
 fn schedule_problems(key: &str, given: &Schedule, table: &Table, out: &mut Vec<(String, String)>) {
     let h = table.header();
@@ -32,15 +33,18 @@ fn schedule_problems(key: &str, given: &Schedule, table: &Table, out: &mut Vec<(
     }
 }
 
-/// Loads the table of `cfg` and lists every way `exp` disagrees with it,
-/// as `(key, message)`.
+/// Loads the table of `cfg` (a relative path: from `base`, the experiment
+/// file's folder) and lists every way `exp` disagrees with it, as
+/// `(key, message)`.
 pub fn check(
     exp: &ExperimentFile,
     cfg: &TableConfig,
+    base: &Path,
     spaces: &[Box<dyn Realize>],
 ) -> (Option<TableSource>, Vec<(String, String)>) {
     let mut out = Vec::new();
-    let table = match super::reader::open(&cfg.path) {
+    let path = resolve_path(base, &cfg.path);
+    let table = match super::reader::open(&path) {
         Ok(t) => t,
         Err(e) => return (None, vec![("table.path".into(), e.to_string())]),
     };
@@ -76,7 +80,7 @@ pub fn check(
     }
     if out.is_empty() {
         if let Some(space) = spaces.first() {
-            if let Err(e) = table.check_space(space.as_ref(), &cfg.path) {
+            if let Err(e) = table.check_space(space.as_ref(), &path) {
                 out.push(("table.path".into(), e.to_string()));
             }
         }
@@ -117,7 +121,8 @@ pub fn check(
         out.push(("budget.unit".into(), "the table records no training times; count the budget in `evaluations` (or `train_samples`)".into()));
     }
     let source = TableSource {
-        path: cfg.path.clone(),
+        written: cfg.path.clone(),
+        path,
         table,
         sync: cfg.journal_sync,
     };

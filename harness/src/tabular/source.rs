@@ -9,6 +9,9 @@ use std::path::PathBuf;
 pub struct TableSource {
     /// Where it was read from.
     pub path: PathBuf,
+    /// The path as the experiment writes it: journals record this one, so
+    /// a journal does not depend on the folder a run was started from.
+    pub written: PathBuf,
     /// The table.
     pub table: Table,
     /// Journal durability for runs on it.
