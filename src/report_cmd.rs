@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use nasarena_results::compare::{gate, GateOptions, GateReport, Metric};
 use nasarena_results::format::{self, markdown::location};
 use nasarena_results::plot::{write_plots, PlotOptions};
-use nasarena_results::{load_runs, summarise, Loaded, Summary};
+use nasarena_results::{find_journals, load_runs, read_journal, summarise, Loaded, Summary};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -20,7 +20,8 @@ pub struct ReportArgs {
     /// What to print on stdout.
     #[arg(long, value_enum, default_value = "md")]
     pub format: Format,
-    /// Also write table.md, table.csv, table.tex, summary.json and the plots (SVG, PNG) here.
+    /// Also write table.md, table.csv, table.tex, summary.json, trials.csv,
+    /// the plots (SVG, PNG) and index.html here.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Logarithmic cost axis for the anytime plot.
@@ -40,6 +41,8 @@ pub enum Format {
     Latex,
     /// The JSON summary that `compare` accepts as a baseline.
     Json,
+    /// One CSV row per evaluation or epoch of every run (not a summary).
+    TrialsCsv,
 }
 
 /// The arguments of `nasarena compare`, the CI regression gate: the two
@@ -111,6 +114,19 @@ pub fn print_markdown(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The per-trial CSV of every readable journal under `dir` (unreadable
+/// ones were already named by [`load`]).
+fn trials_csv(dir: &Path) -> Result<String> {
+    let mut out = format::trials::header();
+    for path in find_journals(dir).with_context(|| format!("reading runs in {}", dir.display()))? {
+        if let Ok(j) = read_journal(&path) {
+            let file = path.strip_prefix(dir).unwrap_or(&path);
+            format::trials::append(&mut out, &j, &file.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(out)
+}
+
 /// `nasarena report`.
 pub fn report(args: &ReportArgs) -> Result<()> {
     let loaded = load(&args.runs_dir)?;
@@ -126,6 +142,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         Format::Csv => format::csv::render(&summary),
         Format::Latex => format::latex::render(&summary),
         Format::Json => format::json::render(&summary),
+        Format::TrialsCsv => trials_csv(&args.runs_dir)?,
     };
     print!("{text}");
     if let Some(out) = &args.out {
@@ -134,6 +151,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         write(&out.join("table.csv"), &format::csv::render(&summary))?;
         write(&out.join("table.tex"), &format::latex::render(&summary))?;
         write(&out.join("summary.json"), &format::json::render(&summary))?;
+        write(&out.join("trials.csv"), &trials_csv(&args.runs_dir)?)?;
         let opts = PlotOptions {
             log_x: args.log_x,
             svg_only: false,
@@ -143,7 +161,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
             eprintln!("warning: {w}");
         }
         eprintln!(
-            "wrote table.md, table.csv, table.tex, summary.json and {} plot file(s) to {}",
+            "wrote table.md, table.csv, table.tex, summary.json, trials.csv and {} plot file(s) to {}",
             plotted.files.len(),
             out.display()
         );

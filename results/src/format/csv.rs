@@ -35,7 +35,8 @@ const COLUMNS: &[&str] = &[
     "a12_vs_random",
 ];
 
-fn field(s: &str) -> String {
+/// One CSV field, quoted when it holds a comma, quote or line break.
+pub(crate) fn field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

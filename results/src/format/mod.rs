@@ -6,6 +6,7 @@ pub mod csv;
 pub mod json;
 pub mod latex;
 pub mod markdown;
+pub mod trials;
 
 use crate::summary::{SpaceTable, Versus};
 use nasarena_core::BudgetUnit;
