@@ -20,8 +20,8 @@ pub struct ReportArgs {
     /// What to print on stdout.
     #[arg(long, value_enum, default_value = "md")]
     pub format: Format,
-    /// Also write table.md, table.csv, table.tex, summary.json, trials.csv,
-    /// the plots (SVG, PNG) and index.html here.
+    /// Also write table.md, table.csv, table.tex, summary.json, the plots
+    /// (SVG, PNG) and index.html here.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Logarithmic cost axis for the anytime plot.
@@ -151,7 +151,6 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         write(&out.join("table.csv"), &format::csv::render(&summary))?;
         write(&out.join("table.tex"), &format::latex::render(&summary))?;
         write(&out.join("summary.json"), &format::json::render(&summary))?;
-        write(&out.join("trials.csv"), &trials_csv(&args.runs_dir)?)?;
         let opts = PlotOptions {
             log_x: args.log_x,
             svg_only: false,
@@ -161,7 +160,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
             eprintln!("warning: {w}");
         }
         eprintln!(
-            "wrote table.md, table.csv, table.tex, summary.json, trials.csv and {} plot file(s) to {}",
+            "wrote table.md, table.csv, table.tex, summary.json and {} plot file(s) to {}",
             plotted.files.len(),
             out.display()
         );

@@ -47,6 +47,36 @@ pub fn value_at_hours(curve: &[CurvePoint], hours: f64) -> Option<f64> {
         .map(|p| p.best_val)
 }
 
+/// Most points a summary keeps of one run's curve (`summary.json`).
+pub const SUMMARY_POINTS: usize = 256;
+
+/// The curve as `summary.json` keeps it: the first point, every point
+/// where the best-so-far value rises, and the last (where the run's
+/// search ended). The step function, its anytime AUC and cost-to-target
+/// are unchanged. A run that improved more than [`SUMMARY_POINTS`] times
+/// keeps evenly spaced improvements (and the last point); cost-to-target
+/// read back from such a summary is then at most one kept step late.
+pub fn summary_curve(curve: &[CurvePoint]) -> Vec<CurvePoint> {
+    let Some(last) = curve.last() else {
+        return Vec::new();
+    };
+    let mut kept: Vec<CurvePoint> = Vec::new();
+    for p in curve {
+        if kept.last().is_none_or(|k| p.best_val > k.best_val) {
+            kept.push(*p);
+        }
+    }
+    if kept.len() > SUMMARY_POINTS - 1 {
+        let n = kept.len();
+        let m = SUMMARY_POINTS - 1;
+        kept = (0..m).map(|k| kept[k * (n - 1) / (m - 1)]).collect();
+    }
+    if kept.last() != Some(last) {
+        kept.push(*last);
+    }
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +98,32 @@ mod tests {
         let c = [pt(2.0, 50.0), pt(12.0, 90.0)];
         assert!((anytime_auc(&c, 8.0) - 50.0 * 6.0 / 8.0).abs() < 1e-12);
         assert_eq!(anytime_auc(&[], 10.0), 0.0);
+    }
+
+    #[test]
+    fn summary_curve_keeps_the_steps_and_is_bounded() {
+        // Plateaus are dropped; AUC and cost-to-target are unchanged.
+        let c = [
+            pt(1.0, 50.0),
+            pt(2.0, 50.0),
+            pt(3.0, 70.0),
+            pt(4.0, 70.0),
+            pt(5.0, 70.0),
+        ];
+        let s = summary_curve(&c);
+        assert_eq!(s, vec![c[0], c[2], c[4]]);
+        assert_eq!(anytime_auc(&s, 8.0), anytime_auc(&c, 8.0));
+        assert_eq!(cost_to_target(&s, 60.0), cost_to_target(&c, 60.0));
+        // A run improving at every one of 10,000 steps is cut to the bound,
+        // keeping its first and last points.
+        let long: Vec<CurvePoint> = (0..10_000)
+            .map(|i| pt(i as f64, i as f64 / 100.0))
+            .collect();
+        let s = summary_curve(&long);
+        assert!((SUMMARY_POINTS - 1..=SUMMARY_POINTS).contains(&s.len()));
+        assert_eq!((s[0], s[s.len() - 1]), (long[0], long[9_999]));
+        assert!(s.windows(2).all(|w| w[0].budget < w[1].budget));
+        assert!(summary_curve(&[]).is_empty());
     }
 
     #[test]

@@ -180,7 +180,9 @@ pub struct RunSummary {
     pub evaluations: u64,
     /// Anytime AUC, percent points.
     pub anytime_auc: f64,
-    /// Best-so-far curve.
+    /// Best-so-far curve: its steps, at most
+    /// [`SUMMARY_POINTS`](crate::curve::SUMMARY_POINTS) points (see
+    /// [`summary_curve`](crate::curve::summary_curve)).
     pub curve: Vec<CurvePoint>,
 }
 
@@ -207,7 +209,7 @@ fn run_summary(r: &RunData) -> Option<RunSummary> {
         final_hours: f.cost.device_hours(),
         evaluations: f.evaluations,
         anytime_auc: anytime_auc(&r.curve, r.header.budget.limit),
-        curve: r.curve.clone(),
+        curve: crate::curve::summary_curve(&r.curve),
     })
 }
 

@@ -43,7 +43,7 @@ fn svg_plots_without_any_font() {
         assert!(anytime.contains(needle), "{needle} missing from the SVG");
     }
     let scatter = std::fs::read_to_string(&done.files[1]).unwrap();
-    assert!(scatter.contains("MACs of the architecture (millions, batch 1)"));
+    assert!(scatter.contains("validation accuracy (%) vs MMACs (batch 1)"));
     let entropy = std::fs::read_to_string(&done.files[2]).unwrap();
     assert!(entropy.contains("entropy of the decision (nats)") && entropy.contains("decision 5"));
     // Same input, same bytes: SVG text is measured without the font.

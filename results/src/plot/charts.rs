@@ -1,8 +1,8 @@
-//! The three figures, drawn on any plotters backend: anytime curves
+//! Two of the figures, drawn on any plotters backend: anytime curves
 //! (median and interquartile band across seeds of the best-so-far
-//! validation accuracy against search cost), accuracy against MACs with
-//! each strategy's Pareto front, and per-decision entropy of a one-shot
-//! search over epochs.
+//! validation accuracy against search cost) and per-decision entropy of a
+//! one-shot search over epochs; the legend and styles every figure shares
+//! (accuracy against MACs is drawn in `scatter`).
 
 use super::backend::text_width;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
@@ -17,13 +17,18 @@ use std::ops::Range;
 pub(crate) trait Figure {
     /// Draws the whole figure on `root`; the error is the backend's message.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+
+    /// Size in pixels (taller for figures of several panels).
+    fn size(&self) -> (u32, u32) {
+        SIZE
+    }
 }
 
 /// Figure size in pixels: at a 3.3 in paper column the 24 px text is about
 /// 6.5 pt, the size of a typical figure label.
 pub const SIZE: (u32, u32) = (900, 640);
-const LABEL: u32 = 28;
-const TICK: u32 = 24;
+pub(crate) const LABEL: u32 = 28;
+pub(crate) const TICK: u32 = 24;
 const LEGEND: u32 = 24;
 
 /// Colour-blind-safe palette (Okabe & Ito 2008), strategy by index.
@@ -67,12 +72,23 @@ pub fn ramp(i: usize, n: usize) -> RGBColor {
 
 pub(crate) type Err = String;
 
-fn e<T: std::fmt::Display>(x: T) -> Err {
+pub(crate) fn e<T: std::fmt::Display>(x: T) -> Err {
     x.to_string()
 }
 
+/// A tick label on an axis that counts things (evaluations, epochs,
+/// samples): whole numbers without decimals, and no label at a fractional
+/// tick (plotters may place ticks at halves on short axes).
+pub(crate) fn count_label(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{:.0}", v.round())
+    } else {
+        String::new()
+    }
+}
+
 /// Decimals for tick labels over an axis span of `span`.
-fn decimals(span: f64) -> usize {
+pub(crate) fn decimals(span: f64) -> usize {
     if span >= 10.0 {
         0
     } else if span >= 1.0 {
@@ -82,16 +98,33 @@ fn decimals(span: f64) -> usize {
     }
 }
 
-/// One legend entry: a colour and a label.
+/// How a legend entry is marked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mark {
+    /// A line (a curve or a Pareto front).
+    #[default]
+    Line,
+    /// A filled triangle (recommended architectures).
+    Triangle,
+    /// A filled square (a density of points).
+    Square,
+}
+
+/// One legend entry: a colour, a mark and a label.
 pub struct Entry {
-    /// Line colour.
+    /// Colour.
     pub color: RGBColor,
     /// Text.
     pub label: String,
+    /// The mark drawn before the text.
+    pub mark: Mark,
 }
 
 /// Draws the legend in rows below the plot; returns nothing useful.
-fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, items: &[Entry]) -> Result<(), Err> {
+pub(crate) fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[Entry],
+) -> Result<(), Err> {
     let (w, _) = area.dim_in_pixel();
     let style = ("sans-serif", LEGEND).into_font().color(&BLACK);
     let (mut x, mut y) = (90i32, 8i32);
@@ -102,10 +135,17 @@ fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, items: &[Entry]) ->
             y += LEGEND as i32 + 10;
         }
         let mid = y + LEGEND as i32 / 2;
-        area.draw(&PathElement::new(
-            vec![(x, mid), (x + 40, mid)],
-            it.color.stroke_width(4),
-        ))
+        match it.mark {
+            Mark::Line => area.draw(&PathElement::new(
+                vec![(x, mid), (x + 40, mid)],
+                it.color.stroke_width(4),
+            )),
+            Mark::Triangle => area.draw(&TriangleMarker::new((x + 20, mid), 10, it.color.filled())),
+            Mark::Square => area.draw(&Rectangle::new(
+                [(x + 10, mid - 10), (x + 30, mid + 10)],
+                it.color.filled(),
+            )),
+        }
         .map_err(e)?;
         area.draw(&Text::new(it.label.clone(), (x + 50, y), style.clone()))
             .map_err(e)?;
@@ -114,7 +154,7 @@ fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, items: &[Entry]) ->
     Ok(())
 }
 
-/// Rows the legend needs at the figure width.
+/// Height in pixels the legend needs at the figure width.
 pub fn legend_height(items: &[Entry]) -> u32 {
     let mut rows = 1;
     let mut x = 90;
@@ -149,12 +189,14 @@ fn stepped(steps: &[(f64, [f64; 3])], end: f64, k: usize) -> Vec<(f64, f64)> {
     pts
 }
 
-/// The anytime figure. `x` is the (linear or log) x-axis specification.
+/// The anytime figure. `x` is the (linear or log) x-axis specification;
+/// `count_x`: the axis counts evaluations or samples (whole-number ticks).
 #[allow(clippy::too_many_arguments)]
 pub fn anytime<DB: DrawingBackend, X>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     x_desc: &str,
+    count_x: bool,
     x: X,
     y: Range<f64>,
     bands: &[Band],
@@ -176,9 +218,11 @@ where
         .y_label_area_size(90)
         .build_cartesian_2d(x, y)
         .map_err(e)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
+    let mut mesh = chart.configure_mesh();
+    if count_x {
+        mesh.x_label_formatter(&count_label);
+    }
+    mesh.x_desc(x_desc)
         .y_desc("best validation accuracy so far (%)")
         .axis_desc_style(("sans-serif", LABEL))
         .label_style(("sans-serif", TICK))
@@ -204,81 +248,6 @@ where
                 stepped(&b.steps, b.end, 1),
                 b.color.stroke_width(3),
             ))
-            .map_err(e)?;
-    }
-    legend(&bottom, items)?;
-    root.present().map_err(e)
-}
-
-/// Points and Pareto front of one strategy.
-pub struct Cloud {
-    /// Colour.
-    pub color: RGBColor,
-    /// (MMACs, accuracy %) of every evaluated architecture.
-    pub points: Vec<(f64, f64)>,
-    /// The non-dominated points, by increasing MACs.
-    pub front: Vec<(f64, f64)>,
-}
-
-/// Accuracy against MACs.
-pub fn scatter<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    x: Range<f64>,
-    y: Range<f64>,
-    clouds: &[Cloud],
-    items: &[Entry],
-) -> Result<(), Err> {
-    root.fill(&WHITE).map_err(e)?;
-    let (_, h) = root.dim_in_pixel();
-    let yd = decimals(y.end - y.start);
-    let (top, bottom) = root.split_vertically(h - legend_height(items));
-    let mut chart = ChartBuilder::on(&top)
-        .caption(title, ("sans-serif", LABEL))
-        .margin(14)
-        .margin_right(30)
-        .x_label_area_size(70)
-        .y_label_area_size(90)
-        .build_cartesian_2d(x, y)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .x_desc("MACs of the architecture (millions, batch 1)")
-        .y_desc("validation accuracy (%)")
-        .axis_desc_style(("sans-serif", LABEL))
-        .label_style(("sans-serif", TICK))
-        .light_line_style(WHITE.mix(0.0))
-        .bold_line_style(BLACK.mix(0.08))
-        .x_labels(6)
-        .y_labels(6)
-        .y_label_formatter(&|v| format!("{v:.yd$}"))
-        .draw()
-        .map_err(e)?;
-    for c in clouds {
-        chart
-            .draw_series(
-                c.points
-                    .iter()
-                    .map(|p| Circle::new(*p, 5, c.color.mix(0.45).filled())),
-            )
-            .map_err(e)?;
-        // The front as a staircase: accuracy only improves with more MACs.
-        let mut stairs = Vec::new();
-        for (i, p) in c.front.iter().enumerate() {
-            if i > 0 {
-                stairs.push((p.0, c.front[i - 1].1));
-            }
-            stairs.push(*p);
-        }
-        chart
-            .draw_series(LineSeries::new(stairs, c.color.stroke_width(3)))
-            .map_err(e)?;
-        chart
-            .draw_series(
-                c.front
-                    .iter()
-                    .map(|p| Circle::new(*p, 7, c.color.stroke_width(3))),
-            )
             .map_err(e)?;
     }
     legend(&bottom, items)?;
@@ -315,7 +284,7 @@ pub fn entropy<DB: DrawingBackend>(
         .light_line_style(WHITE.mix(0.0))
         .bold_line_style(BLACK.mix(0.08))
         .x_labels(epochs.clamp(2, 8))
-        .x_label_formatter(&|v| format!("{v:.0}"))
+        .x_label_formatter(&count_label)
         .y_labels(6)
         .draw()
         .map_err(e)?;

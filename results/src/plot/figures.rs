@@ -1,7 +1,8 @@
 //! Turning runs into figure data: step-wise median/IQR bands of the
-//! best-so-far curves, point clouds with Pareto fronts, median entropies.
+//! best-so-far curves (at most [`BAND_STEPS`] steps, so the SVG stays
+//! small for any number of runs), Pareto fronts, median entropies.
 
-use super::charts::{self, Band, Cloud, Entry, Figure};
+use super::charts::{self, Band, Entry, Figure, Mark};
 use crate::curve::value_at_hours;
 use crate::load::{CurvePoint, RunData};
 use crate::stats::quantile;
@@ -14,6 +15,8 @@ pub(crate) struct Anytime {
     title: String,
     x_desc: String,
     log_x: bool,
+    /// The x axis counts evaluations, samples or MACs: whole-number ticks.
+    count_x: bool,
     x: (f64, f64),
     y: (f64, f64),
     bands: Vec<Band>,
@@ -24,26 +27,12 @@ impl Figure for Anytime {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let (x, y) = (self.x.0..self.x.1, self.y.0..self.y.1);
         let (t, d, b, i) = (&self.title, &self.x_desc, &self.bands, &self.items);
+        let c = self.count_x;
         if self.log_x {
-            charts::anytime(root, t, d, x.log_scale(), y, b, i)
+            charts::anytime(root, t, d, c, x.log_scale(), y, b, i)
         } else {
-            charts::anytime(root, t, d, x, y, b, i)
+            charts::anytime(root, t, d, c, x, y, b, i)
         }
-    }
-}
-
-pub(crate) struct Scatter {
-    title: String,
-    x: (f64, f64),
-    y: (f64, f64),
-    clouds: Vec<Cloud>,
-    items: Vec<Entry>,
-}
-
-impl Figure for Scatter {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let (x, y) = (self.x.0..self.x.1, self.y.0..self.y.1);
-        charts::scatter(root, &self.title, x, y, &self.clouds, &self.items)
     }
 }
 
@@ -62,17 +51,44 @@ impl Figure for Entropy {
     }
 }
 
-fn padded(lo: f64, hi: f64, frac: f64, min_span: f64) -> (f64, f64) {
+pub(crate) fn padded(lo: f64, hi: f64, frac: f64, min_span: f64) -> (f64, f64) {
     let span = (hi - lo).max(min_span);
     (lo - frac * span, hi + frac * span)
 }
 
 type XOf = fn(&CurvePoint) -> f64;
 
+/// Most steps of one band. Up to this many breakpoints the band is exact;
+/// beyond (100 seeds timed in device seconds have ~20,000) it is sampled
+/// on an even grid (log-spaced on a log axis), finer than the plot's
+/// pixels, so size and drawing time stay bounded.
+pub const BAND_STEPS: usize = 600;
+
+/// At most [`BAND_STEPS`] positions: `xs` itself when it is short enough.
+fn thinned(xs: Vec<f64>, end: f64, log_x: bool) -> Vec<f64> {
+    let Some(&first) = xs.first() else {
+        return xs;
+    };
+    if xs.len() <= BAND_STEPS || end <= first {
+        return xs;
+    }
+    let n = BAND_STEPS - 1;
+    (0..=n)
+        .map(|k| {
+            let t = k as f64 / n as f64;
+            if log_x && first > 0.0 {
+                first * (end / first).powf(t)
+            } else {
+                first + (end - first) * t
+            }
+        })
+        .collect()
+}
+
 /// Median and quartiles across runs at every breakpoint up to `end`, from
 /// the point where every run has a result (so the median of the monotone
 /// best-so-far curves is monotone too).
-fn band(runs: &[&RunData], x_of: XOf, end: f64) -> Vec<(f64, [f64; 3])> {
+fn band(runs: &[&RunData], x_of: XOf, end: f64, log_x: bool) -> Vec<(f64, [f64; 3])> {
     let curves: Vec<Vec<CurvePoint>> = runs
         .iter()
         .map(|r| {
@@ -88,8 +104,9 @@ fn band(runs: &[&RunData], x_of: XOf, end: f64) -> Vec<(f64, [f64; 3])> {
     let mut xs: Vec<f64> = curves.iter().flatten().map(|p| p.device_hours).collect();
     xs.sort_by(f64::total_cmp);
     xs.dedup();
+    xs.retain(|x| *x <= end);
     let mut steps = Vec::new();
-    for x in xs.into_iter().filter(|x| *x <= end) {
+    for x in thinned(xs, end, log_x) {
         let vals: Vec<f64> = curves.iter().filter_map(|c| value_at_hours(c, x)).collect();
         if !vals.is_empty() && vals.len() == curves.len() {
             let q = |p| quantile(&vals, p).unwrap_or(f64::NAN);
@@ -123,7 +140,7 @@ pub(crate) fn anytime(
     let mut bands = Vec::new();
     let mut items = Vec::new();
     for (i, (label, runs)) in rows.iter().enumerate() {
-        let steps = band(runs, x_of, end);
+        let steps = band(runs, x_of, end, log_x);
         if !steps.is_empty() {
             bands.push(Band {
                 color: charts::color(i),
@@ -133,6 +150,7 @@ pub(crate) fn anytime(
             items.push(Entry {
                 color: charts::color(i),
                 label: label.clone(),
+                mark: Mark::Line,
             });
         }
     }
@@ -163,6 +181,11 @@ pub(crate) fn anytime(
         title: format!("{space}: median and IQR over {seeds} seeds"),
         x_desc,
         log_x,
+        count_x: !hours
+            && !matches!(
+                first.header.budget.unit,
+                nasarena_core::BudgetUnit::DeviceSeconds | nasarena_core::BudgetUnit::DeviceHours
+            ),
         x,
         y: (ylo.max(0.0), yhi.min(100.0)),
         bands,
@@ -181,47 +204,6 @@ pub fn pareto_front(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
         }
     }
     front
-}
-
-/// Every evaluated architecture of one space.
-pub(crate) fn scatter(space: &str, rows: &BTreeMap<String, Vec<&RunData>>) -> Option<Scatter> {
-    let mut clouds = Vec::new();
-    let mut items = Vec::new();
-    for (i, (label, runs)) in rows.iter().enumerate() {
-        let points: Vec<(f64, f64)> = runs
-            .iter()
-            .flat_map(|r| r.evaluated.iter().map(|e| (e.macs as f64 / 1e6, e.val)))
-            .collect();
-        if points.is_empty() {
-            continue;
-        }
-        clouds.push(Cloud {
-            color: charts::color(i),
-            front: pareto_front(&points),
-            points,
-        });
-        items.push(Entry {
-            color: charts::color(i),
-            label: label.clone(),
-        });
-    }
-    let pts = || clouds.iter().flat_map(|c| c.points.iter());
-    let xl = pts().map(|p| p.0).fold(f64::INFINITY, f64::min);
-    let xh = pts().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
-    let yl = pts().map(|p| p.1).fold(f64::INFINITY, f64::min);
-    let yh = pts().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
-    if !xl.is_finite() || !yl.is_finite() {
-        return None;
-    }
-    let x = padded(xl, xh, 0.06, xh.abs().max(1e-3) * 0.1);
-    let y = padded(yl, yh, 0.08, 2.0);
-    Some(Scatter {
-        title: format!("{space}: evaluated architectures, Pareto fronts"),
-        x: (x.0.max(0.0), x.1),
-        y: (y.0.max(0.0), y.1.min(100.0)),
-        clouds,
-        items,
-    })
 }
 
 /// Per-decision entropy of one one-shot strategy, median over seeds.
@@ -261,6 +243,7 @@ pub(crate) fn entropy(space: &str, label: &str, runs: &[&RunData]) -> Option<Ent
         .map(|d| Entry {
             color: charts::ramp(d, decisions),
             label: format!("decision {d}"),
+            mark: Mark::Line,
         })
         .collect();
     Some(Entropy {

@@ -7,6 +7,7 @@ mod backend;
 mod charts;
 mod figures;
 mod font;
+mod scatter;
 
 use crate::load::{Loaded, RunData};
 use crate::{Error, Result};
@@ -15,8 +16,9 @@ use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use figures::pareto_front;
+pub use figures::{pareto_front, BAND_STEPS};
 pub use font::ensure_font;
+pub use scatter::DOTS_MAX;
 
 /// Plot settings.
 #[derive(Clone, Copy, Debug, Default)]
@@ -39,7 +41,7 @@ pub struct Plotted {
 fn save(fig: &impl Figure, base: &Path, png: bool, done: &mut Plotted) -> Result<()> {
     let svg = base.with_extension("svg");
     {
-        let root = backend::Svg(SVGBackend::new(&svg, charts::SIZE)).into_drawing_area();
+        let root = backend::Svg(SVGBackend::new(&svg, fig.size())).into_drawing_area();
         fig.draw(&root).map_err(|reason| Error::Plot {
             path: svg.clone(),
             reason,
@@ -49,7 +51,7 @@ fn save(fig: &impl Figure, base: &Path, png: bool, done: &mut Plotted) -> Result
     if png {
         let png = base.with_extension("png");
         {
-            let root = BitMapBackend::new(&png, charts::SIZE).into_drawing_area();
+            let root = BitMapBackend::new(&png, fig.size()).into_drawing_area();
             fig.draw(&root).map_err(|reason| Error::Plot {
                 path: png.clone(),
                 reason,
@@ -108,7 +110,7 @@ pub fn write_plots(loaded: &Loaded, out: &Path, opts: PlotOptions) -> Result<Plo
         if let Some(f) = figures::anytime(short, rows, opts.log_x) {
             save(&f, &stem("anytime"), png, &mut done)?;
         }
-        if let Some(f) = figures::scatter(short, rows) {
+        if let Some(f) = scatter::scatter(short, rows) {
             save(&f, &stem("acc-macs"), png, &mut done)?;
         }
         for (label, runs) in rows.iter().filter(|(_, r)| r.iter().any(|r| r.one_shot)) {
