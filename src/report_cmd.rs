@@ -159,8 +159,24 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         for w in &plotted.warnings {
             eprintln!("warning: {w}");
         }
+        let mut figures = Vec::new();
+        for (space, path) in &plotted.svgs {
+            figures.push(format::html::Figure {
+                space: space.clone(),
+                name: path
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                svg: std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?,
+            });
+        }
+        let title = format!("nasarena report: {}", args.runs_dir.display());
+        write(
+            &out.join("index.html"),
+            &format::html::render(&title, &summary, &figures),
+        )?;
         eprintln!(
-            "wrote table.md, table.csv, table.tex, summary.json and {} plot file(s) to {}",
+            "wrote table.md, table.csv, table.tex, summary.json, {} plot file(s) and index.html to {}",
             plotted.files.len(),
             out.display()
         );

@@ -229,6 +229,14 @@ fn report_writes_every_format_and_plot() {
     for f in ["anytime", "acc-macs", "gumbel-fbnet-entropy"] {
         assert!(out_dir.join(format!("{stem}-{f}.svg")).is_file(), "{f}");
     }
+    // index.html: the tables and every SVG inline, nothing fetched.
+    let html = std::fs::read_to_string(out_dir.join("index.html")).expect("index.html");
+    assert!(html.contains("<table>") && html.contains("<td>gumbel/fbnet</td>"));
+    assert_eq!(html.matches("<svg ").count(), 3, "every figure inline");
+    let offline = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    for remote in ["http:", "https:", "<script", "src=", "href=", "@import"] {
+        assert!(!offline.contains(remote), "`{remote}` in index.html");
+    }
     for (format, needle) in [
         ("csv", "space,strategy,runs"),
         ("latex", "\\toprule"),

@@ -1,8 +1,10 @@
 //! Renderings of a [`Summary`](crate::summary::Summary): Markdown (the
 //! terminal and README view), CSV (spreadsheets), LaTeX with booktabs
-//! (papers) and JSON (the stable artifact `compare` reads).
+//! (papers), JSON (the stable artifact `compare` reads) and a self-contained
+//! HTML page; per-trial CSV comes from the journals themselves.
 
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod latex;
 pub mod markdown;

@@ -34,11 +34,13 @@ pub struct PlotOptions {
 pub struct Plotted {
     /// Files written.
     pub files: Vec<PathBuf>,
+    /// Every SVG written, with the space it shows (as the tables name it).
+    pub svgs: Vec<(String, PathBuf)>,
     /// Why some files were not written (e.g. no font for PNGs).
     pub warnings: Vec<String>,
 }
 
-fn save(fig: &impl Figure, base: &Path, png: bool, done: &mut Plotted) -> Result<()> {
+fn save(fig: &impl Figure, space: &str, base: &Path, png: bool, done: &mut Plotted) -> Result<()> {
     let svg = base.with_extension("svg");
     {
         let root = backend::Svg(SVGBackend::new(&svg, fig.size())).into_drawing_area();
@@ -47,6 +49,7 @@ fn save(fig: &impl Figure, base: &Path, png: bool, done: &mut Plotted) -> Result
             reason,
         })?;
     }
+    done.svgs.push((space.to_string(), svg.clone()));
     done.files.push(svg);
     if png {
         let png = base.with_extension("png");
@@ -108,15 +111,15 @@ pub fn write_plots(loaded: &Loaded, out: &Path, opts: PlotOptions) -> Result<Plo
     for (key, (short, rows)) in &spaces {
         let stem = |suffix: &str| out.join(format!("{}-{suffix}", slug(key)));
         if let Some(f) = figures::anytime(short, rows, opts.log_x) {
-            save(&f, &stem("anytime"), png, &mut done)?;
+            save(&f, key, &stem("anytime"), png, &mut done)?;
         }
         if let Some(f) = scatter::scatter(short, rows) {
-            save(&f, &stem("acc-macs"), png, &mut done)?;
+            save(&f, key, &stem("acc-macs"), png, &mut done)?;
         }
         for (label, runs) in rows.iter().filter(|(_, r)| r.iter().any(|r| r.one_shot)) {
             if let Some(f) = figures::entropy(short, label, runs) {
                 let name = format!("{}-entropy", slug(label));
-                save(&f, &stem(&name), png, &mut done)?;
+                save(&f, key, &stem(&name), png, &mut done)?;
             }
         }
     }
