@@ -10,6 +10,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench_cmd;
 mod data_cmd;
+mod export_cmd;
 mod logging;
 mod progress_view;
 mod report_cmd;
@@ -42,6 +43,8 @@ enum Command {
     Report(report_cmd::ReportArgs),
     /// Compare two sets of runs; exit 1 when NEW is significantly worse.
     Compare(report_cmd::CompareArgs),
+    /// Export a finished run's trained network (safetensors, architecture.json, README.md).
+    Export(export_cmd::ExportArgs),
     /// Count MACs and parameters of an architecture given as a genotype string.
     Macs(MacsArgs),
     /// List the registered search spaces.
@@ -171,6 +174,7 @@ fn dispatch(cli: Cli, bars: &indicatif::MultiProgress) -> Result<std::process::E
         Command::Report(args) => report_cmd::report(&args),
         // compare has three outcomes: 0 ok, 1 regression, 2 bad input.
         Command::Compare(args) => return Ok(report_cmd::compare(&args)),
+        Command::Export(args) => export_cmd::run(&args),
         Command::Macs(args) => space_cmd::macs(&args.space, &args.arch, &args.opts, args.json),
         Command::Data(args) => data_cmd::run(args.action),
         Command::Bench { action } => bench_cmd::run(action),

@@ -235,6 +235,7 @@ impl<'a> UnitContext<'a> {
             normalised_search_cost: search_cost.device_seconds / self.calibration,
             evaluations: searched.evaluations,
             budget_overshoot: overshoot,
+            weights: None,
         };
         if let Some(arch) = &searched.recommended {
             let retraining = ProgressEvent::Retraining {
@@ -245,6 +246,12 @@ impl<'a> UnitContext<'a> {
             let cost_report = space.cost(arch)?;
             let seed = self.unit.seed.derive("final", 0);
             let report = evaluator.final_test(space, arch, schedule, seed)?;
+            // Saved before the final record: a run killed in between
+            // resumes into the final protocol and writes both again.
+            let weights = match &report.network {
+                Some(net) => Some(crate::saved::save(net, &self.unit.journal)?),
+                None => None,
+            };
             record = FinalRecord {
                 arch: space.format(arch),
                 search_val_accuracy: searched.search_val_accuracy,
@@ -253,6 +260,7 @@ impl<'a> UnitContext<'a> {
                 macs: cost_report.macs,
                 params: cost_report.params,
                 cost: report.cost,
+                weights,
                 ..record
             };
         }

@@ -126,6 +126,14 @@ pub enum Error {
     /// candidates alone).
     #[error("{0}")]
     Unsupported(String),
+    /// A run's saved network cannot be exported (or its file is damaged).
+    #[error("{}: {reason}", path.display())]
+    Export {
+        /// The journal or weights file.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
     /// A dataset split with no images where one is needed.
     #[error("dataset `{0}` is empty: nothing to evaluate")]
     EmptyDataset(String),

@@ -15,7 +15,7 @@ use nasarena_datasets::{Augment, BatchConfig, Batcher};
 use nasarena_datasets::{Dataset, ImageDataset};
 use nasarena_datasets::{Normalization, Splits};
 use nasarena_spaces::layers::trainable_vars;
-use nasarena_spaces::{Network, Realize, SeededInit};
+use nasarena_spaces::{Graph, Network, Realize, SeededInit};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -170,6 +170,33 @@ pub fn train_recording(
     device: &Device,
     test: TestEval,
 ) -> Result<TrainReport> {
+    Ok(train_network(space, arch, data, schedule, seed, device, test)?.0)
+}
+
+/// [`train_and_evaluate`] with the test, also giving the trained network's
+/// description with its tensors (what the final protocol saves); `None`
+/// for a space that cannot describe its networks. Training is the same.
+pub fn train_final(
+    space: &dyn Realize,
+    arch: &Arch,
+    data: &Splits,
+    schedule: &Schedule,
+    seed: Seed,
+    device: &Device,
+) -> Result<(TrainReport, Option<Graph>)> {
+    let (report, net) = train_network(space, arch, data, schedule, seed, device, TestEval::AtEnd)?;
+    Ok((report, net.describe()))
+}
+
+fn train_network(
+    space: &dyn Realize,
+    arch: &Arch,
+    data: &Splits,
+    schedule: &Schedule,
+    seed: Seed,
+    device: &Device,
+    test: TestEval,
+) -> Result<(TrainReport, Box<dyn Network>)> {
     let macs_per_image = space.cost(arch)?.macs;
     let varmap = VarMap::new();
     let vb = SeededInit::var_builder(&varmap, seed.derive("init", 0), device);
@@ -296,7 +323,7 @@ pub fn train_recording(
             .train_samples
             .saturating_add(report.cost.eval_samples),
     );
-    Ok(report)
+    Ok((report, net))
 }
 
 fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<usize> {

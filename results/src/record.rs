@@ -256,6 +256,28 @@ pub struct FinalRecord {
     pub evaluations: u64,
     /// How far the search overshot its budget, in the budget's unit.
     pub budget_overshoot: f64,
+    /// The retrained network's weights, saved next to the journal (absent
+    /// when nothing was trained: a table lookup, a failed training, or a
+    /// space that cannot describe its networks; and in older journals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<SavedWeights>,
+}
+
+/// Where the final protocol saved the trained network, and how to feed it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedWeights {
+    /// The safetensors file, relative to the journal's folder. Tensors are
+    /// named `{node}.{name}` after the network description (`nasarena
+    /// bench describe`): `weight`, `bias`, `running_mean`, `running_var`.
+    pub file: String,
+    /// Hex sha256 of the file.
+    pub sha256: String,
+    /// Per-channel mean the inputs were normalised with (pixels scaled to
+    /// [0, 1] first): `x = (pixel / 255 - mean) / std`.
+    pub input_mean: Vec<f32>,
+    /// Per-channel standard deviation of that normalisation.
+    pub input_std: Vec<f32>,
 }
 
 /// One line of a journal after the header.

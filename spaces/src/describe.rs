@@ -11,8 +11,17 @@
 //! stride-2 average; `pad_to` zero-pads bottom and right to `(h, w)`;
 //! `mean_hw` averages over height and width (`(N, C, H, W) -> (N, C)`);
 //! `zeros` is a zero tensor shaped like its input.
+//!
+//! A description built from a network also holds the network's tensors
+//! ([`Graph::tensors`], not serialised), each named `{node}.{name}` with
+//! PyTorch's names (`weight`, `bias`, `running_mean`, `running_var`) in
+//! PyTorch's layouts (conv weights `(c_out, c_in/groups, kh, kw)`, linear
+//! weights `(c_out, c_in)`): the names a trained network is saved under
+//! (`nasarena export`), so a module per parameter-bearing node, keyed by
+//! its index, loads them as they are.
 
 use crate::geometry::ConvSpec;
+use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// One operation of a network.
@@ -119,11 +128,53 @@ pub enum Node {
     },
 }
 
+/// One tensor of a described node.
+#[derive(Clone, Debug)]
+pub struct NodeTensor {
+    /// The node holding it.
+    pub node: usize,
+    /// PyTorch's name for it in that node's module (`weight`, `bias`,
+    /// `running_mean`, `running_var`).
+    pub name: &'static str,
+    /// The tensor (the network's own: it changes as the network trains).
+    pub tensor: Tensor,
+}
+
+impl NodeTensor {
+    /// The name it is saved under: `{node}.{name}`.
+    pub fn key(&self) -> String {
+        format!("{}.{}", self.node, self.name)
+    }
+}
+
+/// The tensors of a description. Two descriptions are equal when their
+/// nodes are; tensors are compared by name and shape only (values change
+/// with training, and a hand-written description has none).
+#[derive(Clone, Debug, Default)]
+pub struct Tensors(pub Vec<NodeTensor>);
+
+impl PartialEq for Tensors {
+    fn eq(&self, other: &Self) -> bool {
+        let sig = |t: &Tensors| -> Vec<(String, Vec<usize>)> {
+            t.0.iter()
+                .map(|n| (n.key(), n.tensor.dims().to_vec()))
+                .collect()
+        };
+        sig(self) == sig(other)
+    }
+}
+
+impl Eq for Tensors {}
+
 /// A network description under construction; the last node is the output.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Graph {
     /// Nodes in execution order; node 0 is the input.
     pub nodes: Vec<Node>,
+    /// The network's tensors by node, when the description was made from
+    /// a built network (not serialised: weights go to safetensors).
+    #[serde(skip)]
+    pub tensors: Tensors,
 }
 
 impl Graph {
@@ -131,7 +182,17 @@ impl Graph {
     pub fn new(input: [usize; 3]) -> Self {
         Graph {
             nodes: vec![Node::Input { shape: input }],
+            tensors: Tensors::default(),
         }
+    }
+
+    /// Records `tensor` as node `node`'s parameter or buffer `name`.
+    pub fn tensor(&mut self, node: usize, name: &'static str, tensor: &Tensor) {
+        self.tensors.0.push(NodeTensor {
+            node,
+            name,
+            tensor: tensor.clone(),
+        });
     }
 
     /// Appends a node and returns its index.

@@ -26,6 +26,17 @@ pub struct Conv {
 }
 
 impl Conv {
+    /// Appends the convolution reading node `x` (and its tensors) to a
+    /// description.
+    pub fn describe(&self, g: &mut crate::describe::Graph, x: usize) -> usize {
+        let node = g.conv(x, &self.spec);
+        g.tensor(node, "weight", &self.weight);
+        if let Some(b) = &self.bias {
+            g.tensor(node, "bias", b);
+        }
+        node
+    }
+
     /// Creates the layer's variables under `vb` (`weight`, `bias`).
     pub fn new(spec: ConvSpec, vb: VarBuilder, counter: Option<&MacCounter>) -> Result<Self> {
         let shape = (
@@ -144,13 +155,19 @@ impl Linear {
         })
     }
 
-    /// Appends the layer reading node `x` to a description.
+    /// Appends the layer reading node `x` (and its tensors) to a
+    /// description.
     pub fn describe(&self, g: &mut crate::describe::Graph, x: usize) -> usize {
-        g.push(crate::describe::Node::Linear {
+        let node = g.push(crate::describe::Node::Linear {
             x,
             c_in: self.c_in,
             c_out: self.c_out,
-        })
+        });
+        g.tensor(node, "weight", self.inner.weight());
+        if let Some(b) = self.inner.bias() {
+            g.tensor(node, "bias", b);
+        }
+        node
     }
 
     /// Trainable parameters of a `c_in -> c_out` layer with bias.
@@ -185,6 +202,20 @@ pub struct BatchNorm {
 }
 
 impl BatchNorm {
+    /// Appends the layer reading node `x` (and its parameters and running
+    /// statistics) to a description.
+    pub fn describe(&self, g: &mut crate::describe::Graph, x: usize) -> usize {
+        let node = g.push(crate::describe::Node::Bn {
+            x,
+            channels: self.weight.dims().first().copied().unwrap_or(0),
+        });
+        g.tensor(node, "weight", &self.weight);
+        g.tensor(node, "bias", &self.bias);
+        g.tensor(node, "running_mean", self.running_mean.as_tensor());
+        g.tensor(node, "running_var", self.running_var.as_tensor());
+        node
+    }
+
     /// Normalises `x` (batch statistics when `train`, running ones
     /// otherwise), then applies ReLU when `relu`.
     pub fn forward_act(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
@@ -311,7 +342,8 @@ impl ConvBn {
 
     /// Appends conv then BN reading node `x` to a description.
     pub fn describe(&self, g: &mut crate::describe::Graph, x: usize) -> usize {
-        g.conv_bn(x, self.conv.spec())
+        let c = self.conv.describe(g, x);
+        self.bn.describe(g, c)
     }
 
     /// Conv then BN (batch statistics when `train`).

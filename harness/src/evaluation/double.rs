@@ -112,6 +112,7 @@ impl Evaluator for CountingEvaluator {
             test_accuracy: Some(Self::score(arch)),
             failure: None,
             cost: self.cost(space, arch, schedule.epochs)?,
+            network: None,
         })
     }
 }

@@ -1,9 +1,9 @@
 //! Live evaluation: every architecture is trained with the trainer on the
 //! repetition's splits, its device time measured after a synchronisation.
 
-use super::{Evaluator, FinalTest};
+use super::{Evaluator, FinalTest, TrainedNetwork};
 use crate::journal::JournalSync;
-use crate::trainer::{train_and_evaluate, Schedule, TrainReport};
+use crate::trainer::{train_and_evaluate, train_final, Schedule, TrainReport};
 use crate::Result;
 use candle_core::Device;
 use nasarena_core::{Arch, Cost, Metrics, Outcome, Seed};
@@ -91,12 +91,16 @@ impl Evaluator for LiveEvaluator<'_> {
         schedule: &Schedule,
         seed: Seed,
     ) -> Result<FinalTest> {
-        let report =
-            train_and_evaluate(space, arch, &self.data, schedule, seed, self.device, true)?;
+        let (report, graph) = train_final(space, arch, &self.data, schedule, seed, self.device)?;
+        let trained = report.failure.is_none() && report.test.is_some();
         Ok(FinalTest {
             test_accuracy: report.test.map(|t| t.accuracy),
             failure: report.failure,
             cost: report.cost,
+            network: graph.filter(|_| trained).map(|graph| TrainedNetwork {
+                graph,
+                norm: self.data.norm.clone(),
+            }),
         })
     }
 

@@ -113,6 +113,7 @@ impl Evaluator for TableEvaluator<'_> {
                 evaluations: 0,
                 ..table_cost(t, i, s, f, schedule.epochs)
             },
+            network: None,
         })
     }
 }

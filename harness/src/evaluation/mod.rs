@@ -32,6 +32,19 @@ pub struct FinalTest {
     pub failure: Option<String>,
     /// What the final training cost (recorded cost for a table).
     pub cost: Cost,
+    /// The trained network, when it was trained here and its space can
+    /// describe it (not for a table lookup or a failed training).
+    pub network: Option<TrainedNetwork>,
+}
+
+/// A network the final protocol trained: what is saved next to the
+/// journal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainedNetwork {
+    /// Its description, holding the trained tensors.
+    pub graph: nasarena_spaces::Graph,
+    /// The input normalisation it was trained with.
+    pub norm: nasarena_datasets::Normalization,
 }
 
 /// How a run's evaluations are made and what the journal says about them.

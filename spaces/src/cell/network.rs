@@ -162,7 +162,7 @@ impl Reduction {
         let r = g.relu(a);
         let b = self.conv_b.describe(g, r);
         let p = g.push(Node::AvgPool2 { x });
-        let s = g.conv(p, self.shortcut.spec());
+        let s = self.shortcut.describe(g, p);
         g.add(vec![b, s])
     }
 
@@ -187,7 +187,6 @@ pub struct CellNetwork {
     stem: ConvBn,
     blocks: Vec<Block>,
     last_bn: BatchNorm,
-    last_channels: usize,
     classifier: Linear,
 }
 
@@ -221,15 +220,8 @@ impl CellNetwork {
             stem,
             blocks,
             last_bn: batch_norm(last, vb.pp("lastact_bn"))?,
-            last_channels: last,
             classifier: Linear::new(last, skeleton.classes, vb.pp("classifier"), mac)?,
         })
-    }
-}
-
-impl CellNetwork {
-    fn classifier_in(&self) -> usize {
-        self.last_channels
     }
 }
 
@@ -255,8 +247,7 @@ impl Network for CellNetwork {
                 Block::Reduction(r) => r.describe(&mut g, x),
             };
         }
-        let channels = self.classifier_in();
-        let bn = g.push(Node::Bn { x, channels });
+        let bn = self.last_bn.describe(&mut g, x);
         let r = g.relu(bn);
         let pooled = g.push(Node::MeanHw { x: r });
         self.classifier.describe(&mut g, pooled);

@@ -167,10 +167,8 @@ impl Network for MacroNetwork {
                 groups: 1,
                 bias: false,
             });
-            let bn = g.push(Node::Bn {
-                x: conv,
-                channels: spec.filters,
-            });
+            g.tensor(conv, "weight", &layer.conv.weight);
+            let bn = layer.bn.describe(&mut g, conv);
             outputs.push(g.relu(bn));
         }
         let pooled: Vec<usize> = self
