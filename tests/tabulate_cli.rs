@@ -88,10 +88,14 @@ fn experiment(dir: &Path, table: &Path, dataset: &str) -> PathBuf {
         .replace("repeats = 100", "repeats = 4")
         .replace("limit = 200", "limit = 30")
         .replace(
-            "path = \"data/tables/nb201-cifar10-12ep.nastable\"",
+            "path = \"../data/tables/nb201-cifar10-12ep.nastable\"",
             &format!("path = {:?}", table.to_str().expect("utf8")),
         )
         .replace("name = \"cifar10\"", &format!("name = {dataset:?}"));
+    assert!(
+        text.contains(&format!("path = {:?}", table.to_str().expect("utf8"))),
+        "the shipped table path changed"
+    );
     let path = dir.join("exp.toml");
     std::fs::write(&path, text).expect("write experiment");
     path
