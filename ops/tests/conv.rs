@@ -38,8 +38,13 @@ const CASES: &[Case] = &[
     // stride 3 (three column phases), depthwise and grouped
     (1, 2, 10, 11, 2, 3, 3, 1, 1, 2),
     (2, 4, 11, 10, 4, 3, 3, 2, 2, 2),
-    // dense 1x1 (groups 1), the MBConv 1x1 convs: GEMM on the input itself
+    // dense 1x1 (groups 1), the MBConv 1x1 convs: GEMM on the input itself,
+    // with planes narrower than a panel regrouped into chunks of samples
+    // (30 positions: 3 samples a chunk; 2x2: 16 samples, the second chunk
+    // padded; 1x1: 64 samples, 70 make a padded second chunk)
     (2, 4, 5, 6, 6, 1, 1, 0, 1, 1),
+    (21, 5, 2, 2, 7, 1, 1, 0, 1, 1),
+    (70, 6, 1, 1, 9, 1, 1, 0, 1, 1),
     // dense (groups 1) with a spatial kernel: the im2col + GEMM path, with
     // the NAS-Bench-201 3x3 shape, stride 2, dilation 2, no padding, more
     // padding than the kernel needs, and a strided 1x1 (the cell's
@@ -245,10 +250,12 @@ fn gradients_match_central_differences() {
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     // grouped (direct kernels) and dense (GEMM, whose weight gradient sums
-    // per-task partials: 20 samples make several partials)
+    // per-task partials: 20 samples make several partials; 1x1 planes are
+    // regrouped into chunks of 64 samples first)
     for c in [
         (4, 8, 12, 12, 16, 3, 1, 1, 1, 8),
         (20, 3, 6, 6, 4, 3, 1, 1, 1, 1),
+        (70, 6, 1, 1, 9, 1, 1, 0, 1, 1),
     ] {
         same_results_on_one_and_three_threads(c);
     }

@@ -18,6 +18,7 @@ mod op;
 mod padded;
 mod relu_conv_bn;
 mod shifted;
+mod small_plane;
 mod unfold;
 
 use candle_core::{DType, Tensor};
