@@ -21,14 +21,32 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// run's journal does not depend on the thread split (checked end to end).
 pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<PathBuf>> {
     let device = crate::device::open(opts.device)?;
-    // A table's costs were measured on the machine that built it.
-    let calibration = match &plan.table {
-        Some(t) => t.table.header().calibration_seconds.unwrap_or(1.0),
-        None => calibrate(&device)?,
-    };
     let units = plan.select(opts.only_unit)?;
+    // Costs are normalised by the calibration of the machine that spent
+    // them: a table's recorded costs by its build machine's, costs
+    // measured here (live training, supernets on a table's images) by
+    // this machine's, measured once only if some unit needs it.
+    let recorded = plan
+        .table
+        .as_ref()
+        .map_or(1.0, |t| t.table.header().calibration_seconds.unwrap_or(1.0));
+    let here = if units.iter().any(|u| plan.measured_here(u)) {
+        calibrate(&device)?
+    } else {
+        recorded
+    };
+    let calibration = |unit: &Unit| {
+        if plan.measured_here(unit) {
+            here
+        } else {
+            recorded
+        }
+    };
     let jobs = plan.concurrent_runs(opts.jobs, units.len());
-    let run = |unit: &Unit| run_unit(&UnitContext::new(plan, unit, &device, calibration, opts));
+    let run = |unit: &Unit| {
+        let ctx = UnitContext::new(plan, unit, &device, calibration(unit), opts);
+        run_unit(&ctx)
+    };
     if jobs == 1 {
         for unit in &units {
             run(unit)?;
