@@ -20,18 +20,37 @@ use crate::load::{IncumbentAt, RunData};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// Normalised cost at which the first incumbent with a test accuracy of at
-/// least `target` percent appears; `None` when none does. `test_of` gives
-/// an architecture's test accuracy in [0, 1] (the table's).
+/// What costs are counted in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CostAxis {
+    /// Device seconds over calibration seconds.
+    Normalised,
+    /// The budget's unit (tables without recorded times).
+    Budget,
+}
+
+impl CostAxis {
+    fn of(&self, i: &IncumbentAt) -> f64 {
+        match self {
+            CostAxis::Normalised => i.normalised,
+            CostAxis::Budget => i.budget,
+        }
+    }
+}
+
+/// Cost (on `axis`) at which the first incumbent with a test accuracy of
+/// at least `target` percent appears; `None` when none does. `test_of`
+/// gives an architecture's test accuracy in [0, 1] (the table's).
 pub fn run_cost_to_target(
     incumbents: &[IncumbentAt],
     test_of: &dyn Fn(&str) -> Option<f64>,
     target: f64,
+    axis: CostAxis,
 ) -> Option<f64> {
     incumbents
         .iter()
         .find(|i| test_of(&i.arch).is_some_and(|a| 100.0 * a >= target - 1e-9))
-        .map(|i| i.normalised)
+        .map(|i| axis.of(i))
 }
 
 /// Order statistics of the costs-to-target of one strategy's seeds.
@@ -103,6 +122,8 @@ pub struct TargetTable {
     pub best: f64,
     /// Points below the best that count as reaching it.
     pub gap: f64,
+    /// What the costs are counted in, in words.
+    pub unit: String,
     /// One row per strategy, by label.
     pub rows: Vec<TargetRow>,
 }
@@ -115,17 +136,35 @@ impl TargetTable {
 }
 
 /// Cost-to-target of `runs` (one table's, any spaces) against the table's
-/// best test accuracy `best` (percent), one table per space.
+/// best test accuracy `best` (percent), one table per space. Costs are
+/// normalised, or in the budget's unit when no run records device time
+/// (an imported table without times).
 pub fn target_tables(
     runs: &[&RunData],
     test_of: &dyn Fn(&str) -> Option<f64>,
     best: f64,
     gap: f64,
 ) -> Vec<TargetTable> {
+    let timed = runs
+        .iter()
+        .any(|r| r.incumbents.iter().any(|i| i.normalised > 0.0));
+    let (axis, unit) = match runs.first() {
+        Some(r) if !timed => (
+            CostAxis::Budget,
+            format!(
+                "search cost in {} (the table records no times)",
+                crate::format::unit_name(r.header.budget.unit)
+            ),
+        ),
+        _ => (
+            CostAxis::Normalised,
+            "normalised search cost (device seconds / calibration seconds of the machine that spent them: the table's build machine for replays, this machine for supernets)".to_string(),
+        ),
+    };
     type ByLabel = BTreeMap<String, (bool, Vec<Option<f64>>)>;
     let mut spaces: BTreeMap<String, ByLabel> = BTreeMap::new();
     for r in runs {
-        let cost = run_cost_to_target(&r.incumbents, test_of, best - gap);
+        let cost = run_cost_to_target(&r.incumbents, test_of, best - gap, axis);
         let row = spaces
             .entry(r.space_key())
             .or_default()
@@ -140,6 +179,7 @@ pub fn target_tables(
             space,
             best,
             gap,
+            unit: unit.clone(),
             rows: labels
                 .into_iter()
                 .filter_map(|(label, (one_shot, costs))| {
@@ -200,7 +240,8 @@ pub fn markdown(tables: &[TargetTable]) -> String {
         }
         let _ = writeln!(
             o,
-            "\nNormalised search cost (device seconds / calibration seconds of the machine that spent them: the table's build machine for replays, this machine for supernets) until the incumbent's table test accuracy is within {} points of the table's best ({:.2}%, so at least {:.2}%). Median and interquartile range over seeds; a seed that never reaches the target counts as infinitely costly (`never`).\n",
+            "\nCost-to-target: {} until the incumbent's table test accuracy is within {} points of the table's best ({:.2}%, so at least {:.2}%). Median and interquartile range over seeds; a seed that never reaches the target counts as infinitely costly (`never`).\n",
+            t.unit,
             t.gap,
             t.best,
             t.target()
@@ -218,6 +259,7 @@ mod tests {
             .iter()
             .map(|&(normalised, arch)| IncumbentAt {
                 normalised,
+                budget: 10.0 * normalised,
                 arch: arch.to_string(),
             })
             .collect()
@@ -235,13 +277,16 @@ mod tests {
     #[test]
     fn first_incumbent_within_the_gap_decides() {
         // Best 46%, gap 0.5: target 45.5; `b` reaches it exactly.
+        let n = CostAxis::Normalised;
         let c = curve(&[(1.0, "a"), (3.0, "b"), (4.0, "a"), (9.0, "c")]);
-        assert_eq!(run_cost_to_target(&c, &test_of, 45.5), Some(3.0));
-        assert_eq!(run_cost_to_target(&c, &test_of, 45.9), Some(9.0));
+        assert_eq!(run_cost_to_target(&c, &test_of, 45.5, n), Some(3.0));
+        assert_eq!(run_cost_to_target(&c, &test_of, 45.9, n), Some(9.0));
+        let b = CostAxis::Budget;
+        assert_eq!(run_cost_to_target(&c, &test_of, 45.5, b), Some(30.0));
         // An architecture the table lacks never counts.
         let lost = curve(&[(1.0, "z"), (2.0, "a")]);
-        assert_eq!(run_cost_to_target(&lost, &test_of, 45.5), None);
-        assert_eq!(run_cost_to_target(&[], &test_of, 10.0), None);
+        assert_eq!(run_cost_to_target(&lost, &test_of, 45.5, n), None);
+        assert_eq!(run_cost_to_target(&[], &test_of, 10.0, n), None);
     }
 
     #[test]
@@ -276,6 +321,7 @@ mod tests {
             space: "cell".into(),
             best: 46.0,
             gap: 0.5,
+            unit: "normalised search cost".into(),
             rows: vec![
                 row("gumbel/gdas", true, &[Some(2.0), Some(4.0), Some(6.0)]),
                 row("random", false, &[Some(40.0), None, Some(20.0)]),

@@ -40,6 +40,9 @@ pub struct IncumbentAt {
     /// Search cost so far in normalised units: device seconds over the
     /// calibration seconds of the machine that spent them.
     pub normalised: f64,
+    /// Search cost so far in the budget's unit (for tables that record no
+    /// times, where every normalised cost is 0).
+    pub budget: f64,
     /// Genotype string.
     pub arch: String,
 }
@@ -104,6 +107,7 @@ impl RunData {
         let mut at = |cum: &nasarena_core::Cost, arch: &str| {
             incumbents.push(IncumbentAt {
                 normalised: normalised(cum, calibration),
+                budget: cum.amount(unit),
                 arch: arch.to_string(),
             });
         };
