@@ -120,6 +120,54 @@ fn a_supernet_trains_on_the_tables_images_and_is_scored_by_the_table() {
 }
 
 #[test]
+fn a_resumed_supernet_keeps_the_calibration_its_header_recorded() {
+    use nasarena_harness::options::RunOptions;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = experiment_text(
+        &shipped_table(),
+        "2",
+        "unit = \"train_samples\"\nlimit = 1200",
+    );
+    let first = run_experiment("resumed", &text, dir.path());
+    // Keep only the header, with a calibration no machine measures, and
+    // resume: the run starts over under the header it finds.
+    let mut header: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&first.path)
+            .expect("journal")
+            .lines()
+            .next()
+            .expect("header"),
+    )
+    .expect("json");
+    header["calibration_seconds"] = serde_json::json!(1000.0);
+    std::fs::write(&first.path, format!("{header}\n")).expect("write");
+    let file = dir.path().join("resumed.toml");
+    let (exp, text) = experiment::load(&file).expect("load");
+    let plan = plan::plan(exp, &text, &file, &dir.path().join("runs")).expect("plan");
+    let opts = RunOptions {
+        build: nasarena_harness::machine::BuildInfo {
+            version: "test".into(),
+            git_revision: "test".into(),
+            features: String::new(),
+        },
+        resume: true,
+        progress: nasarena_harness::progress::silent(),
+        device: nasarena_harness::device::DeviceChoice::Cpu,
+        only_unit: None,
+        jobs: 1,
+        stop: Default::default(),
+    };
+    nasarena_harness::runner::run_plan(&plan, &opts).expect("resume");
+    let j = nasarena_results::read_journal(&first.path).expect("journal");
+    let f = j.final_record().expect("final");
+    assert_eq!(j.header.calibration_seconds, 1000.0);
+    assert_eq!(
+        f.normalised_search_cost,
+        f.search_cost.device_seconds / 1000.0
+    );
+}
+
+#[test]
 fn one_shot_on_a_table_is_refused_where_the_experiment_or_table_differs() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A network option the table was not built with.
