@@ -118,7 +118,14 @@ pub(crate) fn train_forward(
     relu: bool,
 ) -> (Vec<f32>, BnStats) {
     if small_plane::applies(dims.2) {
-        return small_plane::train_forward(x, dims, gamma, beta, eps, relu);
+        let (y, m) = small_plane::train_forward(x, dims, gamma, beta, eps, relu);
+        let stats = BnStats {
+            mean: m.mean,
+            var: m.var,
+            invstd: m.invstd,
+            count: dims.0 * dims.2,
+        };
+        return (y, stats);
     }
     let (isa, count) = (crate::isa::isa(), dims.0 * dims.2);
     let (per_ch, y) = per_channel(x, dims, |ch, xs, out| {

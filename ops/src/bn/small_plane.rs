@@ -15,7 +15,6 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::kernels::GradCoefs;
-use super::BnStats;
 use crate::simd::WIDTH;
 
 /// Channels per task: each task walks all rows over its block.
@@ -101,7 +100,16 @@ fn act(v: f32, relu: bool) -> f32 {
     }
 }
 
-/// Training-mode forward (see [`super::train_forward`]).
+/// Per-channel statistics of a training-mode forward.
+pub(super) struct Moments {
+    pub mean: Vec<f32>,
+    /// Biased variance.
+    pub var: Vec<f32>,
+    pub invstd: Vec<f32>,
+}
+
+/// Training-mode forward (see [`super::train_forward`]): the output and
+/// the batch statistics it was normalised with.
 pub(super) fn train_forward(
     x: &[f32],
     (n, c, p): (usize, usize, usize),
@@ -109,7 +117,7 @@ pub(super) fn train_forward(
     beta: &[f32],
     eps: f64,
     relu: bool,
-) -> (Vec<f32>, BnStats) {
+) -> (Vec<f32>, Moments) {
     let (rows, count) = (n * p, (n * p).max(1) as f64);
     let xl = channels_last(x, c, p);
     let at = |r: usize, ch: usize| xl[r * c + ch];
@@ -129,13 +137,12 @@ pub(super) fn train_forward(
     let y = map_rows(rows, c, |r, ch| {
         act(at(r, ch) * scale[ch] + shift[ch], relu)
     });
-    let stats = BnStats {
+    let moments = Moments {
         mean,
         var: var.iter().map(|&v| v as f32).collect(),
         invstd,
-        count: n * p,
     };
-    (channels_first(y, c, p), stats)
+    (channels_first(y, c, p), moments)
 }
 
 /// Input gradient and per-channel `(sum g, sum g * xhat)` of the

@@ -25,9 +25,9 @@
 //! 3x3s) skip the unfolding altogether: they multiply shifted views of one
 //! zero-padded copy of the input in place ([`super::shifted`]), and can
 //! read the input through a ReLU on the way ([`fuses_relu`]). The rest
-//! (strided, 1x1, over-padded) unfold as follows. Pointwise convolutions
-//! on planes narrower than a panel regroup the batch first
-//! ([`super::small_plane`]).
+//! (strided, 1x1, over-padded) unfold as follows. (Pointwise convolutions
+//! on planes narrower than a panel come here through
+//! [`super::small_plane`], which regroups the batch first.)
 //!
 //! The forward and the input gradient never build `col_i` as a matrix:
 //! they work on panels of [`NR`] output positions, unfolded straight into
@@ -42,7 +42,6 @@ use rayon::prelude::*;
 
 use super::geom::ConvGeom;
 use super::shifted::{self, Shifted};
-use super::small_plane;
 use super::unfold::{patch_len, Unfold};
 use crate::matmul::{dot_accumulate, panel_product, PackedA, PanelOut, NR};
 use crate::scratch::with_scratch;
@@ -146,9 +145,6 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], relu_input: bool) -> Vec<f32>
         !relu_input || fuses_relu(g),
         "this convolution cannot fuse a ReLU"
     );
-    if !relu_input && small_plane::applies(g) {
-        return small_plane::forward(g, x, w);
-    }
     let sub = per_group(g);
     let (k, lens) = (patch_len(&sub), GroupLens::of(&sub));
     let packs: Vec<PackedA> = w
@@ -214,9 +210,6 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32], relu_input: Option<&[
         relu_input.is_none() || fuses_relu(g),
         "this convolution cannot fuse a ReLU"
     );
-    if relu_input.is_none() && small_plane::applies(g) {
-        return small_plane::backward_input(g, gy, w);
-    }
     let sub = per_group(g);
     let (k, lens) = (patch_len(&sub), GroupLens::of(&sub));
     if shifted::applies(&sub) {
@@ -303,9 +296,6 @@ pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32], relu_input: bool) ->
         !relu_input || fuses_relu(g),
         "this convolution cannot fuse a ReLU"
     );
-    if !relu_input && small_plane::applies(g) {
-        return small_plane::backward_weight(g, x, gy);
-    }
     let sub = per_group(g);
     let (k, p) = (patch_len(&sub), g.out_plane());
     // Short planes keep the unfolded outer product (measured faster at

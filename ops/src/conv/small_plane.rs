@@ -109,22 +109,32 @@ impl Chunks {
     }
 }
 
-/// `y = conv2d(x, w)`.
+/// `y = conv2d(x, w)` of a convolution [`super::dense`] handles, regrouped
+/// when [`applies`].
 pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+    if !applies(g) {
+        return dense::forward(g, x, w, false);
+    }
     let chunks = Chunks::of(g);
     let y = dense::forward(&chunks.geom(g), &chunks.gather(x, g.c_in), w, false);
     chunks.scatter(&y, g.c_out)
 }
 
-/// `dL/dx` from `dL/dy`.
+/// `dL/dx` from `dL/dy`, regrouped when [`applies`].
 pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
+    if !applies(g) {
+        return dense::backward_input(g, gy, w, None);
+    }
     let chunks = Chunks::of(g);
     let gx = dense::backward_input(&chunks.geom(g), &chunks.gather(gy, g.c_out), w, None);
     chunks.scatter(&gx, g.c_in)
 }
 
-/// `dL/dw` from the input and `dL/dy`.
+/// `dL/dw` from the input and `dL/dy`, regrouped when [`applies`].
 pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32]) -> Vec<f32> {
+    if !applies(g) {
+        return dense::backward_weight(g, x, gy, false);
+    }
     let chunks = Chunks::of(g);
     dense::backward_weight(
         &chunks.geom(g),
