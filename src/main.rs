@@ -14,6 +14,7 @@ mod export_cmd;
 mod logging;
 mod progress_view;
 mod report_cmd;
+mod report_target;
 mod run_cmd;
 mod slurm_cmd;
 mod space_cmd;

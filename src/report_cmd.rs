@@ -27,6 +27,14 @@ pub struct ReportArgs {
     /// Logarithmic cost axis for the anytime plot.
     #[arg(long)]
     pub log_x: bool,
+    /// The table runs were scored on, for cost-to-target (default: the one
+    /// their journals name).
+    #[arg(long, value_name = "FILE")]
+    pub table: Option<PathBuf>,
+    /// Cost-to-target: accuracy points below the table's best test accuracy
+    /// that count as reaching it.
+    #[arg(long, value_name = "POINTS", default_value_t = 0.5)]
+    pub target_gap: f64,
 }
 
 /// The table format `report` prints on stdout (`--format`); every format
@@ -107,10 +115,14 @@ fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Prints the Markdown tables of every journal under `dir` (used by `run`).
-pub fn print_markdown(dir: &Path) -> Result<()> {
+/// Prints the Markdown tables of every journal under `dir` (used by `run`),
+/// and cost-to-target when the runs were scored on `table`.
+pub fn print_markdown(dir: &Path, table: Option<&Path>) -> Result<()> {
     let loaded = load(dir)?;
     print!("{}", format::markdown::render(&summarise(&loaded)));
+    if let Some(md) = crate::report_target::section(&loaded, table, 0.5)? {
+        print!("{md}");
+    }
     Ok(())
 }
 
@@ -145,8 +157,15 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         Format::TrialsCsv => trials_csv(&args.runs_dir)?,
     };
     print!("{text}");
+    let target = crate::report_target::section(&loaded, args.table.as_deref(), args.target_gap)?;
+    if let (Some(md), Format::Md) = (&target, args.format) {
+        print!("{md}");
+    }
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        if let Some(md) = &target {
+            write(&out.join("cost-to-target.md"), md)?;
+        }
         write(&out.join("table.md"), &format::markdown::render(&summary))?;
         write(&out.join("table.csv"), &format::csv::render(&summary))?;
         write(&out.join("table.tex"), &format::latex::render(&summary))?;

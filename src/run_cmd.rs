@@ -125,7 +125,8 @@ pub fn run(req: &RunRequest<'_>) -> Result<()> {
         }
         return Ok(());
     }
-    crate::report_cmd::print_markdown(&plan.runs_dir)?;
+    let table = plan.table.as_ref().map(|t| t.path.as_path());
+    crate::report_cmd::print_markdown(&plan.runs_dir, table)?;
     println!("journals: {}", plan.runs_dir.display());
     Ok(())
 }

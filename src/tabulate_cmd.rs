@@ -5,9 +5,8 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use nasarena_harness::tabular::import_nb201::{self, Nb201Dataset};
-use nasarena_harness::tabular::{reader, Table};
+use nasarena_harness::tabular::{reader, Table, TableScores};
 use nasarena_results::{budget_curve, find_journals, read_journal};
-use nasarena_spaces::{build_space, SpaceOptions};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -279,23 +278,10 @@ fn curve(
 ) -> Result<()> {
     let (table, _) = open_timed(table_path)?;
     let h = table.header();
-    let space = build_space(
-        &h.space,
-        SpaceOptions::from_pairs(&h.space, h.space_options.clone()),
-    )?;
     let last = h.fidelities.len() - 1;
-    let test_of = |arch: &str| -> Option<f64> {
-        let a = space.parse(arch).ok()?;
-        let i = table
-            .find(a.choices())
-            .or_else(|| table.find(space.canonical(&a).choices()))?;
-        // Mean over the table's seeds: the expected test accuracy.
-        let tests: Vec<f64> = (0..h.seeds)
-            .map(|s| table.values(i, s, last).test_accuracy)
-            .filter(|v| v.is_finite())
-            .collect();
-        (!tests.is_empty()).then(|| tests.iter().sum::<f64>() / tests.len() as f64)
-    };
+    // Mean over the table's seeds: the expected test accuracy.
+    let scores = TableScores::new(&table, table_path, h.fidelities[last])?;
+    let test_of = |arch: &str| scores.test_accuracy(arch);
     let paths = find_journals(runs).with_context(|| format!("reading {}", runs.display()))?;
     if paths.is_empty() {
         bail!("no journals (*.jsonl) under {}", runs.display());

@@ -111,6 +111,13 @@ fn table_experiment_runs_resumes_and_is_summarised() {
         dir.path(),
     ));
     assert!(table.contains("| reinforce/zoph2017 | 4 |"), "{table}");
+    // Runs scored on a table get cost-to-target, here in evaluations (the
+    // imported table records no times).
+    assert!(
+        table.contains("| reinforce/zoph2017 | black-box | 4 |")
+            && table.contains("search cost in evaluations"),
+        "{table}"
+    );
     let runs = dir.path().join("a/nb201-cifar10");
     let journal = runs.join("cell-C_16-N_5-classes_10-input_3x32x32/evolution_nb201/seed-0.jsonl");
     let text = std::fs::read_to_string(&journal).expect("journal");

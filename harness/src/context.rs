@@ -9,11 +9,11 @@ use crate::journal::JournalWriter;
 use crate::machine::{cpu_model, host_name, slurm_ids};
 use crate::meter::Meter;
 use crate::options::RunOptions;
-use crate::plan::{Plan, Unit};
+use crate::plan::{Plan, Unit, UnitKind};
 use crate::progress::{ProgressEvent, UnitLabel};
 use crate::{Error, Result};
 use candle_core::Device;
-use nasarena_core::{Arch, Cost, EffectiveSchedule};
+use nasarena_core::{Arch, Budget, BudgetUnit, Cost, EffectiveSchedule};
 use nasarena_results::{FinalRecord, Header, Journal, Record, SCHEMA_VERSION};
 use nasarena_spaces::Realize;
 
@@ -27,8 +27,12 @@ pub struct UnitContext<'a> {
     /// Where training runs.
     pub device: &'a Device,
     /// Seconds of the calibration workload on the machine that pays the
-    /// costs (a table's build machine for table runs).
+    /// costs (a table's build machine for table replays).
     pub calibration: f64,
+    /// The unit's budget: the plan's, or for a supernet trained on a
+    /// table's images the same budget in normalised units (see
+    /// [`UnitContext::new`]).
+    pub budget: Budget,
     /// Options of the whole invocation.
     pub opts: &'a RunOptions,
     /// The unit's name in progress events.
@@ -58,7 +62,14 @@ pub enum Opened {
 }
 
 impl<'a> UnitContext<'a> {
-    /// The context of `unit`; names it for progress events.
+    /// The context of `unit`, whose costs are paid on a machine with
+    /// `calibration` seconds; names it for progress events.
+    ///
+    /// A supernet trained on a table's images pays in this machine's
+    /// seconds while the table's replays pay in its build machine's, so a
+    /// time budget is equal for both in normalised units (device seconds
+    /// over calibration seconds): here it is the plan's limit scaled by
+    /// this machine's calibration over the table's.
     pub fn new(
         plan: &'a Plan,
         unit: &'a Unit,
@@ -71,11 +82,27 @@ impl<'a> UnitContext<'a> {
             total: plan.units.len(),
             name: plan.unit_name(unit),
         };
+        let mut budget = plan.budget;
+        let timed = matches!(
+            budget.unit,
+            BudgetUnit::DeviceSeconds | BudgetUnit::DeviceHours
+        );
+        let recorded = plan
+            .table
+            .as_ref()
+            .and_then(|t| t.table.header().calibration_seconds);
+        if let Some(recorded) = recorded.filter(|_| timed && plan.measured_here(unit)) {
+            let scaled = budget.limit * calibration / recorded;
+            if scaled.is_finite() && scaled > 0.0 {
+                budget.limit = scaled;
+            }
+        }
         UnitContext {
             plan,
             unit,
             device,
             calibration,
+            budget,
             opts,
             label,
         }
@@ -91,11 +118,14 @@ impl<'a> UnitContext<'a> {
         tracing::info_span!("unit", n = self.label.index + 1, run = %self.label.name)
     }
 
-    /// The unit's evaluator: lookups in the experiment's table, or live
-    /// training on the repetition's split.
+    /// The unit's evaluator: lookups in the experiment's table (which also
+    /// hands a one-shot unit the table's images to train its supernet on),
+    /// or live training on the repetition's split.
     pub fn evaluator(&self) -> Result<Box<dyn Evaluator + 'a>> {
+        let images = self.plan.table_images.as_ref();
+        let trains = matches!(self.unit.kind, UnitKind::OneShot(_));
         Ok(match &self.plan.table {
-            Some(t) => Box::new(TableEvaluator::new(t)),
+            Some(t) => Box::new(TableEvaluator::new(t).training_on(images.filter(|_| trains))),
             None => Box::new(LiveEvaluator::new(
                 self.plan.repetition_data(self.unit)?,
                 self.device,
@@ -122,7 +152,7 @@ impl<'a> UnitContext<'a> {
             preset: st.preset.clone().unwrap_or_else(|| "default".into()),
             label: st.label(),
             seed: unit.seed.0,
-            budget: plan.budget,
+            budget: self.budget,
             config: serde_json::to_value(exp).map_err(|e| Error::Internal(e.to_string()))?,
             crate_version: opts.build.version.clone(),
             git_revision: opts.build.git_revision.clone(),
@@ -150,7 +180,7 @@ impl<'a> UnitContext<'a> {
         schedule: Option<&EffectiveSchedule>,
     ) -> Result<Opened> {
         let opened = self.open_or_create(evaluator, schedule)?;
-        let budget = self.plan.budget;
+        let budget = self.budget;
         if matches!(opened, Opened::Finished) {
             self.opts
                 .progress
@@ -221,7 +251,8 @@ impl<'a> UnitContext<'a> {
         let space = self.space();
         let schedule = &plan.experiment.final_protocol.schedule;
         let search_cost = meter.spent();
-        let overshoot = (search_cost.amount(plan.budget.unit) - plan.budget.limit).max(0.0);
+        let budget = self.budget;
+        let overshoot = (search_cost.amount(budget.unit) - budget.limit).max(0.0);
         let mut record = FinalRecord {
             arch: String::new(),
             search_val_accuracy: None,

@@ -9,7 +9,7 @@ use crate::one_shot::run_one_shot_unit;
 use crate::options::RunOptions;
 use crate::plan::{Plan, Unit, UnitKind};
 use crate::{Error, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Runs every unit of the plan (skipping finished ones on resume). With
@@ -21,14 +21,34 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// run's journal does not depend on the thread split (checked end to end).
 pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<PathBuf>> {
     let device = crate::device::open(opts.device)?;
-    // A table's costs were measured on the machine that built it.
-    let calibration = match &plan.table {
-        Some(t) => t.table.header().calibration_seconds.unwrap_or(1.0),
-        None => calibrate(&device)?,
-    };
     let units = plan.select(opts.only_unit)?;
+    // Costs are normalised by the calibration of the machine that spent
+    // them: a table's recorded costs by its build machine's, costs
+    // measured here (live training, supernets on a table's images) by
+    // this machine's, measured once only if some unit needs it.
+    let recorded = plan
+        .table
+        .as_ref()
+        .map_or(1.0, |t| t.table.header().calibration_seconds.unwrap_or(1.0));
+    let here = if units.iter().any(|u| plan.measured_here(u)) {
+        calibrate(&device)?
+    } else {
+        recorded
+    };
+    let calibration = |unit: &Unit| {
+        if !plan.measured_here(unit) {
+            recorded
+        } else if opts.resume {
+            header_calibration(&unit.journal).unwrap_or(here)
+        } else {
+            here
+        }
+    };
     let jobs = plan.concurrent_runs(opts.jobs, units.len());
-    let run = |unit: &Unit| run_unit(&UnitContext::new(plan, unit, &device, calibration, opts));
+    let run = |unit: &Unit| {
+        let ctx = UnitContext::new(plan, unit, &device, calibration(unit), opts);
+        run_unit(&ctx)
+    };
     if jobs == 1 {
         for unit in &units {
             run(unit)?;
@@ -37,6 +57,21 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<PathBuf>> {
         run_concurrently(&units, jobs, plan.threads_per_run(jobs), &run)?;
     }
     Ok(units.iter().map(|u| u.journal.clone()).collect())
+}
+
+/// The calibration a resumed run's journal header recorded: a run keeps
+/// one calibration, so its normalised costs (and a supernet's budget on a
+/// table) do not change when it is resumed. `None` without a readable
+/// header (the run starts afresh, or the journal is refused later).
+fn header_calibration(journal: &Path) -> Option<f64> {
+    let file = std::fs::File::open(journal).ok()?;
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(file), &mut first).ok()?;
+    let header: serde_json::Value = serde_json::from_str(&first).ok()?;
+    header
+        .get("calibration_seconds")?
+        .as_f64()
+        .filter(|c| c.is_finite() && *c > 0.0)
 }
 
 fn run_unit(ctx: &UnitContext) -> Result<()> {

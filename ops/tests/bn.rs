@@ -16,8 +16,15 @@ use common::random_in as random;
 use rand::Rng;
 
 const EPS: f64 = 1e-5;
-/// `(n, c, h, w)`: odd planes, a plane shorter than the lanes, n = 1.
-const SHAPES: &[[usize; 4]] = &[[2, 3, 5, 7], [4, 5, 3, 3], [1, 2, 9, 8], [3, 4, 1, 1]];
+/// `(n, c, h, w)`: odd planes, planes shorter than the lanes (run
+/// channels-last, one with more channels than a 64-channel block), n = 1.
+const SHAPES: &[[usize; 4]] = &[
+    [2, 3, 5, 7],
+    [4, 5, 3, 3],
+    [1, 2, 9, 8],
+    [3, 4, 1, 1],
+    [3, 70, 2, 2],
+];
 
 /// candle's composition: batch statistics over (N, H, W), biased variance.
 fn reference(x: &Tensor, g: &Tensor, b: &Tensor, relu: bool) -> Tensor {
@@ -197,7 +204,13 @@ fn eval_matches_the_folded_affine_map() {
 
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
-    let k = case(1, [8, 6, 12, 12]);
+    for dims in [[8, 6, 12, 12], [9, 130, 2, 2]] {
+        same_results_on_one_and_three_threads(dims);
+    }
+}
+
+fn same_results_on_one_and_three_threads(dims: [usize; 4]) {
+    let k = case(1, dims);
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

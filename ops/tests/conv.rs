@@ -31,6 +31,13 @@ const CASES: &[Case] = &[
     (1, 2, 7, 8, 6, 5, 2, 2, 1, 2),
     // depthwise 1x1
     (2, 4, 5, 5, 4, 1, 1, 0, 1, 4),
+    // depthwise on planes of at most 16 positions (channels-last kernels):
+    // k3 on 2x2 and 1x1, stride 2 on 4x4, k5 on 4x3, stride 3 dilated
+    (3, 6, 2, 2, 6, 3, 1, 1, 1, 6),
+    (4, 7, 1, 1, 7, 3, 1, 1, 1, 7),
+    (2, 5, 4, 4, 5, 3, 2, 1, 1, 5),
+    (2, 4, 4, 3, 4, 5, 1, 2, 1, 4),
+    (2, 3, 3, 3, 3, 3, 3, 2, 2, 3),
     // groups = 2 pointwise (the FBNet g2 blocks), stride 1 and 2
     (2, 4, 5, 6, 6, 1, 1, 0, 1, 2),
     (2, 8, 4, 4, 8, 1, 1, 0, 1, 2),
@@ -38,8 +45,13 @@ const CASES: &[Case] = &[
     // stride 3 (three column phases), depthwise and grouped
     (1, 2, 10, 11, 2, 3, 3, 1, 1, 2),
     (2, 4, 11, 10, 4, 3, 3, 2, 2, 2),
-    // dense 1x1 (groups 1), the MBConv 1x1 convs: GEMM on the input itself
+    // dense 1x1 (groups 1), the MBConv 1x1 convs: GEMM on the input itself,
+    // with planes narrower than a panel regrouped into chunks of samples
+    // (30 positions: 3 samples a chunk; 2x2: 16 samples, the second chunk
+    // padded; 1x1: 64 samples, 70 make a padded second chunk)
     (2, 4, 5, 6, 6, 1, 1, 0, 1, 1),
+    (21, 5, 2, 2, 7, 1, 1, 0, 1, 1),
+    (70, 6, 1, 1, 9, 1, 1, 0, 1, 1),
     // dense (groups 1) with a spatial kernel: the im2col + GEMM path, with
     // the NAS-Bench-201 3x3 shape, stride 2, dilation 2, no padding, more
     // padding than the kernel needs, and a strided 1x1 (the cell's
@@ -245,10 +257,14 @@ fn gradients_match_central_differences() {
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     // grouped (direct kernels) and dense (GEMM, whose weight gradient sums
-    // per-task partials: 20 samples make several partials)
+    // per-task partials: 20 samples make several partials; 1x1 planes are
+    // regrouped into chunks of 64 samples first; depthwise on 2x2 planes
+    // sums runs of 8 samples)
     for c in [
         (4, 8, 12, 12, 16, 3, 1, 1, 1, 8),
         (20, 3, 6, 6, 4, 3, 1, 1, 1, 1),
+        (70, 6, 1, 1, 9, 1, 1, 0, 1, 1),
+        (20, 6, 2, 2, 6, 3, 1, 1, 1, 6),
     ] {
         same_results_on_one_and_three_threads(c);
     }

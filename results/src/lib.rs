@@ -5,6 +5,7 @@
 pub mod anytime_svg;
 pub mod budget_curve;
 pub mod compare;
+pub mod cost_target;
 pub mod curve;
 mod error;
 pub mod format;

@@ -31,6 +31,22 @@ pub struct Evaluated {
     pub val: f64,
 }
 
+/// The architecture a search would return if stopped at some cost: a
+/// black-box run's incumbent (best validation accuracy so far), a one-shot
+/// run's argmax after each epoch, then the architecture its derivation
+/// chose.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncumbentAt {
+    /// Search cost so far in normalised units: device seconds over the
+    /// calibration seconds of the machine that spent them.
+    pub normalised: f64,
+    /// Search cost so far in the budget's unit (for tables that record no
+    /// times, where every normalised cost is 0).
+    pub budget: f64,
+    /// Genotype string.
+    pub arch: String,
+}
+
 /// What a report needs from one journal.
 #[derive(Clone, Debug)]
 pub struct RunData {
@@ -44,6 +60,8 @@ pub struct RunData {
     pub curve: Vec<CurvePoint>,
     /// Every architecture evaluated during search.
     pub evaluated: Vec<Evaluated>,
+    /// What the search would have returned after each trial or epoch.
+    pub incumbents: Vec<IncumbentAt>,
     /// Per-epoch entropies (nats) of each decision (one-shot runs only).
     pub entropy: Vec<Vec<f64>>,
     /// True for a one-shot (supernet) search.
@@ -84,6 +102,15 @@ impl RunData {
         let mut curve = Vec::new();
         let mut evaluated = Vec::new();
         let mut entropy = Vec::new();
+        let mut incumbents = Vec::new();
+        let calibration = j.header.calibration_seconds;
+        let mut at = |cum: &nasarena_core::Cost, arch: &str| {
+            incumbents.push(IncumbentAt {
+                normalised: normalised(cum, calibration),
+                budget: cum.amount(unit),
+                arch: arch.to_string(),
+            });
+        };
         let mut one_shot = false;
         let mut push = |best: Option<f64>, cum: &nasarena_core::Cost| {
             if let Some(b) = best {
@@ -105,6 +132,9 @@ impl RunData {
                         });
                     }
                     push(best, &t.cumulative);
+                    if let Some(i) = &t.incumbent {
+                        at(&t.cumulative, &i.arch);
+                    }
                 }
                 Record::Epoch(e) => {
                     one_shot = true;
@@ -115,6 +145,7 @@ impl RunData {
                         val: 100.0 * e.val_accuracy,
                     });
                     push(best, &e.cumulative);
+                    at(&e.cumulative, &e.derived);
                 }
                 Record::Derive(d) => {
                     one_shot = true;
@@ -126,6 +157,7 @@ impl RunData {
                         });
                     }
                     push(best, &d.cumulative);
+                    at(&d.cumulative, &d.chosen);
                 }
                 Record::Final(_) => {}
             }
@@ -136,9 +168,16 @@ impl RunData {
             final_record: j.final_record().cloned(),
             curve,
             evaluated,
+            incumbents,
             entropy,
             one_shot,
         }
+    }
+
+    /// True when the run was scored on a tabular benchmark (its dataset
+    /// checksum names the table), so its final accuracy is the table's.
+    pub fn table_checksum(&self) -> Option<&str> {
+        self.header.dataset.checksum.strip_prefix("table:")
     }
 
     /// The space as shown in tables: name and options.
@@ -149,6 +188,17 @@ impl RunData {
         } else {
             format!("{} ({})", h.space, h.space_options.join(", "))
         }
+    }
+}
+
+/// Device seconds of `cost` over `calibration` seconds of the reference
+/// workload on the machine that spent them (0 without a calibration):
+/// recorded (table) and measured (live) costs on one axis.
+pub fn normalised(cost: &nasarena_core::Cost, calibration: f64) -> f64 {
+    if calibration > 0.0 && calibration.is_finite() {
+        cost.device_seconds / calibration
+    } else {
+        0.0
     }
 }
 

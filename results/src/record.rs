@@ -51,7 +51,10 @@ pub struct Header {
     pub threads: usize,
     /// Dataset name and checksum of the exact samples used.
     pub dataset: DatasetInfo,
-    /// Seconds the reference workload took on this machine at start.
+    /// Seconds the reference workload took on the machine whose device
+    /// seconds this run records: this machine at start, or for a table
+    /// replay the table's build machine. Device seconds over it are the
+    /// normalised costs that compare runs across machines.
     pub calibration_seconds: f64,
     /// What budgets of this run are counted in, in words (e.g. a note that
     /// a tabular benchmark has no times).

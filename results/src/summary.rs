@@ -387,7 +387,16 @@ pub fn summarise(loaded: &Loaded) -> Summary {
         .into_iter()
         .filter_map(|(space, by_label)| {
             let first = by_label.values().flatten().next()?;
-            let budget = first.header.budget;
+            // A supernet trained on a table's images records the budget in
+            // its own machine's seconds (equal in normalised units); a
+            // black-box run's is the experiment's as written.
+            let budget = by_label
+                .values()
+                .flatten()
+                .find(|r| !r.one_shot)
+                .unwrap_or(first)
+                .header
+                .budget;
             let gpu = by_label
                 .values()
                 .flatten()

@@ -3,6 +3,7 @@
 //! from them.
 
 pub mod cell;
+pub mod chain;
 pub mod describe;
 mod entry;
 mod error;
@@ -19,6 +20,7 @@ pub mod squeezenas;
 pub mod supernet;
 
 pub use cell::CellSpace;
+pub use chain::ChainSpace;
 pub use describe::{Graph, Node};
 pub use entry::SpaceEntry;
 pub use error::{Error, Result};

@@ -6,7 +6,11 @@ use crate::{Error, Realize, Result, SpaceOptions};
 /// Every registered space, in listing order.
 pub fn registry() -> Vec<SpaceEntry> {
     // Each space module contributes its entries here.
-    let mut entries = vec![crate::cell::ENTRY, crate::macro_space::ENTRY];
+    let mut entries = vec![
+        crate::cell::ENTRY,
+        crate::chain::ENTRY,
+        crate::macro_space::ENTRY,
+    ];
     entries.extend(crate::fbnet::entries());
     entries.extend(crate::squeezenas::entries());
     entries
@@ -37,6 +41,7 @@ pub fn build_space(name: &str, options: SpaceOptions) -> Result<Box<dyn Realize>
             options,
         )?)),
         "cell" => Ok(Box::new(crate::cell::CellSpace::from_options(options)?)),
+        "chain" => Ok(Box::new(crate::chain::ChainSpace::from_options(options)?)),
         "macro" => Ok(Box::new(crate::macro_space::MacroSpace::from_options(
             options,
         )?)),

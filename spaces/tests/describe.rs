@@ -82,4 +82,5 @@ fn descriptions_have_the_networks_parameters() {
     check("fbnet-28", &["width=0.25", "head=32"]);
     check("cell", &["C=4", "N=1"]);
     check("macro", &["layers=4", "input=3x16x16"]);
+    check("chain", &["layers=3", "channels=4"]);
 }

@@ -1,6 +1,9 @@
 //! Table evaluation: results looked up in a tabular benchmark and charged
 //! the cost the table recorded, so a replayed search spends what the live
-//! one would have.
+//! one would have. A one-shot search on a table gets the table's own
+//! images to train its supernet on (charged what it measures), and its
+//! recommendation is looked up like every other (NAS-Bench-201, Dong &
+//! Yang 2020: one-shot methods are scored on the benchmark's table).
 
 use super::{Evaluator, FinalTest};
 use crate::journal::JournalSync;
@@ -8,6 +11,7 @@ use crate::tabular::TableSource;
 use crate::trainer::Schedule;
 use crate::{Error, Result};
 use nasarena_core::{Arch, Cost, Metrics, Outcome, Seed};
+use nasarena_datasets::Splits;
 use nasarena_results::DatasetInfo;
 use nasarena_spaces::Realize;
 use rand::Rng;
@@ -16,12 +20,22 @@ use rand::Rng;
 #[derive(Debug)]
 pub struct TableEvaluator<'a> {
     source: &'a TableSource,
+    images: Option<&'a Splits>,
 }
 
 impl<'a> TableEvaluator<'a> {
     /// Evaluates by lookups in `source`.
     pub fn new(source: &'a TableSource) -> Self {
-        TableEvaluator { source }
+        TableEvaluator {
+            source,
+            images: None,
+        }
+    }
+
+    /// Also hands a one-shot search `images`, the table's own split
+    /// ([`crate::tabular::table_images`]), to train its supernet on.
+    pub fn training_on(self, images: Option<&'a Splits>) -> Self {
+        TableEvaluator { images, ..self }
     }
 }
 
@@ -40,16 +54,33 @@ impl Evaluator for TableEvaluator<'_> {
 
     fn cost_note(&self) -> String {
         let t = self.source;
+        if self.images.is_some() {
+            return format!(
+                "supernet trained on the images that table {} (sha256 {}) was built on, device time measured on this machine after a device synchronisation and normalised by this machine's calibration; the recommended architecture's accuracy looked up in the table (its recorded cost is normalised by the build machine's calibration, {} s)",
+                t.written.display(),
+                t.table.checksum(),
+                t.table.header().calibration_seconds.map_or("not recorded".into(), |c| c.to_string())
+            );
+        }
+        let h = t.table.header();
+        let normalised = h.calibration_seconds.map_or(String::new(), |c| {
+            format!("; normalised by the build machine's calibration, {c} s")
+        });
         format!(
-            "evaluations looked up in table {} (sha256 {}); {}",
+            "evaluations looked up in table {} (sha256 {}); {}{normalised}",
             t.written.display(),
             t.table.checksum(),
-            t.table.header().cost_note
+            h.cost_note
         )
     }
 
     fn journal_sync(&self) -> JournalSync {
-        self.source.sync
+        // A supernet's epochs take seconds: every record is worth keeping.
+        if self.images.is_some() {
+            JournalSync::PerRecord
+        } else {
+            self.source.sync
+        }
     }
 
     fn samples_per_epoch(&self) -> (u64, u64) {
@@ -115,6 +146,10 @@ impl Evaluator for TableEvaluator<'_> {
             },
             network: None,
         })
+    }
+
+    fn splits(&self) -> Option<&Splits> {
+        self.images
     }
 }
 

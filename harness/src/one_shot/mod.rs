@@ -76,7 +76,7 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
         device,
     ))?;
     let mut sgd = Sgd::new(trainable_vars(&varmap), exp.evaluator.optimizer);
-    let mut meter = Meter::new(plan.budget);
+    let mut meter = Meter::new(ctx.budget);
     let make_probe = || -> Result<epochs::Probe> {
         let varmap = VarMap::new();
         let vb = SeededInit::var_builder(&varmap, seed.derive("probe", 0), device);

@@ -1,13 +1,15 @@
 //! The checks of planning that need the registries and the data: every
 //! strategy builds on every space, one-shot strategies get their cost
-//! tables, and the images fit the spaces.
+//! tables, the images fit the spaces, and one-shot strategies on a table
+//! get the table's own images.
 
 use super::unit::SearchCosts;
 use crate::experiment::{ExperimentFile, SpaceConfig, StrategyConfig};
 use crate::strategies::{build_black_box, build_one_shot, search_costs};
+use crate::tabular::{table_images, TableSource};
 use crate::{Error, Result};
-use nasarena_core::Seed;
-use nasarena_datasets::{load_named, Dataset, TrainTest};
+use nasarena_core::{BudgetUnit, Seed};
+use nasarena_datasets::{load_named, Dataset, Splits, TrainTest};
 use nasarena_spaces::Realize;
 use std::sync::Arc;
 
@@ -113,12 +115,6 @@ pub(super) fn strategy_problems(
         if let Some(message) = crate::supernet_budget::budget_problem(exp.budget.unit) {
             problems.push(("budget.unit".into(), message));
         }
-        if exp.table.is_some() {
-            problems.push((
-                format!("strategy[{i}].name"),
-                format!("`{}` trains a weight-sharing supernet on images; it cannot run on a tabular benchmark (looking its derived architecture up in the table is not built yet)", st.name),
-            ));
-        }
     }
     for (si, space) in spaces.iter().enumerate() {
         let built = if is_one_shot {
@@ -159,4 +155,49 @@ fn one_shot_costs(
         loss,
         macs: space.cost_table(),
     }))
+}
+
+/// The images one-shot strategies on a table train their supernets on: the
+/// table's own split, rebuilt once (`None` when no strategy is one-shot or
+/// it cannot be rebuilt, which is then a problem of every one-shot entry).
+/// A time budget is compared in normalised units (device seconds over the
+/// calibration of the machine that spent them), so it needs the table's
+/// calibration.
+pub(super) fn one_shot_table_images(
+    exp: &ExperimentFile,
+    source: &TableSource,
+    problems: &mut Vec<(String, String)>,
+) -> Option<Splits> {
+    let one_shot: Vec<(usize, &StrategyConfig)> = exp
+        .strategy
+        .iter()
+        .enumerate()
+        .filter(|(_, st)| nasarena_strategies::is_one_shot(&st.name))
+        .collect();
+    let (first, _) = one_shot.first()?;
+    let timed = matches!(
+        exp.budget.unit,
+        BudgetUnit::DeviceSeconds | BudgetUnit::DeviceHours
+    );
+    if timed && source.table.header().calibration_seconds.is_none() {
+        problems.push((
+            format!("strategy[{first}].name"),
+            "the table records no machine calibration, so its recorded times and a supernet's measured ones cannot share a budget; count the budget in `train_samples`".into(),
+        ));
+    }
+    match table_images(source) {
+        Ok(images) => Some(images),
+        Err(e) => {
+            for (i, st) in &one_shot {
+                problems.push((
+                    format!("strategy[{i}].name"),
+                    format!(
+                        "`{}` trains a supernet on the table's images, but {e}",
+                        st.name
+                    ),
+                ));
+            }
+            None
+        }
+    }
 }

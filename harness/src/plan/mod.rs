@@ -9,7 +9,7 @@ use crate::data::prepare_splits;
 use crate::experiment::{base_dir, find_line, ExperimentFile};
 use crate::tabular::TableSource;
 use crate::{Error, Problem, Result};
-use check::{load_data, strategy_problems};
+use check::{load_data, one_shot_table_images, strategy_problems};
 use nasarena_core::{Budget, Seed};
 use nasarena_datasets::{Splits, TrainTest};
 use nasarena_spaces::{build_space, Realize, SpaceOptions};
@@ -27,6 +27,9 @@ pub struct Plan {
     pub data: Option<TrainTest>,
     /// The table evaluations are looked up in, if the experiment has one.
     pub table: Option<TableSource>,
+    /// The table's own images, rebuilt when one-shot strategies train
+    /// supernets on them (they are scored by the table like the rest).
+    pub table_images: Option<Splits>,
     /// The budget of every run.
     pub budget: Budget,
     /// The runs.
@@ -68,13 +71,18 @@ pub fn plan(exp: ExperimentFile, text: &str, origin: &Path, runs_root: &Path) ->
         problems.extend(found);
         one_shot_costs.push(costs);
     }
-    let (table, data) = match &exp.table {
+    let (table, data, table_images) = match &exp.table {
         Some(cfg) => {
             let (table, found) = crate::tabular::check::check(&exp, cfg, base, &spaces);
+            // Rebuilding the images is only worth it for a table that fits.
+            let images = match &table {
+                Some(t) if found.is_empty() => one_shot_table_images(&exp, t, &mut problems),
+                _ => None,
+            };
             problems.extend(found);
-            (table, None)
+            (table, None, images)
         }
-        None => (None, load_data(&files, &spaces, &mut problems)),
+        None => (None, load_data(&files, &spaces, &mut problems), None),
     };
     if !problems.is_empty() {
         return Err(Error::Config {
@@ -125,6 +133,7 @@ pub fn plan(exp: ExperimentFile, text: &str, origin: &Path, runs_root: &Path) ->
         spaces,
         data,
         table,
+        table_images,
         budget,
         units,
         runs_dir,
@@ -165,11 +174,24 @@ impl Plan {
             .collect())
     }
 
+    /// True when every run replays a table (no one-shot strategy trains a
+    /// supernet on its images): runs take milliseconds and do no training.
+    fn replays_only(&self) -> bool {
+        self.table.is_some() && self.table_images.is_none()
+    }
+
+    /// Whether `unit`'s costs are measured on this machine (live training,
+    /// or a supernet trained on a table's images), not recorded in a table:
+    /// they are normalised by this machine's calibration.
+    pub fn measured_here(&self, unit: &Unit) -> bool {
+        self.table.is_none() || matches!(unit.kind, UnitKind::OneShot(_))
+    }
+
     /// How many of `selected` runs go at once when `requested` were asked
-    /// for: table runs take milliseconds, so one per core unless told
-    /// more; live runs as requested.
+    /// for: table replays take milliseconds, so one per core unless told
+    /// more; runs that train as requested.
     pub fn concurrent_runs(&self, requested: usize, selected: usize) -> usize {
-        let wanted = if self.table.is_some() {
+        let wanted = if self.replays_only() {
             requested.max(available_cores())
         } else {
             requested
@@ -182,13 +204,13 @@ impl Plan {
         (available_cores() / jobs.max(1)).max(1)
     }
 
-    /// Whether tensor kernels should run on one thread: table runs do no
-    /// training; the only tensor work is a strategy's tiny controller
+    /// Whether tensor kernels should run on one thread: table replays do
+    /// no training; the only tensor work is a strategy's tiny controller
     /// update, where candle's per-matmul thread hand-off costs far more
     /// than it saves, and runs go one per core anyway. The binary applies
     /// it (`RAYON_NUM_THREADS`) before any worker thread starts.
     pub fn single_threaded_kernels(&self) -> bool {
-        self.table.is_some()
+        self.replays_only()
     }
 }
 

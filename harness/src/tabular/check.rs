@@ -110,7 +110,7 @@ pub fn check(
     if exp.dataset.data_dir.is_some() {
         out.push((
             "dataset.data_dir".into(),
-            "no images are read in a table experiment; remove it".into(),
+            "a table experiment reads no images but the table's own (for one-shot strategies, from where `tabulate build` read them); remove it".into(),
         ));
     }
     let timed = matches!(

@@ -10,17 +10,21 @@
 //! source does not record (an imported table has no times or losses) are
 //! NaN in memory and declared in the header ([`TableHeader::recorded`]).
 //! The file format is in [`format`], validation in [`reader`], the
-//! NAS-Bench-201 CSV importer in [`import_nb201`].
+//! NAS-Bench-201 CSV importer in [`import_nb201`], the images a built
+//! table was trained on (for one-shot searches scored on it) in [`images`],
+//! test accuracies by genotype for reports in [`scores`].
 
 mod assemble;
 pub mod build;
 pub mod build_journal;
 pub mod check;
 pub mod format;
+pub mod images;
 pub mod import_nb201;
 pub mod merge;
 mod nb201_csv;
 pub mod reader;
+pub mod scores;
 pub mod shard;
 pub mod source;
 mod table;
@@ -28,6 +32,8 @@ mod table;
 mod tests;
 mod validate;
 
+pub use images::table_images;
+pub use scores::TableScores;
 pub use shard::{canonical_archs, BuildSettings, Shard, MAX_ARCHITECTURES};
 pub use source::TableSource;
 pub use table::{

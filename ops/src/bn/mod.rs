@@ -27,6 +27,7 @@ use crate::operand::contiguous_f32;
 use crate::simd::write_once;
 
 mod kernels;
+mod small_plane;
 
 use kernels::GradCoefs;
 
@@ -116,6 +117,16 @@ pub(crate) fn train_forward(
     eps: f64,
     relu: bool,
 ) -> (Vec<f32>, BnStats) {
+    if small_plane::applies(dims.2) {
+        let (y, m) = small_plane::train_forward(x, dims, gamma, beta, eps, relu);
+        let stats = BnStats {
+            mean: m.mean,
+            var: m.var,
+            invstd: m.invstd,
+            count: dims.0 * dims.2,
+        };
+        return (y, stats);
+    }
     let (isa, count) = (crate::isa::isa(), dims.0 * dims.2);
     let (per_ch, y) = per_channel(x, dims, |ch, xs, out| {
         let (mean, var) = kernels::mean_var(isa, xs, count);
@@ -268,6 +279,24 @@ pub struct BatchNormGrad {
     pub sums: Arc<Mutex<Vec<(f32, f32)>>>,
 }
 
+impl BatchNormGrad {
+    /// Channel `ch`'s `(sum g, sum g * xhat)` and input-gradient constants
+    /// from `(sum g, sum g * (x - mean))` over its `m` elements.
+    fn coefs(&self, ch: usize, (sg, sgx): (f64, f64), m: f32) -> ((f32, f32), GradCoefs) {
+        let s = self.invstd[ch];
+        let (sum_g, sum_gx) = (sg as f32, (sgx * f64::from(s)) as f32);
+        // dx = k * (g - sum_g / M - (x - mean) * s * sum_gx / M)
+        let k = self.gamma[ch] * s;
+        let coefs = GradCoefs {
+            k,
+            a: k * s * sum_gx / m,
+            b: k * sum_g / m,
+            mean: self.mean[ch],
+        };
+        ((sum_g, sum_gx), coefs)
+    }
+}
+
 impl CustomOp3 for BatchNormGrad {
     fn name(&self) -> &'static str {
         "batch-norm-grad"
@@ -290,22 +319,18 @@ impl CustomOp3 for BatchNormGrad {
         }
         let (isa, relu) = (crate::isa::isa(), self.relu);
         let m = (dims.0 * dims.2).max(1) as f32;
-        let (sums, gx) = per_channel(x, dims, |ch, xs, out| {
-            let (ys, gs) = (channel_planes(y, dims, ch), channel_planes(gy, dims, ch));
-            let (mean, s) = (self.mean[ch], self.invstd[ch]);
-            let (sg, sgx) = kernels::grad_sums(isa, xs, &ys, &gs, mean, relu);
-            let (sum_g, sum_gx) = (sg as f32, (sgx * f64::from(s)) as f32);
-            // dx = k * (g - sum_g / M - (x - mean) * s * sum_gx / M)
-            let k = self.gamma[ch] * s;
-            let coefs = GradCoefs {
-                k,
-                a: k * s * sum_gx / m,
-                b: k * sum_g / m,
-                mean,
-            };
-            kernels::grad_input(isa, xs, &ys, &gs, out, coefs, relu);
-            (sum_g, sum_gx)
-        });
+        let coefs = |ch: usize, sg: f64, sgx: f64| self.coefs(ch, (sg, sgx), m);
+        let (sums, gx) = if small_plane::applies(dims.2) {
+            small_plane::backward((x, y, gy), dims, &self.mean, relu, &coefs)
+        } else {
+            per_channel(x, dims, |ch, xs, out| {
+                let (ys, gs) = (channel_planes(y, dims, ch), channel_planes(gy, dims, ch));
+                let (sg, sgx) = kernels::grad_sums(isa, xs, &ys, &gs, self.mean[ch], relu);
+                let (sums, coefs) = coefs(ch, sg, sgx);
+                kernels::grad_input(isa, xs, &ys, &gs, out, coefs, relu);
+                sums
+            })
+        };
         match self.sums.lock() {
             Ok(mut guard) => *guard = sums,
             Err(_) => return Err(bad(op, "gradient sums lock poisoned".into()).into()),

@@ -25,7 +25,9 @@
 //! 3x3s) skip the unfolding altogether: they multiply shifted views of one
 //! zero-padded copy of the input in place ([`super::shifted`]), and can
 //! read the input through a ReLU on the way ([`fuses_relu`]). The rest
-//! (strided, 1x1, over-padded) unfold as follows.
+//! (strided, 1x1, over-padded) unfold as follows. (Pointwise convolutions
+//! on planes narrower than a panel come here through
+//! [`super::small_plane`], which regroups the batch first.)
 //!
 //! The forward and the input gradient never build `col_i` as a matrix:
 //! they work on panels of [`NR`] output positions, unfolded straight into

@@ -14,7 +14,8 @@
 //! memory and the result does not depend on the thread count.
 //!
 //! Every task body is compiled twice: generic, and with AVX2 + FMA for the
-//! AVX2 and AVX-512 paths ([`crate::isa`]).
+//! AVX2 and AVX-512 paths ([`crate::isa`]). Depthwise convolutions on
+//! planes of at most 4x4 run channels-last instead ([`super::tiny_plane`]).
 
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -22,6 +23,7 @@ use std::mem::MaybeUninit;
 use super::geom::ConvGeom;
 use super::lanes::{correlate_rows, dot_taps_plane, LANES};
 use super::padded::{GradPad, InputPad};
+use super::tiny_plane;
 use crate::simd::{prefetch, write_once};
 
 /// Per-task scratch, reused across the tasks a rayon worker runs.
@@ -181,44 +183,6 @@ fn bwd_weight_impl<const FMA: bool>(
     }
 }
 
-/// Defines `$name`, which runs `$imp` compiled for AVX2 + FMA on the AVX2
-/// and AVX-512 paths (8-wide register blocks of a k x k tap sum fit 16
-/// registers; this kernel has no 16-lane version), with fused
-/// multiply-add on NEON (aarch64's baseline has it), and the portable
-/// build otherwise.
-macro_rules! multiversion {
-    ($name:ident, $fast:ident, $imp:ident, ($($arg:ident: $ty:ty),*)) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        fn $fast($($arg: $ty),*) {
-            $imp::<true>($($arg),*)
-        }
-
-        fn $name($($arg: $ty),*) {
-            use crate::isa::{note, Isa};
-            let isa = crate::isa::isa();
-            #[cfg(target_arch = "x86_64")]
-            if matches!(isa, Isa::Avx2 | Isa::Avx512) {
-                note(isa);
-                // SAFETY: both x86 paths that pick these kernels were
-                // checked to have AVX2 and FMA when they were selected
-                // (`Isa::supported`), the only requirement of `$fast`.
-                return unsafe { $fast($($arg),*) };
-            }
-            #[cfg(target_arch = "aarch64")]
-            if isa == Isa::Neon {
-                note(isa);
-                return $imp::<true>($($arg),*);
-            }
-            // Noted as what runs, so a path that fell through to here
-            // shows up in `isas_used`.
-            let _ = isa;
-            note(Isa::Portable);
-            $imp::<false>($($arg),*)
-        }
-    };
-}
-
 multiversion!(fwd_plane, fwd_plane_fast, fwd_plane_impl,
     (g: &ConvGeom, x: &[f32], w: &[f32], offs: &[usize], y: &mut [MaybeUninit<f32>],
      sc: &mut Scratch));
@@ -235,6 +199,9 @@ fn min_planes(macs_per_plane: usize) -> usize {
 
 /// Forward: `y = conv(x, w)`, `x` NCHW, `w` OIHW, both contiguous.
 pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+    if tiny_plane::applies(g) {
+        return tiny_plane::forward(g, x, w);
+    }
     let per_co = g.cin_g() * g.k_h * g.k_w;
     let group_in = g.cin_g() * g.in_plane();
     let offs = tap_offsets(g, &InputPad::new(g));
@@ -262,6 +229,9 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
 
 /// Input gradient: `gx = conv(·, w)ᵀ gy`, shaped like the input.
 pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
+    if tiny_plane::applies(g) {
+        return tiny_plane::backward_input(g, gy, w);
+    }
     let group_w = g.cout_g() * g.cin_g() * g.k_h * g.k_w;
     let group_out = g.cout_g() * g.out_plane();
     let phases = phase_taps(g, &GradPad::new(g));
@@ -292,6 +262,9 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
 
 /// Weight gradient: `gw = Σ_batch gy ⋆ x`, shaped like the weight.
 pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32]) -> Vec<f32> {
+    if tiny_plane::applies(g) {
+        return tiny_plane::backward_weight(g, x, gy);
+    }
     let per_co = g.cin_g() * g.k_h * g.k_w;
     let mut gw = vec![0f32; g.c_out * per_co];
     gw.par_chunks_mut(per_co.max(1))

@@ -9,6 +9,44 @@
 //! one convolution per group and differentiates it with a transposed
 //! convolution, which is what made training slow.
 
+/// Defines `$name`, which runs `$imp` compiled for AVX2 + FMA on the AVX2
+/// and AVX-512 paths (the direct kernels' 8-wide register blocks fit 16
+/// registers; they have no 16-lane version), with fused multiply-add on
+/// NEON (aarch64's baseline has it), and the portable build otherwise.
+/// Defined before the modules so that `kernels` and `tiny_plane` share it.
+macro_rules! multiversion {
+    ($name:ident, $fast:ident, $imp:ident, ($($arg:ident: $ty:ty),*)) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        fn $fast($($arg: $ty),*) {
+            $imp::<true>($($arg),*)
+        }
+
+        fn $name($($arg: $ty),*) {
+            use crate::isa::{note, Isa};
+            let isa = crate::isa::isa();
+            #[cfg(target_arch = "x86_64")]
+            if matches!(isa, Isa::Avx2 | Isa::Avx512) {
+                note(isa);
+                // SAFETY: both x86 paths that pick these kernels were
+                // checked to have AVX2 and FMA when they were selected
+                // (`Isa::supported`), the only requirement of `$fast`.
+                return unsafe { $fast($($arg),*) };
+            }
+            #[cfg(target_arch = "aarch64")]
+            if isa == Isa::Neon {
+                note(isa);
+                return $imp::<true>($($arg),*);
+            }
+            // Noted as what runs, so a path that fell through to here
+            // shows up in `isas_used`.
+            let _ = isa;
+            note(Isa::Portable);
+            $imp::<false>($($arg),*)
+        }
+    };
+}
+
 mod dense;
 mod geom;
 mod kernels;
@@ -18,6 +56,8 @@ mod op;
 mod padded;
 mod relu_conv_bn;
 mod shifted;
+mod small_plane;
+mod tiny_plane;
 mod unfold;
 
 use candle_core::{DType, Tensor};

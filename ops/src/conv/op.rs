@@ -7,7 +7,7 @@
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
 use super::geom::ConvGeom;
-use super::{dense, kernels};
+use super::{dense, kernels, small_plane};
 use crate::error::Error;
 use crate::operand::contiguous_f32;
 
@@ -144,7 +144,7 @@ impl CustomOp2 for GroupedConv2d {
         let w = f32_slice(self.name(), s2, l2)?;
         Ok((
             CpuStorage::F32(if dense::handles(&g) {
-                dense::forward(&g, x, w, false)
+                small_plane::forward(&g, x, w)
             } else {
                 kernels::forward(&g, x, w)
             }),
@@ -188,7 +188,7 @@ impl CustomOp2 for GroupedConv2dGradInput {
         let w = f32_slice(self.name(), s2, l2)?;
         Ok((
             CpuStorage::F32(if dense::handles(&g) {
-                dense::backward_input(&g, gy, w, None)
+                small_plane::backward_input(&g, gy, w)
             } else {
                 kernels::backward_input(&g, gy, w)
             }),
@@ -214,8 +214,10 @@ impl CustomOp2 for GroupedConv2dGradWeight {
         let x = f32_slice(self.name(), s1, l1)?;
         let gy = f32_slice(self.name(), s2, l2)?;
         Ok((
-            CpuStorage::F32(if dense::handles(&g) {
-                dense::backward_weight(&g, x, gy, self.relu_input)
+            CpuStorage::F32(if dense::handles(&g) && !self.relu_input {
+                small_plane::backward_weight(&g, x, gy)
+            } else if dense::handles(&g) {
+                dense::backward_weight(&g, x, gy, true)
             } else if self.relu_input {
                 return Err(relu_not_fused(self.name(), &g));
             } else {

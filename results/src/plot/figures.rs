@@ -56,7 +56,7 @@ pub(crate) fn padded(lo: f64, hi: f64, frac: f64, min_span: f64) -> (f64, f64) {
     (lo - frac * span, hi + frac * span)
 }
 
-type XOf = fn(&CurvePoint) -> f64;
+type XOf = fn(&RunData, &CurvePoint) -> f64;
 
 /// Most steps of one band. Up to this many breakpoints the band is exact;
 /// beyond (100 seeds timed in device seconds have ~20,000) it is sampled
@@ -95,7 +95,7 @@ fn band(runs: &[&RunData], x_of: XOf, end: f64, log_x: bool) -> Vec<(f64, [f64; 
             r.curve
                 .iter()
                 .map(|p| CurvePoint {
-                    device_hours: x_of(p),
+                    device_hours: x_of(r, p),
                     ..*p
                 })
                 .collect()
@@ -116,12 +116,24 @@ fn band(runs: &[&RunData], x_of: XOf, end: f64, log_x: bool) -> Vec<(f64, [f64; 
     steps
 }
 
-fn by_hours(p: &CurvePoint) -> f64 {
+fn by_hours(_: &RunData, p: &CurvePoint) -> f64 {
     p.device_hours
 }
 
-fn by_budget(p: &CurvePoint) -> f64 {
+fn by_budget(_: &RunData, p: &CurvePoint) -> f64 {
     p.budget
+}
+
+/// Device seconds over the calibration seconds of the machine that spent
+/// them: a table's recorded costs and a supernet's measured ones on one
+/// axis.
+fn by_normalised(r: &RunData, p: &CurvePoint) -> f64 {
+    let c = r.header.calibration_seconds;
+    if c > 0.0 {
+        p.device_hours * 3600.0 / c
+    } else {
+        0.0
+    }
 }
 
 /// Anytime curves of every strategy on one space.
@@ -132,11 +144,22 @@ pub(crate) fn anytime(
 ) -> Option<Anytime> {
     let all: Vec<&RunData> = rows.values().flatten().copied().collect();
     let first = all.first()?;
-    let points = || all.iter().flat_map(|r| r.curve.iter());
-    // Tabular benchmarks have no device time: fall back to the budget unit.
-    let hours = points().map(by_hours).fold(0.0, f64::max) > 0.0;
-    let x_of: XOf = if hours { by_hours } else { by_budget };
-    let end = points().map(x_of).fold(0.0, f64::max);
+    let points = || {
+        all.iter()
+            .flat_map(|r| r.curve.iter().map(move |p| (*r, p)))
+    };
+    // Imported tabular benchmarks have no device time: fall back to the
+    // budget unit. Runs scored on a table (replays charged the build
+    // machine's seconds, supernets this machine's) share the normalised
+    // axis.
+    let hours = points().map(|(r, p)| by_hours(r, p)).fold(0.0, f64::max) > 0.0;
+    let normalised = hours && all.iter().any(|r| r.table_checksum().is_some());
+    let x_of: XOf = match (hours, normalised) {
+        (true, true) => by_normalised,
+        (true, false) => by_hours,
+        _ => by_budget,
+    };
+    let end = points().map(|(r, p)| x_of(r, p)).fold(0.0, f64::max);
     let mut bands = Vec::new();
     let mut items = Vec::new();
     for (i, (label, runs)) in rows.iter().enumerate() {
@@ -170,7 +193,9 @@ pub(crate) fn anytime(
     let seeds = rows.values().map(Vec::len).max().unwrap_or(0);
     let gpu = all.iter().all(|r| r.header.device.starts_with("cuda"));
     let scale = if log_x { ", log scale" } else { "" };
-    let x_desc = if hours {
+    let x_desc = if normalised {
+        format!("search cost (device seconds / calibration seconds{scale})")
+    } else if hours {
         let unit = if gpu { "GPU-hours" } else { "device-hours" };
         format!("search cost ({unit}{scale})")
     } else {

@@ -19,6 +19,7 @@ pub mod op_subset;
 pub mod supernet;
 
 pub use network::CellNetwork;
+pub(crate) use network::EdgeOp;
 
 use crate::geometry::MacCounter;
 use crate::{CostReport, Error, Network, Realize, Result, SpaceEntry, SpaceOptions};

@@ -13,7 +13,7 @@ use candle_nn::VarBuilder;
 
 /// One edge's operation.
 #[derive(Clone, Debug)]
-pub(super) enum EdgeOp {
+pub(crate) enum EdgeOp {
     None,
     Skip,
     /// ReLU -> conv -> BN.
@@ -25,7 +25,7 @@ pub(super) enum EdgeOp {
 impl EdgeOp {
     /// The operation `op` (index into [`OPS`]) on `channels` channels, its
     /// variables under `vb`.
-    pub(super) fn new(
+    pub(crate) fn new(
         op: usize,
         channels: usize,
         vb: VarBuilder,
@@ -39,7 +39,7 @@ impl EdgeOp {
         })
     }
 
-    fn describe(&self, g: &mut Graph, x: usize) -> Option<usize> {
+    pub(crate) fn describe(&self, g: &mut Graph, x: usize) -> Option<usize> {
         match self {
             EdgeOp::None => None,
             EdgeOp::Skip => Some(x),
@@ -52,7 +52,7 @@ impl EdgeOp {
     }
 
     /// The edge's output, `None` for the zero operation.
-    pub(super) fn forward_t(&self, x: &Tensor, train: bool) -> Result<Option<Tensor>> {
+    pub(crate) fn forward_t(&self, x: &Tensor, train: bool) -> Result<Option<Tensor>> {
         match self {
             EdgeOp::None => Ok(None),
             EdgeOp::Skip => Ok(Some(x.clone())),

@@ -47,7 +47,11 @@ pub enum CostLoss {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThetaAdam {
-    /// Step size (the paper's; see [`GumbelConfig::lr_scaling`]).
+    /// Step size (the paper's; see [`GumbelConfig::lr_scaling`]). Zero
+    /// freezes theta at its initial value: the supernet is then trained
+    /// under a fixed sampling distribution, which with uniform logits is
+    /// weight-sharing random search (Li & Talwalkar 2019), the control
+    /// that shows what the architecture steps add.
     pub lr: f64,
     /// First-moment decay.
     pub beta1: f64,
@@ -253,8 +257,9 @@ impl GumbelConfig {
             return bad("cost_unit_macs", "must be > 0 (or left out)");
         }
         let o = &self.theta_optimizer;
-        if !positive(o.lr) || !(0.0..1.0).contains(&o.beta1) || !(0.0..1.0).contains(&o.beta2) {
-            return bad("theta_optimizer", "needs lr > 0 and betas in [0, 1)");
+        // lr = 0 freezes theta (see `ThetaAdam::lr`).
+        if !non_negative(o.lr) || !(0.0..1.0).contains(&o.beta1) || !(0.0..1.0).contains(&o.beta2) {
+            return bad("theta_optimizer", "needs lr >= 0 and betas in [0, 1)");
         }
         if !positive(o.eps) || !non_negative(o.weight_decay) {
             return bad("theta_optimizer", "needs eps > 0 and weight_decay >= 0");

@@ -1,0 +1,139 @@
+//! One-shot searches find a planted winner (issue #22): on the `chain`
+//! space with `ops=skip_connect,nor_conv_3x3` (six layers, eight channels,
+//! 1x28x28 Fashion-MNIST), every 3x3 conv widens the receptive field that
+//! global pooling summarises, so the all-conv chain is decisively better
+//! at every decision. A search that learns derives conv on at least 5 of 6
+//! layers and its mean entropy falls by at least 30% of ln 2; with theta
+//! frozen (`theta_optimizer.lr = 0`) the same check fails, so the test
+//! measures the architecture steps, not the derivation.
+//!
+//! GDAS and DARTS do not pass this test (their cases are ignored; run
+//! them with `--ignored`). GDAS's straight-through estimator runs only the
+//! sampled op, so its logit gradient is the loss's sensitivity to the
+//! scale of that op's output, which the next BN removes in a chain: the
+//! logits do not move (entropy stays at ln 2 to 3 decimals). DARTS moves
+//! them by 5-11% of ln 2 at this budget and keeps skip on 1-2 layers, the
+//! skip preference NAS-Bench-201 reports for it (Dong & Yang 2020).
+
+mod common;
+
+use common::{epochs, run_experiment};
+
+/// The outcome of one planted-winner search.
+struct Found {
+    /// Layers whose derived op is the planted `nor_conv_3x3`.
+    planted: usize,
+    /// Mean entropy fall over the run, as a fraction of ln 2.
+    entropy_fall: f64,
+    derived: String,
+}
+
+impl Found {
+    fn learned(&self) -> bool {
+        self.planted >= 5 && self.entropy_fall >= 0.30
+    }
+}
+
+/// Runs `preset` on the planted chain with extra `overrides` (TOML, each
+/// starting with a comma) and reads the outcome off the journal.
+fn search(preset: &str, overrides: &str) -> Found {
+    let text = format!(
+        r#"
+name = "planted"
+seed = 3
+repeats = 1
+
+[dataset]
+name = "fashion-mnist-subset"
+val_fraction = 0.2
+train_limit = 2000
+
+[[space]]
+name = "chain"
+options = {{ layers = "6", channels = "8", ops = "skip_connect,nor_conv_3x3" }}
+
+[[strategy]]
+name = "gumbel"
+preset = "{preset}"
+overrides = {{ cost_loss = {{ kind = "none" }} {overrides} }}
+
+[evaluator]
+epochs = 1
+batch_size = 16
+optimizer = {{ lr = 0.05, momentum = 0.9 }}
+
+[budget]
+unit = "train_samples"
+limit = 15000
+
+[final]
+schedule = {{ epochs = 1, batch_size = 32, optimizer = {{ lr = 0.05, momentum = 0.9 }} }}
+"#
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = run_experiment(preset, &text, dir.path());
+    let e = epochs(&journal);
+    let mean = |h: &[f64]| h.iter().sum::<f64>() / h.len() as f64;
+    let (first, last) = (e[0], e[e.len() - 1]);
+    let found = Found {
+        planted: last
+            .derived
+            .split(',')
+            .filter(|op| *op == "nor_conv_3x3")
+            .count(),
+        entropy_fall: (mean(&first.entropy) - mean(&last.entropy)) / 2f64.ln(),
+        derived: last.derived.clone(),
+    };
+    eprintln!(
+        "{preset}{overrides}: {} ({} of 6 planted), entropy fell {:.1}% of ln 2",
+        found.derived,
+        found.planted,
+        100.0 * found.entropy_fall
+    );
+    found
+}
+
+fn assert_learns(preset: &str) {
+    let found = search(preset, "");
+    assert!(
+        found.learned(),
+        "{preset}: derived {} ({} of 6 planted), entropy fell {:.1}% of ln 2",
+        found.derived,
+        found.planted,
+        100.0 * found.entropy_fall
+    );
+}
+
+#[test]
+fn fbnet_finds_the_planted_conv_chain() {
+    assert_learns("fbnet");
+}
+
+#[test]
+fn squeezenas_finds_the_planted_conv_chain() {
+    assert_learns("squeezenas");
+}
+
+#[test]
+fn without_architecture_steps_the_planted_chain_is_not_found() {
+    let found = search("fbnet", ", theta_optimizer = { lr = 0.0 }");
+    assert!(
+        !found.learned(),
+        "frozen theta passed the check: {} ({} planted)",
+        found.derived,
+        found.planted
+    );
+    assert!(found.entropy_fall.abs() < 1e-12, "frozen theta moved");
+}
+
+#[test]
+#[ignore = "open (#22): GDAS's one-op straight-through gradient is scale-only, removed by BN"]
+fn gdas_finds_the_planted_conv_chain() {
+    assert_learns("gdas");
+}
+
+#[test]
+#[ignore = "open (#22): DARTS keeps skip on some layers and its entropy falls 5-11% here"]
+fn darts_finds_the_planted_conv_chain() {
+    assert_learns("darts");
+}
