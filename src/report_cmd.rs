@@ -192,7 +192,12 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         let title = format!("nasarena report: {}", args.runs_dir.display());
         write(
             &out.join("index.html"),
-            &format::html::render(&title, &summary, &figures),
+            &format::html::render(
+                &title,
+                &summary,
+                &figures,
+                &target.as_deref().into_iter().collect::<Vec<_>>(),
+            ),
         )?;
         eprintln!(
             "wrote table.md, table.csv, table.tex, summary.json, {} plot file(s) and index.html to {}",

@@ -40,6 +40,26 @@ pub fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Markdown text as HTML: escaped, with `code` spans.
+fn inline(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        // An unpaired backtick: show the text as it is.
+        return escape(s);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", escape(p))
+            } else {
+                escape(p)
+            }
+        })
+        .collect()
+}
+
 fn cells(line: &str) -> Vec<&str> {
     let inner = line.trim().trim_start_matches('|').trim_end_matches('|');
     inner.split('|').map(str::trim).collect()
@@ -66,7 +86,7 @@ fn table(out: &mut String, rows: &[&str]) {
         let tag = if k == 0 { "th" } else { "td" };
         out.push_str("<tr>");
         for (i, c) in cells(row).iter().enumerate() {
-            let _ = write!(out, "<{tag}{}>{}</{tag}>", class(i), escape(c));
+            let _ = write!(out, "<{tag}{}>{}</{tag}>", class(i), inline(c));
         }
         out.push_str("</tr>\n");
     }
@@ -111,9 +131,9 @@ fn convert(out: &mut String, md: &str) {
                 out.push_str("<ul>\n");
                 in_list = true;
             }
-            let _ = writeln!(out, "<li>{}</li>", escape(item));
+            let _ = writeln!(out, "<li>{}</li>", inline(item));
         } else if !line.trim().is_empty() {
-            let _ = writeln!(out, "<p class=\"caption\">{}</p>", escape(line));
+            let _ = writeln!(out, "<p class=\"caption\">{}</p>", inline(line));
         }
         i += 1;
     }
@@ -123,9 +143,10 @@ fn convert(out: &mut String, md: &str) {
 }
 
 /// The page: `title` as heading, every space's table, caption and figures
-/// (`figs`: the SVG figures `report` wrote), then the unfinished and
-/// unreadable runs.
-pub fn render(title: &str, s: &Summary, figs: &[Figure]) -> String {
+/// (`figs`: the SVG figures `report` wrote), then `extra` (further
+/// Markdown sections of the report, e.g. cost-to-target), then the
+/// unfinished and unreadable runs.
+pub fn render(title: &str, s: &Summary, figs: &[Figure], extra: &[&str]) -> String {
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{t}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{t}</h1>\n",
         t = escape(title)
@@ -141,6 +162,9 @@ pub fn render(title: &str, s: &Summary, figs: &[Figure]) -> String {
         convert(&mut out, &markdown::render(&part(vec![t.clone()])));
         figures(&mut out, &t.space, figs);
     }
+    for md in extra {
+        convert(&mut out, md);
+    }
     let rest = Summary {
         spaces: Vec::new(),
         ..s.clone()
@@ -148,4 +172,35 @@ pub fn render(title: &str, s: &Summary, figs: &[Figure]) -> String {
     convert(&mut out, &markdown::render(&rest));
     out.push_str("</body>\n</html>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_tables_lists_and_code_become_escaped_html() {
+        let md = "### cell (C=4)\n\n| strategy | acc |\n|---|---:|\n| a<b | `1` |\n\nSee `never` & more.\n\n- x.jsonl:3: torn\n";
+        let mut out = String::new();
+        convert(&mut out, md);
+        assert!(out.contains("<h2>cell (C=4)</h2>"), "{out}");
+        assert!(
+            out.contains("<th>strategy</th><th class=\"r\">acc</th>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<td>a&lt;b</td><td class=\"r\"><code>1</code></td>"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("---"),
+            "the separator row is not a row: {out}"
+        );
+        assert!(out.contains("See <code>never</code> &amp; more."), "{out}");
+        assert!(
+            out.contains("<ul>\n<li>x.jsonl:3: torn</li>\n</ul>"),
+            "{out}"
+        );
+        assert_eq!(inline("a ` b"), "a ` b", "an unpaired backtick stays");
+    }
 }
