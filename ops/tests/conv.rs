@@ -52,6 +52,9 @@ const CASES: &[Case] = &[
     (2, 4, 5, 6, 6, 1, 1, 0, 1, 1),
     (21, 5, 2, 2, 7, 1, 1, 0, 1, 1),
     (70, 6, 1, 1, 9, 1, 1, 0, 1, 1),
+    // dense 1x1 on 72 positions: two whole panels read in place, the
+    // partial third copied
+    (2, 5, 8, 9, 7, 1, 1, 0, 1, 1),
     // dense (groups 1) with a spatial kernel: the im2col + GEMM path, with
     // the NAS-Bench-201 3x3 shape, stride 2, dilation 2, no padding, more
     // padding than the kernel needs, and a strided 1x1 (the cell's

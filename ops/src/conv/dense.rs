@@ -43,7 +43,7 @@ use rayon::prelude::*;
 use super::geom::ConvGeom;
 use super::shifted::{self, Shifted};
 use super::unfold::{patch_len, Unfold};
-use crate::matmul::{dot_accumulate, panel_product, PackedA, PanelOut, NR};
+use crate::matmul::{dot_accumulate, panel_product, strided_product, PackedA, PanelOut, NR};
 use crate::scratch::with_scratch;
 use crate::simd::write_once;
 
@@ -191,11 +191,41 @@ fn forward_one(
     col_panels: &mut [f32],
 ) {
     let (k, p) = (patch_len(unfold.geom()), unfold.geom().out_plane());
+    if is_identity_unfold(unfold.geom()) {
+        return pointwise_forward_one(w, (k, p), x, y, col_panels);
+    }
     unfold.gather(x, col_panels);
     for blocks in w.block_runs() {
         for ((col0, width), panel) in panels(p).zip(col_panels.chunks_exact(k * NR)) {
             let out = PanelOut::uninit(y, p, col0, width);
             panel_product(w, blocks.clone(), panel, out, false);
+        }
+    }
+}
+
+/// The forward of one sample of a pointwise convolution (`col_i` is the
+/// input): whole panels read the input's channel rows in place; a panel
+/// that ends past the plane (the last one, when `p` is not a multiple of
+/// [`NR`]) would read past the sample in its last row, so it is copied
+/// into `panel` first.
+fn pointwise_forward_one(
+    w: &PackedA,
+    (k, p): (usize, usize),
+    x: &[f32],
+    y: &mut [MaybeUninit<f32>],
+    panel: &mut [f32],
+) {
+    for blocks in w.block_runs() {
+        for (col0, width) in panels(p) {
+            let out = PanelOut::uninit(y, p, col0, width);
+            if col0 + NR <= p {
+                strided_product(w, blocks.clone(), (x, p), col0, out, false);
+                continue;
+            }
+            for (row, channel) in panel.chunks_exact_mut(NR).zip(x.chunks_exact(p)) {
+                row[..width].copy_from_slice(&channel[col0..col0 + width]);
+            }
+            panel_product(w, blocks.clone(), &panel[..k * NR], out, false);
         }
     }
 }
@@ -265,6 +295,9 @@ fn fold_back_one(
     dcol_panels: &mut [f32],
 ) {
     let (k, p) = (patch_len(unfold.geom()), unfold.geom().out_plane());
+    if is_identity_unfold(unfold.geom()) {
+        return pointwise_input_grad_one(w_t, p, gy, gx, gy_panel);
+    }
     for ((p0, width), dcol_panel) in panels(p).zip(dcol_panels.chunks_exact_mut(k * NR)) {
         for (dst, src) in gy_panel.chunks_exact_mut(NR).zip(gy.chunks_exact(p)) {
             dst[..width].copy_from_slice(&src[p0..p0 + width]);
@@ -273,6 +306,30 @@ fn fold_back_one(
         panel_product(w_t, 0..w_t.blocks(), gy_panel, out, false);
     }
     unfold.scatter(dcol_panels, gx);
+}
+
+/// The input gradient of one sample of a pointwise convolution: `Wᵀ ·
+/// dy` straight into `gx` (its patch matrix is the input itself, so there
+/// is nothing to fold), whole panels of `dy` read in place and the last,
+/// partial one copied into `gy_panel` (see [`pointwise_forward_one`]).
+fn pointwise_input_grad_one(
+    w_t: &PackedA,
+    p: usize,
+    gy: &[f32],
+    gx: &mut [f32],
+    gy_panel: &mut [f32],
+) {
+    for (col0, width) in panels(p) {
+        let out = PanelOut::new(gx, p, col0, width);
+        if col0 + NR <= p {
+            strided_product(w_t, 0..w_t.blocks(), (gy, p), col0, out, false);
+            continue;
+        }
+        for (dst, src) in gy_panel.chunks_exact_mut(NR).zip(gy.chunks_exact(p)) {
+            dst[..width].copy_from_slice(&src[col0..col0 + width]);
+        }
+        panel_product(w_t, 0..w_t.blocks(), gy_panel, out, false);
+    }
 }
 
 /// Samples summed into one partial weight gradient. Fixed, not derived

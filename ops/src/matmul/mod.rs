@@ -201,6 +201,26 @@ pub(crate) fn panel_product(
     product_with(a, blocks, b, out, accumulate)
 }
 
+/// [`panel_product`] with the right operand read in place from a row-major
+/// matrix whose rows are `stride` apart: row `k` is `data[k * stride +
+/// col..][..NR]` (a pointwise convolution's input, channel by channel).
+/// Every row read must lie inside `data`, all [`NR`] values of it.
+pub(crate) fn strided_product(
+    a: &PackedA,
+    blocks: Range<usize>,
+    (data, stride): (&[f32], usize),
+    col: usize,
+    out: PanelOut,
+    accumulate: bool,
+) {
+    let b = RightOperand {
+        data,
+        starts: Strided(stride),
+        col,
+    };
+    product_with(a, blocks, b, out, accumulate)
+}
+
 /// [`panel_product`] with a right operand read in place: its row `k` is
 /// `data[starts[k] + col..][..NR]`, so a stride-1 convolution multiplies
 /// the kernel taps' shifted views of one padded image without unfolding it

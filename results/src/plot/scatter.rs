@@ -145,9 +145,17 @@ pub(crate) fn scatter(space: &str, rows: &BTreeMap<String, Vec<&RunData>>) -> Op
     };
     let items = vec![
         line(RGBColor(150, 150, 150), &evaluated, Mark::Square),
-        line(charts::color(0), "its Pareto front (panel colour)", Mark::Line),
+        line(
+            charts::color(0),
+            "its Pareto front (panel colour)",
+            Mark::Line,
+        ),
         line(BLACK, "all strategies' front", Mark::Line),
-        line(charts::color(0), "its recommended (panel colour)", Mark::Triangle),
+        line(
+            charts::color(0),
+            "its recommended (panel colour)",
+            Mark::Triangle,
+        ),
     ];
     Some(Scatter {
         title: format!("{space}: validation accuracy (%) vs MMACs (batch 1)"),
