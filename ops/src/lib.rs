@@ -19,6 +19,7 @@ mod bn;
 mod conv;
 mod error;
 mod isa;
+mod layout;
 mod matmul;
 mod operand;
 mod pool;

@@ -10,11 +10,10 @@
 //! and the output is laid back out. Every channel's sums add its elements
 //! one by one in f64 in row order, whatever the thread count.
 
-use std::borrow::Cow;
-
 use rayon::prelude::*;
 
 use super::kernels::GradCoefs;
+use crate::layout::{channels_first, channels_last};
 use crate::simd::WIDTH;
 
 /// Channels per task: each task walks all rows over its block.
@@ -23,38 +22,6 @@ const BLOCK: usize = 64;
 /// Whether a plane of `plane` positions runs here.
 pub fn applies(plane: usize) -> bool {
     plane < WIDTH
-}
-
-/// `(n, c, p)` to rows of channels `(n * p, c)`; 1x1 planes already are.
-fn channels_last(src: &[f32], c: usize, p: usize) -> Cow<'_, [f32]> {
-    if p == 1 {
-        return Cow::Borrowed(src);
-    }
-    let mut out = vec![0.0f32; src.len()];
-    for (dst, src) in out.chunks_exact_mut(c * p).zip(src.chunks_exact(c * p)) {
-        for (ch, plane) in src.chunks_exact(p).enumerate() {
-            for (pos, &v) in plane.iter().enumerate() {
-                dst[pos * c + ch] = v;
-            }
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// Rows of channels back to `(n, c, p)`.
-fn channels_first(src: Vec<f32>, c: usize, p: usize) -> Vec<f32> {
-    if p == 1 {
-        return src;
-    }
-    let mut out = vec![0.0f32; src.len()];
-    for (dst, src) in out.chunks_exact_mut(c * p).zip(src.chunks_exact(c * p)) {
-        for (pos, row) in src.chunks_exact(c).enumerate() {
-            for (ch, &v) in row.iter().enumerate() {
-                dst[ch * p + pos] = v;
-            }
-        }
-    }
-    out
 }
 
 /// Per-channel sums `Σ f(row, ch)` in f64, channel blocks in parallel,
@@ -186,19 +153,4 @@ pub(super) fn backward(
     });
     let sums = k.iter().map(|(sums, _)| *sums).collect();
     (sums, channels_first(gx, c, p))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn layouts_round_trip() {
-        let x: Vec<f32> = (0..2 * 3 * 4).map(|v| v as f32).collect();
-        let last = channels_last(&x, 3, 4);
-        // Sample 1, position 2, channel 1.
-        assert_eq!(last[12 + 2 * 3 + 1], x[12 + 4 + 2]);
-        assert_eq!(channels_first(last.into_owned(), 3, 4), x);
-        assert!(matches!(channels_last(&x, 4, 1), Cow::Borrowed(_)));
-    }
 }

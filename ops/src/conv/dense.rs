@@ -474,7 +474,7 @@ fn outer_product_over_positions(
 }
 
 /// Adds the partial gradients in their (task) order.
-fn sum_in_order(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
+pub(super) fn sum_in_order(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
     let mut parts = partials.into_iter();
     let mut total = parts.next().unwrap_or_else(|| vec![0.0; len]);
     for part in parts {

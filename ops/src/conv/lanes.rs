@@ -15,7 +15,7 @@ pub const LANES: usize = 8;
 
 /// `a * b + c`, fused when the caller is compiled for FMA.
 #[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+pub(super) fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA {
         a.mul_add(b, c)
     } else {

@@ -14,7 +14,10 @@
 //! gradient sums fixed runs of samples and adds the partial sums in order,
 //! so no result depends on the thread count.
 
+use super::dense::sum_in_order;
 use super::geom::ConvGeom;
+use super::lanes::madd;
+use crate::layout::{channels_first, channels_last};
 use rayon::prelude::*;
 
 /// The largest input plane handled here (4x4).
@@ -28,16 +31,6 @@ const SAMPLES_PER_PARTIAL: usize = 8;
 /// input channel, on a plane of at most [`MAX_PLANE`] positions.
 pub fn applies(g: &ConvGeom) -> bool {
     g.groups == g.c_in && g.c_out == g.c_in && g.in_plane() <= MAX_PLANE && g.out_plane() > 0
-}
-
-/// `a * b + c`, fused when the caller is compiled for FMA.
-#[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
 }
 
 /// `acc[..] += a[..] * b[..]`.
@@ -70,47 +63,6 @@ fn reaches(g: &ConvGeom) -> Vec<Vec<(usize, usize)>> {
         }
     }
     all
-}
-
-/// `(n, c, p)` to `(n, p, c)`.
-fn channels_last(src: &[f32], c: usize, p: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; src.len()];
-    out.par_chunks_mut((c * p).max(1))
-        .zip(src.par_chunks((c * p).max(1)))
-        .for_each(|(dst, src)| {
-            for (ch, plane) in src.chunks_exact(p).enumerate() {
-                for (pos, &v) in plane.iter().enumerate() {
-                    dst[pos * c + ch] = v;
-                }
-            }
-        });
-    out
-}
-
-/// `(n, p, c)` to `(n, c, p)`.
-fn channels_first(src: &[f32], c: usize, p: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; src.len()];
-    out.par_chunks_mut((c * p).max(1))
-        .zip(src.par_chunks((c * p).max(1)))
-        .for_each(|(dst, src)| {
-            for (pos, row) in src.chunks_exact(c).enumerate() {
-                for (ch, &v) in row.iter().enumerate() {
-                    dst[ch * p + pos] = v;
-                }
-            }
-        });
-    out
-}
-
-/// The weight `(c, 1, kh, kw)` as one row of channels per tap.
-fn taps_major(w: &[f32], c: usize, taps: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; w.len()];
-    for (ch, row) in w.chunks_exact(taps).enumerate() {
-        for (t, &v) in row.iter().enumerate() {
-            out[t * c + ch] = v;
-        }
-    }
-    out
 }
 
 /// Samples per task: enough work to outweigh scheduling.
@@ -175,14 +127,15 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
     let (c, reach) = (g.c_in, reaches(g));
     let (x, w) = (
         channels_last(x, c, g.in_plane()),
-        taps_major(w, c, g.k_h * g.k_w),
+        // The weight `(c, 1, kh, kw)` as one row of channels per tap.
+        channels_last(w, c, g.k_h * g.k_w),
     );
     let mut y = vec![0.0f32; g.n * g.out_plane() * c];
     y.par_chunks_mut(g.out_plane() * c)
         .zip(x.par_chunks(g.in_plane() * c))
         .with_min_len(samples_per_task(g))
         .for_each(|(y_n, x_n)| forward_sample(&reach, c, x_n, &w, y_n));
-    channels_first(&y, c, g.out_plane())
+    channels_first(y, c, g.out_plane())
 }
 
 /// Input gradient, shaped like the input.
@@ -190,14 +143,15 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
     let (c, reach) = (g.c_in, reaches(g));
     let (gy, w) = (
         channels_last(gy, c, g.out_plane()),
-        taps_major(w, c, g.k_h * g.k_w),
+        // The weight `(c, 1, kh, kw)` as one row of channels per tap.
+        channels_last(w, c, g.k_h * g.k_w),
     );
     let mut gx = vec![0.0f32; g.n * g.in_plane() * c];
     gx.par_chunks_mut(g.in_plane() * c)
         .zip(gy.par_chunks(g.out_plane() * c))
         .with_min_len(samples_per_task(g))
         .for_each(|(gx_n, gy_n)| input_grad_sample(&reach, c, gy_n, &w, gx_n));
-    channels_first(&gx, c, g.in_plane())
+    channels_first(gx, c, g.in_plane())
 }
 
 /// Weight gradient `Σ_batch gy ⋆ x`, shaped like the weight.
@@ -217,20 +171,8 @@ pub fn backward_weight(g: &ConvGeom, x: &[f32], gy: &[f32]) -> Vec<f32> {
             gw
         })
         .collect();
-    let mut sum = vec![0.0f32; taps * c];
-    for partial in &partials {
-        for (s, &v) in sum.iter_mut().zip(partial) {
-            *s += v;
-        }
-    }
-    // Taps-major back to the weight's (c, 1, kh, kw).
-    let mut gw = vec![0.0f32; taps * c];
-    for (t, row) in sum.chunks_exact(c).enumerate() {
-        for (ch, &v) in row.iter().enumerate() {
-            gw[ch * taps + t] = v;
-        }
-    }
-    gw
+    // Summed in sample order, then taps-major back to `(c, 1, kh, kw)`.
+    channels_first(sum_in_order(partials, taps * c), c, taps)
 }
 
 #[cfg(test)]
@@ -252,14 +194,5 @@ mod tests {
         // top-left 2x2 of the input.
         let g = ConvGeom::new("t", &[1, 2, 3, 3], &[2, 1, 3, 3], 2, 1, 1, 2).expect("geom");
         assert_eq!(reaches(&g)[0], vec![(0, 4), (1, 5), (3, 7), (4, 8)]);
-    }
-
-    #[test]
-    fn layouts_round_trip() {
-        let x: Vec<f32> = (0..2 * 3 * 4).map(|v| v as f32).collect();
-        let last = channels_last(&x, 3, 4);
-        // Sample 1, position 2, channel 1.
-        assert_eq!(last[12 + 2 * 3 + 1], x[12 + 4 + 2]);
-        assert_eq!(channels_first(&last, 3, 4), x);
     }
 }
