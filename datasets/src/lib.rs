@@ -7,6 +7,8 @@
 //! * A Fashion-MNIST subset compiled in ([`bundled`]), Debian's
 //!   Fashion-MNIST found automatically, a data folder for the rest
 //!   ([`load_named`], [`list_available`]).
+//! * Downsampled variants `NAME@S` ([`downsample`]), as NAS-Bench-201's
+//!   ImageNet16-120.
 //! * Seeded, stratified train/validation splits and normalisation
 //!   statistics ([`split()`]), augmentation ([`Augment`]) and batching into
 //!   reusable f32 buffers ([`Batcher`]).
@@ -19,6 +21,7 @@ pub mod bundled;
 pub mod check;
 pub mod cifar;
 mod dataset;
+pub mod downsample;
 mod error;
 pub mod folder;
 pub mod idx;

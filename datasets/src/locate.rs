@@ -85,7 +85,13 @@ pub fn locate(name: &str, data_dir: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// Loads the training and test sets of a named dataset.
+/// `NAME@S` (e.g. `fashion-mnist@14`) loads `NAME` and downsamples every
+/// image to `S x S` ([`crate::downsample`]).
 pub fn load_named(name: &str, data_dir: Option<&Path>) -> Result<TrainTest> {
+    if let Some(parsed) = crate::downsample::parse(name) {
+        let (base, size) = parsed?;
+        return crate::downsample::downsample_pair(load_named(base, data_dir)?, size);
+    }
     if name == bundled::NAME {
         return bundled::fashion_mnist_subset();
     }

@@ -76,8 +76,39 @@ fn random_archs(s: &CellSpace, n: u64) -> Vec<Arch> {
 
 #[test]
 fn built_network_matches_analytic_params_and_macs() {
-    let s = space(&["C=4", "N=2", "input=3x8x12", "classes=5"]);
-    for arch in random_archs(&s, 6) {
+    for reduction in ["reduction=resnet", "reduction=shortcut"] {
+        check_counted_costs(&space(&[
+            "C=4",
+            "N=2",
+            "input=3x8x12",
+            "classes=5",
+            reduction,
+        ]));
+    }
+}
+
+#[test]
+fn shortcut_reduction_drops_the_residual_convs() {
+    let resnet = space(&["C=4", "N=1", "input=1x16x16"]);
+    let shortcut = space(&["C=4", "N=1", "input=1x16x16", "reduction=shortcut"]);
+    let arch = resnet
+        .parse("|skip_connect~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|")
+        .expect("parse");
+    let (r, s) = (
+        resnet.cost(&arch).expect("cost"),
+        shortcut.cost(&arch).expect("cost"),
+    );
+    // Two ResNet blocks (4->8 at 16x16 -> 8x8, 8->16 at 8x8 -> 4x4): the
+    // residual 3x3 convs and their BNs are what the shortcut form drops.
+    let residual_params =
+        (4 * 8 * 9 + 8 * 8 * 9 + 2 * 2 * 8) + (8 * 16 * 9 + 16 * 16 * 9 + 2 * 2 * 16);
+    assert_eq!(r.params - s.params, residual_params);
+    let residual_macs = (4 * 8 * 9 + 8 * 8 * 9) * 64 + (8 * 16 * 9 + 16 * 16 * 9) * 16;
+    assert_eq!(r.macs - s.macs, residual_macs);
+}
+
+fn check_counted_costs(s: &CellSpace) {
+    for arch in random_archs(s, 6) {
         let varmap = VarMap::new();
         let vb = SeededInit::var_builder(&varmap, Seed(3), &Device::Cpu);
         let counter = MacCounter::new();
@@ -120,7 +151,8 @@ fn options_are_checked() {
     };
     assert!(bad(&["input=3x30x30"]).contains("divisible by 4"));
     assert!(bad(&["C=0"]).contains("`C`"));
-    assert!(bad(&["depth=3"]).contains("accepted: C, N, input, classes, ops"));
+    assert!(bad(&["depth=3"]).contains("accepted: C, N, input, classes, ops, reduction"));
+    assert!(bad(&["reduction=pool"]).contains("expected `resnet` or `shortcut`, got `pool`"));
 }
 
 #[test]

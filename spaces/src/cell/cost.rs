@@ -5,7 +5,12 @@
 //!
 //! The reduction block is NAS-Bench-201's `ResNetBasicblock` at stride 2:
 //! ReLU-conv3x3(s2)-BN, ReLU-conv3x3-BN, plus a shortcut of 2x2 average
-//! pooling (stride 2) and a 1x1 conv without BN. In a cell every non-`none`
+//! pooling (stride 2) and a 1x1 conv without BN. With `reduction=shortcut`
+//! (a nasarena option, not in NAS-Bench-201) the block is that shortcut
+//! alone, so the cells hold every nonlinearity of the network but the last
+//! ReLU: on an easy dataset such as Fashion-MNIST the two residual 3x3 convs
+//! of each ResNet block otherwise carry the network whatever the cell is
+//! (see `data/tables/README.md`). In a cell every non-`none`
 //! edge runs, as in NAS-Bench-201's network, even when its result cannot
 //! reach the output; so the count is what the built network computes.
 //!
@@ -30,6 +35,35 @@ pub struct Skeleton {
     pub cells: usize,
     /// Output classes.
     pub classes: usize,
+    /// The block between stages.
+    pub reduction: ReductionKind,
+}
+
+/// The block between stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReductionKind {
+    /// NAS-Bench-201's `ResNetBasicblock` at stride 2.
+    #[default]
+    Resnet,
+    /// Only its shortcut: 2x2 average pooling and a 1x1 conv.
+    Shortcut,
+}
+
+impl ReductionKind {
+    /// The option value.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReductionKind::Resnet => "resnet",
+            ReductionKind::Shortcut => "shortcut",
+        }
+    }
+
+    /// Parses the option value.
+    pub fn parse(value: &str) -> Option<Self> {
+        [ReductionKind::Resnet, ReductionKind::Shortcut]
+            .into_iter()
+            .find(|k| k.name() == value)
+    }
 }
 
 /// One stage's channels and spatial size.
@@ -157,15 +191,18 @@ impl Skeleton {
         for (k, pair) in stages.windows(2).enumerate() {
             let (from, to) = (pair[0], pair[1]);
             let (a, b, s) = reduction_specs(from.channels, to.channels);
-            let macs = a.macs(from.h, from.w) + b.macs(to.h, to.w) + s.macs(to.h, to.w);
-            let params = a.params() + b.params() + s.params() + 2 * batch_norm_params(to.channels);
-            weights += a.weight_params() + b.weight_params() + s.weight_params();
-            layers.push(part(
-                &format!("reduce{}", k + 1),
-                "resnet_basic_s2",
-                macs,
-                params,
-            ));
+            let (mut macs, mut params) = (s.macs(to.h, to.w), s.params());
+            weights += s.weight_params();
+            if self.reduction == ReductionKind::Resnet {
+                macs += a.macs(from.h, from.w) + b.macs(to.h, to.w);
+                params += a.params() + b.params() + 2 * batch_norm_params(to.channels);
+                weights += a.weight_params() + b.weight_params();
+            }
+            let candidate = match self.reduction {
+                ReductionKind::Resnet => "resnet_basic_s2",
+                ReductionKind::Shortcut => "avgpool2+conv1x1",
+            };
+            layers.push(part(&format!("reduce{}", k + 1), candidate, macs, params));
         }
         let last = stages[2].channels;
         layers.push(part(

@@ -9,7 +9,9 @@
 //! `N` (cells per stage, default 5), `input` (`CxHxW`, H and W divisible
 //! by 4, default 3x32x32), `classes` (default 10), `ops` (a comma-separated
 //! subset of the five ops for a reduced space, see [`op_subset`]; default
-//! all five).
+//! all five), `reduction` (`resnet`, NAS-Bench-201's ResNet block, the
+//! default; or `shortcut`, its pooling-and-1x1 shortcut alone, see
+//! [`cost`]).
 
 pub mod canonical;
 pub mod cost;
@@ -24,14 +26,14 @@ pub(crate) use network::EdgeOp;
 use crate::geometry::MacCounter;
 use crate::{CostReport, Error, Network, Realize, Result, SpaceEntry, SpaceOptions};
 use candle_nn::VarBuilder;
-use cost::Skeleton;
+use cost::{ReductionKind, Skeleton};
 use nasarena_core::{check_ranges, Arch, Decision, SearchSpace};
 
 /// The registry entry.
 pub const ENTRY: SpaceEntry = SpaceEntry {
     name: "cell",
     summary: "NAS-Bench-201 cell (6 edges x 5 ops) on the 3-stage ResNet-like skeleton",
-    options: &["C", "N", "input", "classes", "ops"],
+    options: &["C", "N", "input", "classes", "ops", "reduction"],
 };
 
 /// The NAS-Bench-201 search space.
@@ -77,6 +79,14 @@ impl CellSpace {
             Some(v) => op_subset::OpSubset::parse(&v)?,
             None => op_subset::OpSubset::full(),
         };
+        let reduction = match options.take("reduction") {
+            None => ReductionKind::default(),
+            Some(v) => ReductionKind::parse(&v).ok_or_else(|| Error::Option {
+                space: "cell".into(),
+                key: "reduction".into(),
+                reason: format!("expected `resnet` or `shortcut`, got `{v}`"),
+            })?,
+        };
         options.finish(ENTRY.options)?;
         if input[1] % 4 != 0 || input[2] % 4 != 0 {
             return Err(Error::Option {
@@ -94,6 +104,7 @@ impl CellSpace {
                 channels,
                 cells,
                 classes,
+                reduction,
             },
             ops,
         ))

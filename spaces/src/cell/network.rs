@@ -2,7 +2,7 @@
 //! the skeleton of [`super::cost`] with one cell per position, every cell
 //! sharing the searched genotype.
 
-use super::cost::{op_conv, reduction_specs, Skeleton};
+use super::cost::{op_conv, reduction_specs, ReductionKind, Skeleton};
 use super::genotype::{EDGES, OPS};
 use crate::describe::{Graph, Node};
 use crate::geometry::MacCounter;
@@ -133,43 +133,58 @@ pub(super) fn node_value(terms: &[Tensor], x: &Tensor) -> Result<Tensor> {
     }
 }
 
-/// NAS-Bench-201's `ResNetBasicblock` at stride 2.
+/// NAS-Bench-201's `ResNetBasicblock` at stride 2, or its shortcut alone
+/// ([`ReductionKind::Shortcut`]).
 #[derive(Clone, Debug)]
 pub(super) struct Reduction {
-    conv_a: ConvBn,
-    conv_b: ConvBn,
+    /// The residual branch (ReLU-conv3x3(s2)-BN, ReLU-conv3x3-BN), absent
+    /// for a shortcut-only reduction.
+    residual: Option<(ConvBn, ConvBn)>,
     shortcut: crate::layers::Conv,
 }
 
 impl Reduction {
     pub(super) fn new(
+        kind: ReductionKind,
         c_in: usize,
         c_out: usize,
         vb: VarBuilder,
         mac: Option<&MacCounter>,
     ) -> Result<Self> {
         let (a, b, s) = reduction_specs(c_in, c_out);
+        let residual = match kind {
+            ReductionKind::Resnet => Some((
+                ConvBn::new(a, vb.pp("conv_a"), mac)?,
+                ConvBn::new(b, vb.pp("conv_b"), mac)?,
+            )),
+            ReductionKind::Shortcut => None,
+        };
         Ok(Reduction {
-            conv_a: ConvBn::new(a, vb.pp("conv_a"), mac)?,
-            conv_b: ConvBn::new(b, vb.pp("conv_b"), mac)?,
+            residual,
             shortcut: crate::layers::Conv::new(s, vb.pp("shortcut"), mac)?,
         })
     }
 
     fn describe(&self, g: &mut Graph, x: usize) -> usize {
-        let r = g.relu(x);
-        let a = self.conv_a.describe(g, r);
-        let r = g.relu(a);
-        let b = self.conv_b.describe(g, r);
         let p = g.push(Node::AvgPool2 { x });
         let s = self.shortcut.describe(g, p);
+        let Some((conv_a, conv_b)) = &self.residual else {
+            return s;
+        };
+        let r = g.relu(x);
+        let a = conv_a.describe(g, r);
+        let r = g.relu(a);
+        let b = conv_b.describe(g, r);
         g.add(vec![b, s])
     }
 
     pub(super) fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let y = self.conv_a.relu_forward_t(x, train)?;
-        let y = self.conv_b.relu_forward_t(&y, train)?;
         let s = self.shortcut.forward(&x.avg_pool2d(2)?)?;
+        let Some((conv_a, conv_b)) = &self.residual else {
+            return Ok(s);
+        };
+        let y = conv_a.relu_forward_t(x, train)?;
+        let y = conv_b.relu_forward_t(&y, train)?;
         nasarena_ops::add_n(&[y, s])
     }
 }
@@ -206,7 +221,7 @@ impl CellNetwork {
             if s > 0 {
                 let vb = vb.pp(format!("cells.{}", blocks.len()));
                 let prev = stages[s - 1].channels;
-                let reduction = Reduction::new(prev, stage.channels, vb, mac)?;
+                let reduction = Reduction::new(skeleton.reduction, prev, stage.channels, vb, mac)?;
                 blocks.push(Block::Reduction(Box::new(reduction)));
             }
             for _ in 0..skeleton.cells {

@@ -96,7 +96,13 @@ impl CellSupernet {
         for (s, stage) in stages.iter().enumerate() {
             if s > 0 {
                 let vb = vb.pp(format!("cells.{}", blocks.len()));
-                let reduction = Reduction::new(stages[s - 1].channels, stage.channels, vb, mac)?;
+                let reduction = Reduction::new(
+                    skeleton.reduction,
+                    stages[s - 1].channels,
+                    stage.channels,
+                    vb,
+                    mac,
+                )?;
                 blocks.push(Block::Reduction(Box::new(reduction)));
             }
             for _ in 0..skeleton.cells {

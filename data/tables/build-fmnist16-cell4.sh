@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds data/tables/fmnist16-cell4-2ep.nastable, nasarena's ground-truth
+# Fashion-MNIST table (issue #23): every canonical cell of the NAS-Bench-201
+# space with ops {none, skip_connect, nor_conv_1x1, nor_conv_3x3}
+# (4^6 = 4,096 cells, 1,236 canonical classes) on the full Fashion-MNIST
+# from Debian's `dataset-fashion-mnist`, downsampled to 16x16
+# (`fashion-mnist@16`: padded to 32x32, 2x2 block means), C=8, N=1, with
+# shortcut-only reductions (`reduction=shortcut`, see data/tables/README.md).
+# Each cell trains once for 2 epochs on 20,000 stratified training images,
+# is validated on 3,000 held-out training images (5%) and tested on all
+# 10,000 official test images after every epoch.
+#
+# Two shard processes of one thread each run side by side (tiny networks
+# use two cores better as two processes than as one two-thread process).
+# Each shard's progress journal (`<shard>.journal`) is appended after every
+# cell, so a killed build loses at most the cell in training: run this
+# script again with `--resume` to continue. When both shards are complete
+# they are merged into the table.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+NASARENA=${NASARENA:-target/release/nasarena}
+OUT=data/tables/fmnist16-cell4-2ep
+SHARDS=2
+for i in $(seq 1 $SHARDS); do
+  "$NASARENA" tabulate build \
+    --space cell \
+    --opt C=8 --opt N=1 --opt input=1x16x16 --opt classes=10 \
+    --opt ops=none,skip_connect,nor_conv_1x1,nor_conv_3x3 \
+    --opt reduction=shortcut \
+    --dataset fashion-mnist@16 --val-fraction 0.05 --train-limit 20000 \
+    --schedule '{"epochs":2,"batch_size":64,"optimizer":{"lr":0.1,"momentum":0.9,"nesterov":true,"weight_decay":0.0005}}' \
+    --seeds 1 --seed 2026 --threads 1 \
+    --shard "$i/$SHARDS" --out "$OUT.shard$i.nastable" "$@" \
+    2> "$OUT.shard$i.log" &
+done
+wait
+"$NASARENA" tabulate merge --out "$OUT.nastable" $(seq -f "$OUT.shard%g.nastable" 1 $SHARDS)
