@@ -20,6 +20,7 @@ mod slurm_cmd;
 mod space_cmd;
 mod tabulate_build_cmd;
 mod tabulate_cmd;
+mod tabulate_rank_cmd;
 mod version;
 
 /// Compare neural architecture search strategies fairly: random search,

@@ -27,6 +27,10 @@ enum Action {
     Build(crate::tabulate_build_cmd::BuildArgs),
     /// Join the shards of a sharded build into one table.
     Merge(crate::tabulate_build_cmd::MergeArgs),
+    /// Check a built table's ranking: retrain a seeded random sample of
+    /// its non-degenerate architectures with a longer schedule and report
+    /// Spearman's and Kendall's rank correlation (resumable journal).
+    RankCheck(crate::tabulate_rank_cmd::RankCheckArgs),
     /// Convert a community table into a nasarena table file.
     Import {
         /// Source format: `nb201-csv` (NAS-Bench-201 accuracies per cell).
@@ -93,6 +97,7 @@ pub fn run(rest: &[String]) -> Result<()> {
             crate::tabulate_build_cmd::run_build(a, command)
         }
         Action::Merge(a) => crate::tabulate_build_cmd::run_merge(a),
+        Action::RankCheck(a) => crate::tabulate_rank_cmd::run(a),
         Action::Import {
             format,
             file,

@@ -12,7 +12,8 @@
 //! The file format is in [`format`], validation in [`reader`], the
 //! NAS-Bench-201 CSV importer in [`import_nb201`], the images a built
 //! table was trained on (for one-shot searches scored on it) in [`images`],
-//! test accuracies by genotype for reports in [`scores`].
+//! test accuracies by genotype for reports in [`scores`], the check that a
+//! built table ranks as a longer schedule does in [`rank_check`].
 
 mod assemble;
 pub mod build;
@@ -23,6 +24,7 @@ pub mod images;
 pub mod import_nb201;
 pub mod merge;
 mod nb201_csv;
+pub mod rank_check;
 pub mod reader;
 pub mod scores;
 pub mod shard;

@@ -1,0 +1,348 @@
+//! Is a built table's ranking faithful? `nasarena tabulate rank-check`
+//! retrains a seeded random sample of the table's non-degenerate
+//! architectures with a schedule `factor` times longer (same data split,
+//! another training seed) and reports Spearman's and Kendall's rank
+//! correlation between the table's final validation accuracy and the
+//! longer schedule's. NAS-Bench-201 (Dong & Yang 2020, Sec. 5) judges its
+//! short-schedule results the same way, by how well they rank
+//! architectures against the full schedule.
+//!
+//! Every retrained architecture is appended to a JSON-lines journal as
+//! soon as it finishes, so an interrupted check resumes where it stopped;
+//! the journal's first line pins the table (checksum) and the check's
+//! settings, and a resume with others is refused.
+
+use super::source::TableSource;
+use super::table_images;
+use crate::trainer::{train_recording, TestEval};
+use crate::{Error, Result};
+use candle_core::Device;
+use nasarena_core::Seed;
+use nasarena_spaces::{build_space, SpaceOptions};
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What a check does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RankCheckSettings {
+    /// The table's sha256.
+    pub table_sha256: String,
+    /// Architectures retrained.
+    pub cells: usize,
+    /// The longer schedule's epochs (and warm-up) over the table's.
+    pub factor: usize,
+    /// Seeds the sample and the retraining seeds.
+    pub seed: u64,
+    /// Architectures whose table validation accuracy is within this many
+    /// points (fraction) of chance are degenerate and not sampled.
+    pub chance_margin: f64,
+}
+
+/// One retrained architecture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckedArch {
+    /// Genotype string.
+    pub genotype: String,
+    /// The table entry's choices.
+    pub arch: Vec<u32>,
+    /// The table's validation accuracy at its last epoch.
+    pub table_val: f64,
+    /// The table's test accuracy at its last epoch.
+    pub table_test: f64,
+    /// Validation accuracy after the longer schedule.
+    pub long_val: f64,
+    /// Test accuracy after the longer schedule.
+    pub long_test: f64,
+    /// Device seconds of the longer schedule (training and validation).
+    pub device_seconds: f64,
+}
+
+/// The outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RankCheckSummary {
+    /// How it was run.
+    pub settings: RankCheckSettings,
+    /// The table's epochs and the longer schedule's.
+    pub epochs: [usize; 2],
+    /// Every retrained architecture, in sample order.
+    pub archs: Vec<CheckedArch>,
+    /// Spearman's rho, table validation vs longer-schedule validation.
+    pub spearman_val: f64,
+    /// Kendall's tau-b of the same pairs.
+    pub kendall_val: f64,
+    /// Spearman's rho, table test vs longer-schedule test accuracy.
+    pub spearman_test: f64,
+}
+
+/// Retrains the sample of `settings` (resuming from `journal`) and
+/// summarises it.
+pub fn rank_check(
+    source: &TableSource,
+    settings: &RankCheckSettings,
+    journal: &Path,
+    progress: bool,
+) -> Result<RankCheckSummary> {
+    let table = &source.table;
+    let h = table.header();
+    if settings.table_sha256 != table.checksum() {
+        return Err(bad_setting(
+            "table",
+            "the checksum does not match the table",
+        ));
+    }
+    if settings.factor < 2 || settings.cells < 3 {
+        return Err(bad_setting(
+            "--factor/--cells",
+            "the longer schedule needs a factor of at least 2, and a rank correlation at least 3 architectures",
+        ));
+    }
+    let space = build_space(
+        &h.space,
+        SpaceOptions::from_pairs(&h.space, h.space_options.clone()),
+    )?;
+    let data = table_images(source)?;
+    let last = h.fidelities.len() - 1;
+    let sample = sample(source, settings)?;
+    let mut schedule = h.settings.schedule.clone();
+    schedule.epochs *= settings.factor;
+    schedule.warmup_epochs *= settings.factor;
+    let (mut file, mut done) = open_journal(journal, settings)?;
+    for (k, &i) in sample.iter().enumerate().skip(done.len()) {
+        let t0 = Instant::now();
+        let arch = table.arch(i);
+        let seed = Seed(settings.seed).derive("rank-check-train", k as u64);
+        let report = train_recording(
+            space.as_ref(),
+            &arch,
+            &data,
+            &schedule,
+            seed,
+            &Device::Cpu,
+            TestEval::AtEnd,
+        )?;
+        let values = table.values(i, 0, last);
+        let end = report.epochs.last();
+        let checked = CheckedArch {
+            genotype: space.format(&arch),
+            arch: arch.choices().to_vec(),
+            table_val: values.val_accuracy,
+            table_test: values.test_accuracy,
+            long_val: end.map_or(f64::NAN, |e| e.val_accuracy),
+            long_test: report.test.map_or(f64::NAN, |t| t.accuracy),
+            device_seconds: report.epochs.iter().map(|e| e.device_seconds).sum(),
+        };
+        append(&mut file, journal, &checked)?;
+        if progress {
+            eprintln!(
+                "[{}/{}] {}: table val {:.1}%, {}-epoch val {:.1}% test {:.1}% ({:.0} s)",
+                k + 1,
+                sample.len(),
+                checked.genotype,
+                100.0 * checked.table_val,
+                schedule.epochs,
+                100.0 * checked.long_val,
+                100.0 * checked.long_test,
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        done.push(checked);
+    }
+    let pairs =
+        |f: fn(&CheckedArch) -> (f64, f64)| -> (Vec<f64>, Vec<f64>) { done.iter().map(f).unzip() };
+    let (tv, lv) = pairs(|c| (c.table_val, c.long_val));
+    let (tt, lt) = pairs(|c| (c.table_test, c.long_test));
+    Ok(RankCheckSummary {
+        settings: settings.clone(),
+        epochs: [h.settings.schedule.epochs, schedule.epochs],
+        spearman_val: spearman(&tv, &lv),
+        kendall_val: kendall_tau_b(&tv, &lv),
+        spearman_test: spearman(&tt, &lt),
+        archs: done,
+    })
+}
+
+fn bad_setting(setting: &str, reason: &str) -> Error {
+    Error::BadSetting {
+        setting: setting.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The table entries to retrain: canonical entries whose validation
+/// accuracy is above chance by the margin, shuffled by the seed.
+fn sample(source: &TableSource, settings: &RankCheckSettings) -> Result<Vec<usize>> {
+    let table = &source.table;
+    let last = table.header().fidelities.len() - 1;
+    let space = build_space(
+        &table.header().space,
+        SpaceOptions::from_pairs(&table.header().space, table.header().space_options.clone()),
+    )?;
+    let chance = 1.0 / space.classes() as f64;
+    let mut pool: Vec<usize> = (0..table.len())
+        .filter(|&i| table.canonical_of(i) == i)
+        .filter(|&i| table.values(i, 0, last).val_accuracy > chance + settings.chance_margin)
+        .collect();
+    if pool.len() < settings.cells {
+        return Err(Error::Table {
+            path: source.path.clone(),
+            reason: format!(
+                "only {} non-degenerate architectures to sample {} from",
+                pool.len(),
+                settings.cells
+            ),
+        });
+    }
+    pool.shuffle(&mut Seed(settings.seed).derive("rank-check-sample", 0).rng());
+    pool.truncate(settings.cells);
+    Ok(pool)
+}
+
+/// Opens (or starts) the journal and returns what it holds.
+fn open_journal(
+    path: &Path,
+    settings: &RankCheckSettings,
+) -> Result<(std::fs::File, Vec<CheckedArch>)> {
+    let io = |e: std::io::Error| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let corrupt = |line: usize, what: String| Error::JournalMismatch {
+        path: path.to_path_buf(),
+        reason: format!("line {line}: {what}"),
+    };
+    let mut done = Vec::new();
+    if path.exists() {
+        let reader = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.map_err(io)?;
+            if n == 0 {
+                let head: RankCheckSettings = serde_json::from_str(&line)
+                    .map_err(|e| corrupt(1, format!("not a rank-check header: {e}")))?;
+                if &head != settings {
+                    return Err(corrupt(
+                        1,
+                        format!("it was started with other settings ({line}); use another --journal or the same settings"),
+                    ));
+                }
+            } else if !line.trim().is_empty() {
+                done.push(
+                    serde_json::from_str(&line).map_err(|e| {
+                        corrupt(n + 1, format!("not a retrained architecture: {e}"))
+                    })?,
+                );
+            }
+        }
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        return Ok((file, done));
+    }
+    let mut file = std::fs::File::create(path).map_err(io)?;
+    let head = serde_json::to_string(settings).map_err(|e| corrupt(1, e.to_string()))?;
+    writeln!(file, "{head}").map_err(io)?;
+    Ok((file, done))
+}
+
+fn append(file: &mut std::fs::File, path: &Path, checked: &CheckedArch) -> Result<()> {
+    let line = serde_json::to_string(checked).map_err(|e| Error::JournalMismatch {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    writeln!(file, "{line}")
+        .and_then(|_| file.sync_data())
+        .map_err(|e| Error::Io {
+            path: PathBuf::from(path),
+            source: e,
+        })
+}
+
+/// Average ranks (1-based), ties sharing the mean of their positions.
+fn ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut out = vec![0.0; values.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && values[order[end]] == values[order[start]] {
+            end += 1;
+        }
+        let mean = (start + end + 1) as f64 / 2.0;
+        for &i in &order[start..end] {
+            out[i] = mean;
+        }
+        start = end;
+    }
+    out
+}
+
+/// Spearman's rho: Pearson's correlation of the average ranks (NaN when
+/// either side is constant).
+pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    let (rx, ry) = (ranks(x), ranks(y));
+    let n = rx.len() as f64;
+    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in rx.iter().zip(&ry) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+/// Kendall's tau-b (ties on either side counted as in Kendall 1945).
+pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> f64 {
+    let (mut concordant, mut discordant, mut ties_x, mut ties_y) = (0f64, 0f64, 0f64, 0f64);
+    for i in 0..x.len() {
+        for j in i + 1..x.len() {
+            let (dx, dy) = (x[i] - x[j], y[i] - y[j]);
+            match (dx == 0.0, dy == 0.0) {
+                (true, true) => {}
+                (true, false) => ties_x += 1.0,
+                (false, true) => ties_y += 1.0,
+                _ if (dx > 0.0) == (dy > 0.0) => concordant += 1.0,
+                _ => discordant += 1.0,
+            }
+        }
+    }
+    let n_x = concordant + discordant + ties_x;
+    let n_y = concordant + discordant + ties_y;
+    (concordant - discordant) / (n_x * n_y).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_share_ties() {
+        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
+    }
+
+    #[test]
+    fn spearman_matches_hand_computed_values() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert!((spearman(&x, &[10.0, 20.0, 30.0, 40.0, 50.0]) - 1.0).abs() < 1e-12);
+        assert!((spearman(&x, &[5.0, 4.0, 3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+        // d = (0, 0, 1, -1, 0): rho = 1 - 6 * 2 / (5 * 24) = 0.9.
+        assert!((spearman(&x, &[1.0, 2.0, 4.0, 3.0, 5.0]) - 0.9).abs() < 1e-12);
+        assert!(spearman(&x, &[1.0; 5]).is_nan());
+    }
+
+    #[test]
+    fn kendall_matches_hand_computed_values() {
+        // One discordant pair of ten: (9 - 1) / 10.
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let tau = kendall_tau_b(&x, &[1.0, 2.0, 4.0, 3.0, 5.0]);
+        assert!((tau - 0.8).abs() < 1e-12);
+        // A tie in y: 9 concordant of 9 untied-in-y pairs, tau-b = 9 / sqrt(10 * 9).
+        let tau = kendall_tau_b(&x, &[1.0, 2.0, 3.0, 3.0, 5.0]);
+        assert!((tau - 9.0 / 90f64.sqrt()).abs() < 1e-12);
+    }
+}
