@@ -261,6 +261,7 @@ fn info(path: &Path) -> Result<()> {
             100.0 * hi
         );
     }
+    print_quality(&t)?;
     println!(
         "schedule   {}",
         serde_json::to_string(&h.settings.schedule)?
@@ -269,6 +270,59 @@ fn info(path: &Path) -> Result<()> {
     println!("costs      {}", h.cost_note);
     for (k, v) in &h.provenance {
         println!("provenance {k}: {v}");
+    }
+    Ok(())
+}
+
+/// What makes a table useful as ground truth: the spread of its
+/// non-degenerate entries (validation accuracy more than 2 points above
+/// chance at the last epoch; the rest cannot carry a signal from input to
+/// output) and how well validation ranks test accuracy.
+fn print_quality(t: &Table) -> Result<()> {
+    let h = t.header();
+    let space = nasarena_spaces::build_space(
+        &h.space,
+        nasarena_spaces::SpaceOptions::from_pairs(&h.space, h.space_options.clone()),
+    )?;
+    let chance = 1.0 / space.classes() as f64;
+    let last = h.fidelities.len() - 1;
+    let mean_over_seeds = |i: usize, f: fn(&nasarena_harness::tabular::EpochValues) -> f64| {
+        (0..h.seeds).map(|s| f(&t.values(i, s, last))).sum::<f64>() / h.seeds as f64
+    };
+    let canonical: Vec<(f64, f64)> = (0..t.len())
+        .filter(|&i| t.canonical_of(i) == i)
+        .map(|i| {
+            (
+                mean_over_seeds(i, |v| v.val_accuracy),
+                mean_over_seeds(i, |v| v.test_accuracy),
+            )
+        })
+        .filter(|(v, t)| v.is_finite() && t.is_finite())
+        .collect();
+    let alive: Vec<f64> = canonical
+        .iter()
+        .filter(|(v, _)| *v > chance + 0.02)
+        .map(|&(_, t)| t)
+        .collect();
+    if let (Some(lo), Some(hi)) = (
+        alive.iter().copied().reduce(f64::min),
+        alive.iter().copied().reduce(f64::max),
+    ) {
+        println!(
+            "spread     {} of {} canonical entries non-degenerate (val > chance + 2 points): test {:.2}% to {:.2}%, {:.2} points",
+            alive.len(),
+            canonical.len(),
+            100.0 * lo,
+            100.0 * hi,
+            100.0 * (hi - lo)
+        );
+    }
+    let (val, test): (Vec<f64>, Vec<f64>) = canonical.into_iter().unzip();
+    if val.len() >= 3 {
+        println!(
+            "ranking    Spearman rho of validation and test accuracy over canonical entries: {:.3}",
+            nasarena_harness::tabular::rank_check::spearman(&val, &test)
+        );
     }
     Ok(())
 }
