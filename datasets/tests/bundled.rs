@@ -121,3 +121,39 @@ fn bundled_pipeline_split_normalise_batch() {
     let mut b = Batcher::new(&s.train, &s.norm, aug, Seed(4)).unwrap();
     assert_eq!(b.next_batch().unwrap().shape, [256, 1, 28, 28]);
 }
+
+#[test]
+fn bundled_16x16_files_match_their_documented_checksums() {
+    let readme = include_str!("../data/fashion-mnist-16/README.md");
+    for (name, gz, raw_sha) in bundled::FILES_16 {
+        let raw = io::decode_maybe_gzip(gz, name).unwrap();
+        assert_eq!(hex(&raw), raw_sha, "{name}: decompressed content changed");
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("{name} missing from the README table"));
+        assert!(
+            row.contains(&hex(gz)) && row.contains(raw_sha),
+            "{name}: {row}"
+        );
+    }
+    let tt = bundled::fashion_mnist_16().unwrap();
+    assert_eq!((tt.train.len(), tt.test.len()), (60_000, 10_000));
+    assert_eq!(tt.train.shape(), nasarena_datasets::Shape::new(1, 16, 16));
+    assert_eq!(tt.test.class_counts(), vec![1000; 10]);
+}
+
+/// Where Debian's package is installed (CI installs it), the compiled-in
+/// 16x16 copy is exactly `fashion-mnist@16` made from it.
+#[test]
+fn bundled_16x16_is_the_downsampled_package() {
+    if nasarena_datasets::locate::locate("fashion-mnist", None).is_none() {
+        eprintln!("dataset-fashion-mnist not installed; comparison skipped");
+        return;
+    }
+    let made = nasarena_datasets::load_named("fashion-mnist@16", None).unwrap();
+    let copy = bundled::fashion_mnist_16().unwrap();
+    assert_eq!(made.train.checksum(), copy.train.checksum());
+    assert_eq!(made.test.checksum(), copy.test.checksum());
+    assert_eq!(made.train.pixels(), copy.train.pixels());
+}
