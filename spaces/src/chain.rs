@@ -17,7 +17,12 @@
 //! Ops (`ops=`, default all four): `skip_connect`, `nor_conv_1x1`,
 //! `nor_conv_3x3` (ReLU -> conv -> BN, as in the cell) and `avg_pool_3x3`.
 //! `none` is refused: a zero layer disconnects the classifier from the
-//! input. Other options: `layers` (default 6), `channels` (default 16),
+//! input. `residual=true` makes every layer `x + op(x)` (a supernet adds
+//! `x` once to the mixed ops): with one op per layer, GDAS's
+//! straight-through estimator otherwise only scales a layer's whole
+//! output, which the next BN removes, so its architecture gradient
+//! vanishes on a plain chain (in NAS-Bench-201's cell, edges into one node
+//! are summed, which keeps it). Other options: `layers` (default 6), `channels` (default 16),
 //! `input` (default 1x28x28), `classes` (default 10). Genotype: the op
 //! names in layer order, comma-separated (the fbnet syntax).
 
@@ -35,7 +40,7 @@ use candle_nn::VarBuilder;
 use nasarena_core::{Arch, Decision, SearchSpace};
 
 /// Option keys the space accepts.
-pub const OPTIONS: &[&str] = &["layers", "channels", "ops", "input", "classes"];
+pub const OPTIONS: &[&str] = &["layers", "channels", "ops", "input", "classes", "residual"];
 
 /// The registry entry.
 pub const ENTRY: SpaceEntry = SpaceEntry {
@@ -52,19 +57,37 @@ pub const CHAIN_OPS: [&str; 4] = [
     "avg_pool_3x3",
 ];
 
-/// One searched layer: a NAS-Bench-201 op that always has an output.
+/// One searched layer: a NAS-Bench-201 op that always has an output,
+/// alone or as the branch of a residual layer (`x + op(x)`).
 #[derive(Clone, Debug)]
-pub struct ChainLayer(EdgeOp);
+pub struct ChainLayer {
+    op: EdgeOp,
+    residual: bool,
+}
 
 impl SearchedLayer for ChainLayer {
     fn forward_t(&self, x: &Tensor, train: bool) -> candle_core::Result<Tensor> {
-        self.0
-            .forward_t(x, train)?
-            .ok_or_else(|| candle_core::Error::Msg("chain layer: `none` op".into()))
+        let y = self.branch_t(x, train)?;
+        if self.residual {
+            x + y
+        } else {
+            Ok(y)
+        }
     }
 
     fn describe(&self, g: &mut Graph, x: usize) -> Option<usize> {
-        self.0.describe(g, x)
+        let y = self.op.describe(g, x)?;
+        Some(if self.residual { g.add(vec![x, y]) } else { y })
+    }
+
+    fn residual(&self) -> bool {
+        self.residual
+    }
+
+    fn branch_t(&self, x: &Tensor, train: bool) -> candle_core::Result<Tensor> {
+        self.op
+            .forward_t(x, train)?
+            .ok_or_else(|| candle_core::Error::Msg("chain layer: `none` op".into()))
     }
 }
 
@@ -77,6 +100,7 @@ pub struct ChainSpace {
     channels: usize,
     input: [usize; 3],
     classes: usize,
+    residual: bool,
 }
 
 impl ChainSpace {
@@ -86,6 +110,17 @@ impl ChainSpace {
         let channels = options.take_usize("channels", 16)?;
         let input = options.take_shape("input", [1, 28, 28])?;
         let classes = options.take_usize("classes", 10)?;
+        let residual = match options.take("residual").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(Error::Option {
+                    space: ENTRY.name.into(),
+                    key: "residual".into(),
+                    reason: format!("expected `true` or `false`, got `{other}`"),
+                })
+            }
+        };
         let ops = match options.take("ops") {
             Some(text) => parse_ops(&text)?,
             None => CHAIN_OPS.iter().map(|&name| op_index(name)).collect(),
@@ -108,6 +143,7 @@ impl ChainSpace {
             channels,
             input,
             classes,
+            residual,
         })
     }
 
@@ -152,7 +188,10 @@ impl ChainSpace {
         vb: VarBuilder,
         counter: Option<&MacCounter>,
     ) -> candle_core::Result<ChainLayer> {
-        Ok(ChainLayer(EdgeOp::new(op, self.channels, vb, counter)?))
+        Ok(ChainLayer {
+            op: EdgeOp::new(op, self.channels, vb, counter)?,
+            residual: self.residual,
+        })
     }
 
     /// `(macs, params, weight params)` of op `op` in one layer.
@@ -403,5 +442,65 @@ mod tests {
             .forward_mixed(&x, &[w.clone(), w.clone(), w], false)
             .expect("forward");
         assert_eq!(logits.dims(), [2, 10]);
+    }
+
+    /// With one-hot weights (soft and hard), the residual supernet
+    /// computes the stand-alone residual chain of that choice (whose
+    /// weights it is given), `x + op(x)` per layer, and a `skip_connect`
+    /// layer doubles its input.
+    #[test]
+    fn residual_supernet_with_one_hot_weights_is_the_residual_chain() {
+        let s = space(&[
+            "layers=2",
+            "channels=4",
+            "ops=skip_connect,nor_conv_3x3",
+            "residual=true",
+        ])
+        .expect("space");
+        let x = Tensor::arange(0f32, 2.0 * 784.0, &Device::Cpu)
+            .and_then(|t| t.reshape((2, 1, 28, 28)))
+            .and_then(|t| t.affine(1e-3, -0.5))
+            .expect("x");
+        let vm = candle_nn::VarMap::new();
+        let supernet = s
+            .build_supernet(SeededInit::var_builder(&vm, Seed(4), &Device::Cpu))
+            .expect("supernet");
+        // The stand-alone chain `nor_conv_3x3,skip_connect` with the
+        // supernet's weights: layer 0 reads `layers.0.nor_conv_3x3.*`.
+        let standalone_vm = candle_nn::VarMap::new();
+        let arch = s.parse("nor_conv_3x3,skip_connect").expect("parse");
+        let net = s
+            .build(
+                &arch,
+                SeededInit::var_builder(&standalone_vm, Seed(9), &Device::Cpu),
+            )
+            .expect("network");
+        let from = vm.data().lock().expect("lock");
+        for (name, var) in standalone_vm.data().lock().expect("lock").iter() {
+            let source = name.replace("layers.0.", "layers.0.nor_conv_3x3.");
+            var.set(
+                from.get(&source)
+                    .unwrap_or_else(|| panic!("{source}"))
+                    .as_tensor(),
+            )
+            .expect("copy");
+        }
+        drop(from);
+        let want = net.forward_t(&x, true).expect("network forward");
+        let conv = Tensor::new(&[[0f32, 1.0], [0.0, 1.0]], &Device::Cpu).expect("w");
+        let skip = Tensor::new(&[[1f32, 0.0], [1.0, 0.0]], &Device::Cpu).expect("w");
+        for hard in [false, true] {
+            let got = supernet
+                .forward_mixed(&x, &[conv.clone(), skip.clone()], hard)
+                .expect("supernet forward");
+            let diff = (&got - &want)
+                .and_then(|d| d.abs())
+                .and_then(|d| d.max_all())
+                .and_then(|d| d.to_scalar::<f32>())
+                .expect("diff");
+            assert!(diff < 1e-5, "hard={hard}: differs by {diff}");
+        }
+        let err = space(&["residual=yes"]).unwrap_err().to_string();
+        assert!(err.contains("`true` or `false`, got `yes`"), "{err}");
     }
 }

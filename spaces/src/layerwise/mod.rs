@@ -29,6 +29,19 @@ pub trait SearchedLayer: Send + Sync + std::fmt::Debug {
     /// Appends the layer reading node `x` to a description; `None` where
     /// the description format cannot express the layer.
     fn describe(&self, g: &mut Graph, x: usize) -> Option<usize>;
+
+    /// True for a residual layer, one that computes `x + branch(x)`: a
+    /// supernet then mixes the candidates' branches and adds `x` once, so
+    /// a one-op straight-through estimator (GDAS) scales the branch, not
+    /// the whole stream.
+    fn residual(&self) -> bool {
+        false
+    }
+
+    /// The branch of a residual layer; the whole layer otherwise.
+    fn branch_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward_t(x, train)
+    }
 }
 
 /// The fixed parts around the searched layers.

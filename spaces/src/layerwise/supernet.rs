@@ -71,10 +71,15 @@ impl<L: SearchedLayer> Supernet for LayerwiseSupernet<L> {
         for (i, (candidates, weights)) in self.layers.iter().zip(mixing).enumerate() {
             check_mixing(i, weights, candidates.len(), batch)?;
             let input = x;
-            x = mix(weights, hard, |o| {
-                candidates[o].forward_t(&input, true).map(Some)
+            let mixed = mix(weights, hard, |o| {
+                candidates[o].branch_t(&input, true).map(Some)
             })?
             .ok_or_else(|| candle_core::Error::Msg(format!("layer {i}: nothing selected")))?;
+            x = if candidates[0].residual() {
+                (input + mixed)?
+            } else {
+                mixed
+            };
         }
         self.ends.classify(&x, true)
     }
