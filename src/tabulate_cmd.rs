@@ -321,7 +321,7 @@ fn print_quality(t: &Table) -> Result<()> {
     if val.len() >= 3 {
         println!(
             "ranking    Spearman rho of validation and test accuracy over canonical entries: {:.3}",
-            nasarena_harness::tabular::rank_check::spearman(&val, &test)
+            nasarena_results::stats::spearman(&val, &test)
         );
     }
     Ok(())

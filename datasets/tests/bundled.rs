@@ -14,7 +14,14 @@ fn hex(bytes: &[u8]) -> String {
 #[test]
 fn bundled_files_match_their_documented_checksums() {
     let readme = include_str!("../data/fashion-mnist-subset/README.md");
-    for (name, gz, raw_sha) in bundled::FILES {
+    assert_files_match_readme(&bundled::FILES, readme);
+    assert!(readme.contains("Copyright (c) 2017 Zalando SE"));
+}
+
+/// Each compiled-in file decompresses to its pinned content, and the
+/// README table lists both checksums on the file's row.
+fn assert_files_match_readme(files: &[(&str, &[u8], &str)], readme: &str) {
+    for &(name, gz, raw_sha) in files {
         let raw = io::decode_maybe_gzip(gz, name).unwrap();
         assert_eq!(hex(&raw), raw_sha, "{name}: decompressed content changed");
         // The README table lists both checksums on the file's row.
@@ -31,7 +38,6 @@ fn bundled_files_match_their_documented_checksums() {
             "{name}: content sha256 differs from README"
         );
     }
-    assert!(readme.contains("Copyright (c) 2017 Zalando SE"));
 }
 
 #[test]
@@ -125,18 +131,7 @@ fn bundled_pipeline_split_normalise_batch() {
 #[test]
 fn bundled_16x16_files_match_their_documented_checksums() {
     let readme = include_str!("../data/fashion-mnist-16/README.md");
-    for (name, gz, raw_sha) in bundled::FILES_16 {
-        let raw = io::decode_maybe_gzip(gz, name).unwrap();
-        assert_eq!(hex(&raw), raw_sha, "{name}: decompressed content changed");
-        let row = readme
-            .lines()
-            .find(|l| l.starts_with(&format!("| {name} |")))
-            .unwrap_or_else(|| panic!("{name} missing from the README table"));
-        assert!(
-            row.contains(&hex(gz)) && row.contains(raw_sha),
-            "{name}: {row}"
-        );
-    }
+    assert_files_match_readme(&bundled::FILES_16, readme);
     let tt = bundled::fashion_mnist_16().unwrap();
     assert_eq!((tt.train.len(), tt.test.len()), (60_000, 10_000));
     assert_eq!(tt.train.shape(), nasarena_datasets::Shape::new(1, 16, 16));

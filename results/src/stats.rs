@@ -8,6 +8,8 @@
 //!   midranks for ties.
 //! - Holm's step-down correction for multiple comparisons (Holm 1979).
 //! - Vargha-Delaney A effect size (Vargha & Delaney 2000).
+//! - Rank correlations: Spearman's rho (midranks) and Kendall's tau-b
+//!   (Kendall 1945), e.g. for how faithfully a table ranks architectures.
 //!
 //! Small samples get exact p-values: the permutation distribution of the
 //! rank statistic conditional on the observed ties, counted by dynamic
@@ -347,4 +349,70 @@ pub fn a_magnitude(a: f64) -> &'static str {
 pub fn descending_ranks(xs: &[f64]) -> Vec<f64> {
     let neg: Vec<f64> = xs.iter().map(|x| -x).collect();
     midranks(&neg).0
+}
+
+/// Spearman's rho: Pearson's correlation of the average ranks (NaN when
+/// either side is constant).
+pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    let (rx, ry) = (midranks(x).0, midranks(y).0);
+    let n = rx.len() as f64;
+    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in rx.iter().zip(&ry) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+/// Kendall's tau-b (ties on either side counted as in Kendall 1945).
+pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> f64 {
+    let (mut concordant, mut discordant, mut ties_x, mut ties_y) = (0f64, 0f64, 0f64, 0f64);
+    for i in 0..x.len() {
+        for j in i + 1..x.len() {
+            let (dx, dy) = (x[i] - x[j], y[i] - y[j]);
+            match (dx == 0.0, dy == 0.0) {
+                (true, true) => {}
+                (true, false) => ties_x += 1.0,
+                (false, true) => ties_y += 1.0,
+                _ if (dx > 0.0) == (dy > 0.0) => concordant += 1.0,
+                _ => discordant += 1.0,
+            }
+        }
+    }
+    let n_x = concordant + discordant + ties_x;
+    let n_y = concordant + discordant + ties_y;
+    (concordant - discordant) / (n_x * n_y).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_share_ties() {
+        assert_eq!(midranks(&[3.0, 1.0, 3.0, 2.0]).0, vec![3.5, 1.0, 3.5, 2.0]);
+    }
+
+    #[test]
+    fn spearman_matches_hand_computed_values() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert!((spearman(&x, &[10.0, 20.0, 30.0, 40.0, 50.0]) - 1.0).abs() < 1e-12);
+        assert!((spearman(&x, &[5.0, 4.0, 3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+        // d = (0, 0, 1, -1, 0): rho = 1 - 6 * 2 / (5 * 24) = 0.9.
+        assert!((spearman(&x, &[1.0, 2.0, 4.0, 3.0, 5.0]) - 0.9).abs() < 1e-12);
+        assert!(spearman(&x, &[1.0; 5]).is_nan());
+    }
+
+    #[test]
+    fn kendall_matches_hand_computed_values() {
+        // One discordant pair of ten: (9 - 1) / 10.
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let tau = kendall_tau_b(&x, &[1.0, 2.0, 4.0, 3.0, 5.0]);
+        assert!((tau - 0.8).abs() < 1e-12);
+        // A tie in y: 9 concordant of 9 untied-in-y pairs, tau-b = 9 / sqrt(10 * 9).
+        let tau = kendall_tau_b(&x, &[1.0, 2.0, 3.0, 3.0, 5.0]);
+        assert!((tau - 9.0 / 90f64.sqrt()).abs() < 1e-12);
+    }
 }

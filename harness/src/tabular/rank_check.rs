@@ -18,6 +18,7 @@ use crate::trainer::{train_recording, TestEval};
 use crate::{Error, Result};
 use candle_core::Device;
 use nasarena_core::Seed;
+use nasarena_results::stats::{kendall_tau_b, spearman};
 use nasarena_spaces::{build_space, SpaceOptions};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -106,7 +107,7 @@ pub fn rank_check(
     )?;
     let data = table_images(source)?;
     let last = h.fidelities.len() - 1;
-    let sample = sample(source, settings)?;
+    let sample = sample(source, settings, space.classes())?;
     let mut schedule = h.settings.schedule.clone();
     schedule.epochs *= settings.factor;
     schedule.warmup_epochs *= settings.factor;
@@ -174,14 +175,14 @@ fn bad_setting(setting: &str, reason: &str) -> Error {
 
 /// The table entries to retrain: canonical entries whose validation
 /// accuracy is above chance by the margin, shuffled by the seed.
-fn sample(source: &TableSource, settings: &RankCheckSettings) -> Result<Vec<usize>> {
+fn sample(
+    source: &TableSource,
+    settings: &RankCheckSettings,
+    classes: usize,
+) -> Result<Vec<usize>> {
     let table = &source.table;
     let last = table.header().fidelities.len() - 1;
-    let space = build_space(
-        &table.header().space,
-        SpaceOptions::from_pairs(&table.header().space, table.header().space_options.clone()),
-    )?;
-    let chance = 1.0 / space.classes() as f64;
+    let chance = 1.0 / classes as f64;
     let mut pool: Vec<usize> = (0..table.len())
         .filter(|&i| table.canonical_of(i) == i)
         .filter(|&i| table.values(i, 0, last).val_accuracy > chance + settings.chance_margin)
@@ -259,90 +260,4 @@ fn append(file: &mut std::fs::File, path: &Path, checked: &CheckedArch) -> Resul
             path: PathBuf::from(path),
             source: e,
         })
-}
-
-/// Average ranks (1-based), ties sharing the mean of their positions.
-fn ranks(values: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    let mut out = vec![0.0; values.len()];
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start + 1;
-        while end < order.len() && values[order[end]] == values[order[start]] {
-            end += 1;
-        }
-        let mean = (start + end + 1) as f64 / 2.0;
-        for &i in &order[start..end] {
-            out[i] = mean;
-        }
-        start = end;
-    }
-    out
-}
-
-/// Spearman's rho: Pearson's correlation of the average ranks (NaN when
-/// either side is constant).
-pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    let (rx, ry) = (ranks(x), ranks(y));
-    let n = rx.len() as f64;
-    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in rx.iter().zip(&ry) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    sxy / (sxx * syy).sqrt()
-}
-
-/// Kendall's tau-b (ties on either side counted as in Kendall 1945).
-pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> f64 {
-    let (mut concordant, mut discordant, mut ties_x, mut ties_y) = (0f64, 0f64, 0f64, 0f64);
-    for i in 0..x.len() {
-        for j in i + 1..x.len() {
-            let (dx, dy) = (x[i] - x[j], y[i] - y[j]);
-            match (dx == 0.0, dy == 0.0) {
-                (true, true) => {}
-                (true, false) => ties_x += 1.0,
-                (false, true) => ties_y += 1.0,
-                _ if (dx > 0.0) == (dy > 0.0) => concordant += 1.0,
-                _ => discordant += 1.0,
-            }
-        }
-    }
-    let n_x = concordant + discordant + ties_x;
-    let n_y = concordant + discordant + ties_y;
-    (concordant - discordant) / (n_x * n_y).sqrt()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranks_share_ties() {
-        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
-    }
-
-    #[test]
-    fn spearman_matches_hand_computed_values() {
-        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
-        assert!((spearman(&x, &[10.0, 20.0, 30.0, 40.0, 50.0]) - 1.0).abs() < 1e-12);
-        assert!((spearman(&x, &[5.0, 4.0, 3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
-        // d = (0, 0, 1, -1, 0): rho = 1 - 6 * 2 / (5 * 24) = 0.9.
-        assert!((spearman(&x, &[1.0, 2.0, 4.0, 3.0, 5.0]) - 0.9).abs() < 1e-12);
-        assert!(spearman(&x, &[1.0; 5]).is_nan());
-    }
-
-    #[test]
-    fn kendall_matches_hand_computed_values() {
-        // One discordant pair of ten: (9 - 1) / 10.
-        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
-        let tau = kendall_tau_b(&x, &[1.0, 2.0, 4.0, 3.0, 5.0]);
-        assert!((tau - 0.8).abs() < 1e-12);
-        // A tie in y: 9 concordant of 9 untied-in-y pairs, tau-b = 9 / sqrt(10 * 9).
-        let tau = kendall_tau_b(&x, &[1.0, 2.0, 3.0, 3.0, 5.0]);
-        assert!((tau - 9.0 / 90f64.sqrt()).abs() < 1e-12);
-    }
 }
