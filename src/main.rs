@@ -86,7 +86,8 @@ struct RunArgs {
     #[arg(long, short)]
     quiet: bool,
     /// Runs to execute concurrently, each with cores/N threads; journals
-    /// are the same as with one job.
+    /// are the same as with one job. On a table, at least one per core
+    /// (one thread each, as tables are built).
     #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
     /// Run only this unit (0-based, as `--check` lists them), e.g. as one

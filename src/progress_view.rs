@@ -266,7 +266,14 @@ pub fn line(unit: &UnitLabel, event: &ProgressEvent, eta: Option<f64>) -> String
             "derived {arch} val {} (shared weights, best of {candidates})",
             percent(*val_accuracy)
         ),
-        ProgressEvent::Retraining { arch } => format!("final protocol retrains {arch}"),
+        ProgressEvent::Retraining {
+            arch,
+            looked_up: false,
+        } => format!("final protocol retrains {arch}"),
+        ProgressEvent::Retraining {
+            arch,
+            looked_up: true,
+        } => format!("final protocol looks {arch} up in the table"),
         ProgressEvent::Finished {
             arch,
             test_accuracy,
@@ -303,7 +310,12 @@ fn bar_message(event: &ProgressEvent, eta: Option<f64>) -> String {
         ProgressEvent::Derived { val_accuracy, .. } => {
             format!("derived, val {}", percent(*val_accuracy))
         }
-        ProgressEvent::Retraining { .. } => "final protocol (retraining)".into(),
+        ProgressEvent::Retraining {
+            looked_up: false, ..
+        } => "final protocol (retraining)".into(),
+        ProgressEvent::Retraining {
+            looked_up: true, ..
+        } => "final protocol (table lookup)".into(),
         ProgressEvent::Finished { .. } | ProgressEvent::Skipped => String::new(),
     }
 }
@@ -346,6 +358,22 @@ mod tests {
         assert_eq!(
             line(&label(1), &done, None),
             "[2/2] cell random seed 1: finished A test failed"
+        );
+    }
+
+    #[test]
+    fn the_final_protocol_line_says_whether_it_trains_or_looks_up() {
+        let event = |looked_up| ProgressEvent::Retraining {
+            arch: "A".into(),
+            looked_up,
+        };
+        assert_eq!(
+            line(&label(0), &event(false), None),
+            "[1/2] cell random seed 0: final protocol retrains A"
+        );
+        assert_eq!(
+            line(&label(0), &event(true), None),
+            "[1/2] cell random seed 0: final protocol looks A up in the table"
         );
     }
 

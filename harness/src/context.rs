@@ -271,6 +271,7 @@ impl<'a> UnitContext<'a> {
         if let Some(arch) = &searched.recommended {
             let retraining = ProgressEvent::Retraining {
                 arch: space.format(arch),
+                looked_up: !evaluator.final_test_retrains(),
             };
             self.opts.progress.event(&self.label, retraining);
             let _span = tracing::info_span!("final_protocol").entered();

@@ -95,10 +95,13 @@ pub enum ProgressEvent {
         /// Architectures scored to choose it.
         candidates: usize,
     },
-    /// The search is over; the final protocol retrains `arch`.
+    /// The search is over; the final protocol retrains `arch` (or looks
+    /// its result up in the table).
     Retraining {
         /// The architecture retrained (genotype string).
         arch: String,
+        /// True when the final protocol is a table lookup, not training.
+        looked_up: bool,
     },
     /// The final record was journaled.
     Finished {

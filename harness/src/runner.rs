@@ -30,8 +30,9 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<PathBuf>> {
         .table
         .as_ref()
         .map_or(1.0, |t| t.table.header().calibration_seconds.unwrap_or(1.0));
+    let jobs = plan.concurrent_runs(opts.jobs, units.len());
     let here = if units.iter().any(|u| plan.measured_here(u)) {
-        calibrate(&device)?
+        calibrate_with_threads(&device, jobs, plan.threads_per_run(jobs))?
     } else {
         recorded
     };
@@ -44,7 +45,6 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<PathBuf>> {
             here
         }
     };
-    let jobs = plan.concurrent_runs(opts.jobs, units.len());
     let run = |unit: &Unit| {
         let ctx = UnitContext::new(plan, unit, &device, calibration(unit), opts);
         run_unit(&ctx)
@@ -57,6 +57,26 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<PathBuf>> {
         run_concurrently(&units, jobs, plan.threads_per_run(jobs), &run)?;
     }
     Ok(units.iter().map(|u| u.journal.clone()).collect())
+}
+
+/// This machine's calibration with the threads each run will have: with
+/// several runs at once, each runs on its own pool of fewer threads, and a
+/// calibration taken on every core would make their seconds look cheaper
+/// than they are (a table built by one-thread shards is compared with
+/// one-thread supernets that way).
+fn calibrate_with_threads(
+    device: &candle_core::Device,
+    jobs: usize,
+    threads: usize,
+) -> Result<f64> {
+    if jobs == 1 {
+        return Ok(calibrate(device)?);
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Internal(format!("thread pool: {e}")))?;
+    Ok(pool.install(|| calibrate(device))?)
 }
 
 /// The calibration a resumed run's journal header recorded: a run keeps

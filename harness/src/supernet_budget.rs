@@ -94,19 +94,60 @@ pub fn epochs_for_samples(strategy: &dyn OneShotStrategy, limit: f64, sizes: Epo
     best
 }
 
-/// Epochs that fit in a device-time budget given the estimated seconds of
-/// one epoch and the seconds reserved for deriving the result.
+/// What a supernet epoch costs in seconds, as a timing probe measured it:
+/// a price per training image (weight and architecture steps cost alike:
+/// both run the supernet forward and backward) and a fixed part per epoch
+/// (scoring on the validation part). Warm-up epochs, which skip the
+/// architecture part, cost about half an epoch that trains both.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochTiming {
+    /// Seconds per training image.
+    pub per_train_sample: f64,
+    /// Seconds per epoch besides training.
+    pub per_epoch: f64,
+}
+
+impl EpochTiming {
+    /// Estimated seconds of epoch `epoch` of a `total`-epoch run.
+    pub fn seconds(
+        &self,
+        strategy: &dyn OneShotStrategy,
+        epoch: usize,
+        total: usize,
+        sizes: EpochSizes,
+    ) -> f64 {
+        self.per_train_sample * epoch_samples(strategy, epoch, total, sizes) as f64 + self.per_epoch
+    }
+}
+
+/// The largest number of epochs whose estimated seconds fit in what is
+/// left of a device-time budget after `spent_seconds` and the seconds
+/// reserved for deriving the result.
 pub fn epochs_for_time(
+    strategy: &dyn OneShotStrategy,
     budget: &Budget,
     spent_seconds: f64,
-    epoch_seconds: f64,
+    timing: EpochTiming,
+    sizes: EpochSizes,
     reserve_seconds: f64,
 ) -> usize {
     let left = seconds(budget) - spent_seconds - reserve_seconds;
-    if epoch_seconds <= 0.0 || left <= 0.0 {
+    let cheapest = timing.per_train_sample * sizes.weights as f64 + timing.per_epoch;
+    if cheapest <= 0.0 || left <= 0.0 {
         return 0;
     }
-    ((left / epoch_seconds).floor() as usize).min(MAX_EPOCHS)
+    let mut best = 0;
+    for total in 1..=MAX_EPOCHS {
+        let cost: f64 = (0..total)
+            .map(|e| timing.seconds(strategy, e, total, sizes))
+            .sum();
+        if cost <= left {
+            best = total;
+        } else if cheapest * total as f64 > left {
+            break;
+        }
+    }
+    best
 }
 
 /// A device-time budget's limit in seconds.
@@ -247,11 +288,33 @@ mod tests {
 
     #[test]
     fn time_budgets_keep_the_derivation_reserve() {
+        // DARTS at 800 images (640 weights + 160 architecture, batch 64:
+        // 10 weight steps, each followed by an architecture batch of 64):
+        // 640 images per warm-up epoch, 1,280 per epoch after it.
+        let s = strategy("darts");
+        let sizes = EpochSizes {
+            weights: 640,
+            arch: 160,
+            batch: 64,
+        };
+        let timing = EpochTiming {
+            per_train_sample: 0.01,
+            per_epoch: 1.6,
+        };
+        let cost = |total: usize| -> f64 {
+            (0..total)
+                .map(|e| timing.seconds(&*s, e, total, sizes))
+                .sum()
+        };
+        // 4 epochs (1 warm-up): 8 + 3 x 14.4 = 51.2 s; 5 epochs: 65.6 s.
+        assert!((cost(4) - 51.2).abs() < 1e-9, "{}", cost(4));
+        assert!((cost(5) - 65.6).abs() < 1e-9, "{}", cost(5));
         let budget = Budget::new(BudgetUnit::DeviceSeconds, 100.0).expect("budget");
-        assert_eq!(epochs_for_time(&budget, 10.0, 20.0, 5.0), 4);
-        assert_eq!(epochs_for_time(&budget, 10.0, 20.0, 15.0), 3);
-        assert_eq!(epochs_for_time(&budget, 99.0, 20.0, 5.0), 0);
-        let hours = Budget::new(BudgetUnit::DeviceHours, 0.01).expect("budget");
-        assert_eq!(epochs_for_time(&hours, 0.0, 6.0, 0.0), 6);
+        let fits = |spent, reserve| epochs_for_time(&*s, &budget, spent, timing, sizes, reserve);
+        assert_eq!(fits(30.0, 5.0), 4);
+        assert_eq!(fits(30.0, 4.0), 5);
+        assert_eq!(fits(99.0, 0.5), 0);
+        let hours = Budget::new(BudgetUnit::DeviceHours, 66.0 / 3600.0).expect("budget");
+        assert_eq!(epochs_for_time(&*s, &hours, 0.0, timing, sizes, 0.0), 5);
     }
 }

@@ -126,6 +126,10 @@ impl Evaluator for TableEvaluator<'_> {
         Ok((outcome, table_cost(t, i, s, f, schedule.epochs)))
     }
 
+    fn final_test_retrains(&self) -> bool {
+        false
+    }
+
     fn final_test(
         &self,
         space: &dyn Realize,

@@ -80,6 +80,12 @@ pub trait Evaluator: std::fmt::Debug {
         seed: Seed,
     ) -> Result<FinalTest>;
 
+    /// Whether [`Evaluator::final_test`] trains the network (false where
+    /// it looks the result up), so progress lines say what happens.
+    fn final_test_retrains(&self) -> bool {
+        true
+    }
+
     /// The repetition's images, when this evaluator trains on them (a
     /// one-shot search trains its supernet on the same splits).
     fn splits(&self) -> Option<&Splits> {

@@ -47,7 +47,7 @@ impl Search<'_, '_, '_> {
             let carried_seconds = carried.device_seconds;
             let record = self.one_epoch(ctx, std::mem::take(&mut carried), arch_steps)?;
             arch_steps = record.arch_steps;
-            measured.push(record.cost.device_seconds - carried_seconds);
+            measured.push((epoch, record.cost.device_seconds - carried_seconds));
             done += 1;
             let failed = record.failure.is_some();
             let manifest = Manifest {

@@ -6,7 +6,9 @@ use super::resume::Resume;
 use super::search::{run_epoch, score, weight_steps_per_epoch, SearchData, SupernetTrainer};
 use super::session::SearchCore;
 use crate::optim::Sgd;
-use crate::supernet_budget::{epoch_samples, epochs_for_samples, epochs_for_time, seconds_cost};
+use crate::supernet_budget::{
+    epoch_samples, epochs_for_samples, epochs_for_time, seconds_cost, EpochTiming,
+};
 use crate::{Error, Result};
 use candle_nn::VarMap;
 use nasarena_core::{BudgetUnit, EffectiveSchedule, OneShotStrategy, RunShape, StepContext};
@@ -14,6 +16,11 @@ use nasarena_datasets::Dataset;
 use nasarena_spaces::layers::trainable_vars;
 use nasarena_spaces::Supernet;
 use std::time::Instant;
+
+/// Weight batches the timing probe times (each followed by an architecture
+/// batch under per-step alternation): enough that one scheduler hiccup
+/// does not skew the plan (two batches misjudged epochs by 40% either way).
+const PROBE_WEIGHT_BATCHES: usize = 8;
 
 /// A throw-away supernet and strategy for timing a few steps before a
 /// device-time budget is divided into epochs.
@@ -30,8 +37,8 @@ pub struct Probe {
 pub struct EpochPlan {
     /// Epochs the run has.
     pub total: usize,
-    /// Estimated seconds of one epoch (time budgets).
-    pub epoch_seconds: f64,
+    /// Estimated seconds of an epoch (time budgets).
+    pub timing: EpochTiming,
     /// Seconds kept back for the derivation (time budgets).
     pub reserve_seconds: f64,
 }
@@ -50,15 +57,18 @@ impl SearchCore<'_, '_> {
         Ok(data.subset(&idx, data.name().to_string())?)
     }
 
-    /// Times a short epoch on the probe's copies; returns seconds per
-    /// training sample and per evaluation sample, and charges the probe.
+    /// Times a short epoch on the probe's copies (after an untimed step
+    /// that pays for first-use allocations); returns seconds per training
+    /// sample and per evaluation sample, and charges the whole probe.
     fn time_probe(&mut self, probe: &mut Probe) -> Result<(f64, f64)> {
+        let probe_started = Instant::now();
         let batch = self.trainer.schedule.batch_size;
         let (w, a, v) = (
-            Self::subset(self.data.weights, 2 * batch)?,
+            Self::subset(self.data.weights, PROBE_WEIGHT_BATCHES * batch)?,
             Self::subset(self.data.arch, batch)?,
-            Self::subset(self.data.val, batch)?,
+            Self::subset(self.data.val, 2 * batch)?,
         );
+        let first = Self::subset(self.data.weights, batch)?;
         let data = SearchData {
             weights: &w,
             arch: &a,
@@ -82,6 +92,18 @@ impl SearchCore<'_, '_> {
             step: 0,
             steps_per_epoch: weight_steps_per_epoch(&data, self.trainer.schedule),
         };
+        let warm_up = SearchData {
+            weights: &first,
+            ..data
+        };
+        run_epoch(
+            &mut trainer,
+            probe.strategy.as_mut(),
+            &warm_up,
+            ctx,
+            self.seed.derive("probe", 1),
+        )?;
+        self.trainer.device.synchronize()?;
         let started = Instant::now();
         let work = run_epoch(
             &mut trainer,
@@ -106,7 +128,7 @@ impl SearchCore<'_, '_> {
         self.trainer.device.synchronize()?;
         let eval_seconds = started.elapsed().as_secs_f64();
         self.meter
-            .charge(seconds_cost(train_seconds + eval_seconds));
+            .charge(seconds_cost(probe_started.elapsed().as_secs_f64()));
         Ok((
             train_seconds / work.train_samples.max(1) as f64,
             eval_seconds / v.len().max(1) as f64,
@@ -126,16 +148,22 @@ impl SearchCore<'_, '_> {
             self.data.arch.len(),
             self.data.val.len(),
         );
+        let sizes = self.data.sizes(self.trainer.schedule.batch_size);
         if let Some(total) = resumed.total_epochs {
-            let done = resumed.epochs_done.max(1) as f64;
+            // The epochs done so far price the rest.
+            let samples: u64 = (0..resumed.epochs_done as usize)
+                .map(|e| epoch_samples(&*self.strategy, e, total, sizes))
+                .sum();
             return Ok(EpochPlan {
                 total,
-                epoch_seconds: self.meter.spent().device_seconds / done,
+                timing: EpochTiming {
+                    per_train_sample: self.meter.spent().device_seconds / samples.max(1) as f64,
+                    per_epoch: 0.0,
+                },
                 reserve_seconds: 0.0,
             });
         }
         if !time_unit(budget.unit) {
-            let sizes = self.data.sizes(self.trainer.schedule.batch_size);
             let total = epochs_for_samples(&*self.strategy, budget.limit, sizes);
             if total == 0 {
                 return Err(Error::Budget(format!(
@@ -146,50 +174,64 @@ impl SearchCore<'_, '_> {
             }
             return Ok(EpochPlan {
                 total,
-                epoch_seconds: 0.0,
+                timing: EpochTiming {
+                    per_train_sample: 0.0,
+                    per_epoch: 0.0,
+                },
                 reserve_seconds: 0.0,
             });
         }
         let probe =
             probe.ok_or_else(|| Error::Internal("time budget without a timing probe".into()))?;
         let (per_train, per_eval) = self.time_probe(probe)?;
-        let sizes = self.data.sizes(self.trainer.schedule.batch_size);
-        let arch_samples = sizes.arch_samples(self.strategy.alternation());
-        let epoch_seconds = per_train * (w_len + arch_samples) as f64 + per_eval * v_len as f64;
+        // Each epoch scores the argmax and the mixture on the validation part.
+        let timing = EpochTiming {
+            per_train_sample: per_train,
+            per_epoch: 2.0 * per_eval * v_len as f64,
+        };
         let reserve_seconds =
             per_eval * v_len as f64 * (1 + self.strategy.derivation_samples()) as f64;
         let total = epochs_for_time(
+            &*self.strategy,
             &budget,
             self.meter.spent().device_seconds,
-            epoch_seconds,
+            timing,
+            sizes,
             reserve_seconds,
         );
         if total == 0 {
+            let epoch_seconds = timing.seconds(&*self.strategy, 0, 1, sizes);
             return Err(Error::Budget(format!(
                 "the device-time budget does not afford one supernet epoch (estimated {epoch_seconds:.1} s); raise budget.limit or lower dataset.train_limit"
             )));
         }
         Ok(EpochPlan {
             total,
-            epoch_seconds,
+            timing,
             reserve_seconds,
         })
     }
 
     /// The predicted cost of epoch `epoch` in the budget's unit: exact for
-    /// sample budgets, the mean measured epoch (and the derivation's
-    /// reserve) for time budgets.
-    pub fn predicted(&self, plan: &EpochPlan, epoch: usize, measured: &[f64]) -> f64 {
+    /// sample budgets; for time budgets the plan's estimate of that epoch,
+    /// corrected by how the epochs `measured` so far (epoch, seconds)
+    /// compared with their estimates, plus the derivation's reserve.
+    pub fn predicted(&self, plan: &EpochPlan, epoch: usize, measured: &[(usize, f64)]) -> f64 {
         let unit = self.unit();
+        let sizes = self.data.sizes(self.trainer.schedule.batch_size);
         if !time_unit(unit) {
-            let sizes = self.data.sizes(self.trainer.schedule.batch_size);
             return epoch_samples(&*self.strategy, epoch, plan.total, sizes) as f64;
         }
-        let seconds = if measured.is_empty() {
-            plan.epoch_seconds
+        let estimate = |e| plan.timing.seconds(&*self.strategy, e, plan.total, sizes);
+        let (actual, estimated) = measured
+            .iter()
+            .fold((0.0, 0.0), |(a, b), &(e, s)| (a + s, b + estimate(e)));
+        let correction = if estimated > 0.0 {
+            actual / estimated
         } else {
-            measured.iter().sum::<f64>() / measured.len() as f64
+            1.0
         };
+        let seconds = estimate(epoch) * correction;
         let reserve = plan.reserve_seconds;
         let secs = seconds + reserve;
         if unit == BudgetUnit::DeviceHours {

@@ -188,10 +188,14 @@ impl Plan {
     }
 
     /// How many of `selected` runs go at once when `requested` were asked
-    /// for: table replays take milliseconds, so one per core unless told
-    /// more; runs that train as requested.
+    /// for. On a table, one per core unless told more: replays take
+    /// milliseconds, and a supernet trained on a table's images must spend
+    /// its seconds as the table's build spent them (`tabulate build` runs
+    /// one-thread shards side by side, one per core), or a run with every
+    /// core would buy more training per second than the black-box runs it
+    /// is compared with. Runs that train without a table go as requested.
     pub fn concurrent_runs(&self, requested: usize, selected: usize) -> usize {
-        let wanted = if self.replays_only() {
+        let wanted = if self.table.is_some() {
             requested.max(available_cores())
         } else {
             requested
