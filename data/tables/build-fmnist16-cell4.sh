@@ -7,8 +7,13 @@
 # (`fashion-mnist@16`: padded to 32x32, 2x2 block means), C=8, N=1, with
 # shortcut-only reductions (`reduction=shortcut`, see data/tables/README.md).
 # Each cell trains once for 2 epochs on 20,000 stratified training images,
-# is validated on 3,000 held-out training images (5%) and tested on all
+# is validated on 12,000 held-out training images (20%) and tested on all
 # 10,000 official test images after every epoch.
+#
+# The first version of this table (fmnist16-cell4-2ep.nastable) validated
+# on 3,000 images (VAL_FRACTION=0.05 OUT=data/tables/fmnist16-cell4-2ep);
+# its rank check showed that split to be the noise floor of the ranking
+# (data/tables/README.md), hence the larger split.
 #
 # Two shard processes of one thread each run side by side (tiny networks
 # use two cores better as two processes than as one two-thread process).
@@ -19,7 +24,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NASARENA=${NASARENA:-target/release/nasarena}
-OUT=data/tables/fmnist16-cell4-2ep
+OUT=${OUT:-data/tables/fmnist16-cell4-2ep-val12k}
+VAL_FRACTION=${VAL_FRACTION:-0.2}
 SHARDS=2
 for i in $(seq 1 $SHARDS); do
   "$NASARENA" tabulate build \
@@ -27,7 +33,7 @@ for i in $(seq 1 $SHARDS); do
     --opt C=8 --opt N=1 --opt input=1x16x16 --opt classes=10 \
     --opt ops=none,skip_connect,nor_conv_1x1,nor_conv_3x3 \
     --opt reduction=shortcut \
-    --dataset fashion-mnist@16 --val-fraction 0.05 --train-limit 20000 \
+    --dataset fashion-mnist@16 --val-fraction "$VAL_FRACTION" --train-limit 20000 \
     --schedule '{"epochs":2,"batch_size":64,"optimizer":{"lr":0.1,"momentum":0.9,"nesterov":true,"weight_decay":0.0005}}' \
     --seeds 1 --seed 2026 --threads 1 \
     --shard "$i/$SHARDS" --out "$OUT.shard$i.nastable" "$@" \
