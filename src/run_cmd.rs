@@ -84,12 +84,12 @@ pub fn run(req: &RunRequest<'_>) -> Result<()> {
     let selected = plan.select(req.unit)?;
     if !req.quiet {
         eprintln!(
-            "experiment `{}`: {} runs ({} spaces x {} strategies x {} seeds), budget {} {} each",
+            "experiment `{}`: {} runs ({} spaces x {} strategies, {} seeds), budget {} {} each",
             plan.experiment.name,
             plan.units.len(),
             plan.experiment.space.len(),
             plan.experiment.strategy.len(),
-            plan.experiment.repeats,
+            seed_counts(&plan.experiment),
             plan.budget.limit,
             crate::progress_view::unit_name(plan.budget.unit),
         );
@@ -129,4 +129,19 @@ pub fn run(req: &RunRequest<'_>) -> Result<()> {
     crate::report_cmd::print_markdown(&plan.runs_dir, table)?;
     println!("journals: {}", plan.runs_dir.display());
     Ok(())
+}
+
+/// The seeds per strategy in words: one number when all agree, else the
+/// range (`10-100`).
+fn seed_counts(exp: &nasarena_harness::experiment::ExperimentFile) -> String {
+    let counts: Vec<usize> = exp.strategy.iter().map(|s| s.seeds(exp.repeats)).collect();
+    let (lo, hi) = (
+        counts.iter().copied().min().unwrap_or(exp.repeats),
+        counts.iter().copied().max().unwrap_or(exp.repeats),
+    );
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}-{hi}")
+    }
 }

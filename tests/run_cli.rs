@@ -359,3 +359,47 @@ fn shipped_experiments_pass_the_check() {
         );
     }
 }
+
+/// A strategy's own `repeats` sets its seeds; seed k's journal is the
+/// same seed k whatever the counts, so runs still pair by seed.
+#[test]
+fn a_strategy_can_run_its_own_number_of_seeds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = TINY.replacen("repeats = 1", "repeats = 3", 1).replacen(
+        "preset = \"nb201\"",
+        "preset = \"nb201\"\nrepeats = 1",
+        1,
+    );
+    let exp = write_experiment(dir.path(), &text);
+    let out = nasarena(&["run", exp.to_str().expect("utf8"), "--check"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let runs = |label: &str| {
+        let mut seeds: Vec<String> = listed
+            .lines()
+            .filter(|l| l.contains(&format!("/{label}/")))
+            .map(|l| l.rsplit('/').next().unwrap_or_default().to_string())
+            .collect();
+        seeds.sort();
+        seeds
+    };
+    assert_eq!(
+        runs("random"),
+        ["seed-0.jsonl", "seed-1.jsonl", "seed-2.jsonl"],
+        "{listed}"
+    );
+    assert_eq!(runs("evolution_nb201"), ["seed-0.jsonl"], "{listed}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1-3 seeds"), "{stderr}");
+
+    let zero = text.replacen("repeats = 1", "repeats = 0", 1);
+    let exp = write_experiment(dir.path(), &zero);
+    let out = nasarena(&["run", exp.to_str().expect("utf8"), "--check"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "repeats = 0 accepted");
+    assert!(stderr.contains("strategy[1].repeats"), "{stderr}");
+}

@@ -18,7 +18,8 @@ pub struct ExperimentFile {
     pub name: String,
     /// Experiment seed; each run's seed is derived from it.
     pub seed: u64,
-    /// Number of seeds (repetitions) per (space, strategy).
+    /// Number of seeds (repetitions) per (space, strategy), unless a
+    /// strategy sets its own.
     pub repeats: usize,
     /// The data.
     pub dataset: DatasetConfig,
@@ -122,9 +123,21 @@ pub struct StrategyConfig {
     /// Journals still record MACs.
     #[serde(default)]
     pub latency_table: Option<std::path::PathBuf>,
+    /// Seeds of this strategy (default: the experiment's `repeats`). Its
+    /// seed k is the same as every other strategy's seed k, so runs of
+    /// equal k still pair (a table replay takes milliseconds, a supernet
+    /// minutes: a trade-off study runs 100 seeds of the one, 10 of the
+    /// other).
+    #[serde(default)]
+    pub repeats: Option<usize>,
 }
 
 impl StrategyConfig {
+    /// Seeds of this strategy given the experiment's `repeats`.
+    pub fn seeds(&self, experiment_repeats: usize) -> usize {
+        self.repeats.unwrap_or(experiment_repeats)
+    }
+
     /// The label used in tables and journal paths.
     pub fn label(&self) -> String {
         match (&self.label, &self.preset) {
@@ -326,6 +339,12 @@ impl ExperimentFile {
         schedule_problems("final.schedule", &self.final_protocol.schedule, &mut out);
         let mut labels = std::collections::BTreeSet::new();
         for (i, s) in self.strategy.iter().enumerate() {
+            if s.repeats == Some(0) {
+                out.push((
+                    format!("strategy[{i}].repeats"),
+                    "must be at least 1 (or left out: the experiment's repeats)".into(),
+                ));
+            }
             if !labels.insert(s.label()) {
                 out.push((
                     format!("strategy[{i}].label"),

@@ -66,12 +66,14 @@ fn value_problems_name_their_keys() {
     exp.evaluator.batch_size = 0;
     exp.final_protocol.schedule.optimizer.lr = -1.0;
     exp.dataset.val_fraction = 1.5;
+    exp.strategy[1].repeats = Some(0);
     let keys: Vec<String> = exp.value_problems().into_iter().map(|(k, _)| k).collect();
     for key in [
         "repeats",
         "evaluator.batch_size",
         "final.schedule.optimizer.lr",
         "dataset.val_fraction",
+        "strategy[1].repeats",
     ] {
         assert!(keys.iter().any(|k| k == key), "{key} missing from {keys:?}");
     }

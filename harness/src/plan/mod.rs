@@ -111,7 +111,7 @@ pub fn plan(exp: ExperimentFile, text: &str, origin: &Path, runs_root: &Path) ->
                 Some(costs) => UnitKind::OneShot(costs.clone()),
                 None => UnitKind::BlackBox,
             };
-            for repeat in 0..exp.repeats {
+            for repeat in 0..st.seeds(exp.repeats) {
                 units.push(Unit {
                     index: units.len(),
                     space: si,
