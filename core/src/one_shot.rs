@@ -49,6 +49,15 @@ pub struct EffectiveSchedule {
     pub arch_lr: Option<f64>,
     /// Sampling temperature of each epoch, when the relaxation has one.
     pub temperature: Option<Vec<f64>>,
+    /// Whether the supernet's batch norms train their affine parameters
+    /// (DARTS searches without; journals written before this field
+    /// trained them).
+    #[serde(default = "affine_by_default")]
+    pub affine_batch_norm: bool,
+}
+
+fn affine_by_default() -> bool {
+    true
 }
 
 /// Per-candidate costs of a space such that an architecture costs
@@ -149,6 +158,7 @@ mod tests {
             arch_steps: 20,
             arch_lr: Some(0.05),
             temperature: Some(vec![10.0, 5.05, 0.1]),
+            affine_batch_norm: false,
         };
         let text = serde_json::to_string(&s).expect("json");
         assert!(text.contains("\"alternation\":\"step\""), "{text}");

@@ -109,6 +109,7 @@ pub trait OneShotStrategy: std::fmt::Debug {
                 .saturating_mul(shape.arch_steps_per_epoch as u64),
             arch_lr: None,
             temperature: None,
+            affine_batch_norm: self.affine_batch_norm(),
         })
     }
 
@@ -141,6 +142,13 @@ pub trait OneShotStrategy: std::fmt::Debug {
     /// search derives its result (SqueezeNAS, FBNet); 0 for argmax only.
     fn derivation_samples(&self) -> usize {
         0
+    }
+
+    /// Whether the supernet's batch norms train their affine scale and
+    /// shift during the search (false: they stay at 1 and 0, as DARTS
+    /// searches).
+    fn affine_batch_norm(&self) -> bool {
+        true
     }
 
     /// `k` architectures drawn from the learned distribution, for scoring

@@ -386,6 +386,32 @@ pub fn trainable_vars(varmap: &candle_nn::VarMap) -> Vec<candle_core::Var> {
     named.into_iter().map(|(_, v)| v.clone()).collect()
 }
 
+/// [`trainable_vars`] without the batch norms' affine scale and shift (the
+/// `weight` and `bias` beside a `running_mean`), which then stay at their
+/// initial 1 and 0: batch norm without affine parameters, as DARTS
+/// searches (Liu et al. 2019, appendix A.1.1).
+pub fn trainable_vars_without_bn_affine(varmap: &candle_nn::VarMap) -> Vec<candle_core::Var> {
+    let Ok(data) = varmap.data().lock() else {
+        return Vec::new();
+    };
+    let bn_prefixes: std::collections::BTreeSet<&str> = data
+        .keys()
+        .filter_map(|name| name.strip_suffix("running_mean"))
+        .collect();
+    let is_bn_affine = |name: &str| {
+        ["weight", "bias"].iter().any(|p| {
+            name.strip_suffix(p)
+                .is_some_and(|prefix| bn_prefixes.contains(prefix))
+        })
+    };
+    let mut named: Vec<_> = data
+        .iter()
+        .filter(|(name, _)| !is_buffer(name) && !is_bn_affine(name))
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    named.into_iter().map(|(_, v)| v.clone()).collect()
+}
+
 /// Trainable parameters in a VarMap: every variable except BN buffers.
 pub fn trainable_params(varmap: &candle_nn::VarMap) -> u64 {
     trainable_vars(varmap)
@@ -400,6 +426,23 @@ mod tests {
     use crate::SeededInit;
     use candle_core::Device;
     use nasarena_core::Seed;
+
+    #[test]
+    fn without_bn_affine_leaves_out_exactly_the_batch_norms_scale_and_shift() {
+        let varmap = candle_nn::VarMap::new();
+        let vb = SeededInit::var_builder(&varmap, Seed(1), &Device::Cpu);
+        let spec = ConvSpec::new(3, 4, 3, 1);
+        ConvBn::new(spec, vb.pp("block"), None).expect("conv-bn");
+        batch_norm(4, vb.pp("lastact_bn")).expect("bn");
+        let names = |vars: &[candle_core::Var]| -> Vec<Vec<usize>> {
+            vars.iter().map(|v| v.dims().to_vec()).collect()
+        };
+        let all = trainable_vars(&varmap);
+        let searched = trainable_vars_without_bn_affine(&varmap);
+        // conv weight (4, 3, 3, 3) + two BNs' weight and bias (4 each).
+        assert_eq!(all.len(), 5, "{:?}", names(&all));
+        assert_eq!(names(&searched), vec![vec![4, 3, 3, 3]]);
+    }
 
     #[test]
     fn counted_macs_and_params_match_specs() {

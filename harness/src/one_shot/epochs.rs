@@ -13,7 +13,6 @@ use crate::{Error, Result};
 use candle_nn::VarMap;
 use nasarena_core::{BudgetUnit, EffectiveSchedule, OneShotStrategy, RunShape, StepContext};
 use nasarena_datasets::Dataset;
-use nasarena_spaces::layers::trainable_vars;
 use nasarena_spaces::Supernet;
 use std::time::Instant;
 
@@ -76,7 +75,7 @@ impl SearchCore<'_, '_> {
             norm: self.data.norm,
         };
         let mut sgd = Sgd::new(
-            trainable_vars(&probe.varmap),
+            super::searched_vars(&probe.varmap, probe.strategy.as_ref()),
             self.trainer.schedule.optimizer,
         );
         let mut trainer = SupernetTrainer {

@@ -26,7 +26,7 @@ use crate::{Error, Result};
 use candle_nn::VarMap;
 use nasarena_core::BudgetUnit;
 use nasarena_datasets::split;
-use nasarena_spaces::layers::trainable_vars;
+use nasarena_spaces::layers::{trainable_vars, trainable_vars_without_bn_affine};
 use nasarena_spaces::SeededInit;
 use resume::{resume, Restored, Resume};
 use search::{SearchData, SupernetTrainer};
@@ -75,7 +75,10 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
         seed.derive("supernet", 0),
         device,
     ))?;
-    let mut sgd = Sgd::new(trainable_vars(&varmap), exp.evaluator.optimizer);
+    let mut sgd = Sgd::new(
+        searched_vars(&varmap, strategy.as_ref()),
+        exp.evaluator.optimizer,
+    );
     let mut meter = Meter::new(ctx.budget);
     let make_probe = || -> Result<epochs::Probe> {
         let varmap = VarMap::new();
@@ -192,4 +195,18 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
         checkpoint::remove(&unit.journal, &m);
     }
     Ok(())
+}
+
+/// The supernet variables the weight steps train: every trainable one, or
+/// all but the batch norms' affine parameters when the strategy searches
+/// without them (DARTS).
+pub(crate) fn searched_vars(
+    varmap: &VarMap,
+    strategy: &dyn nasarena_core::OneShotStrategy,
+) -> Vec<candle_core::Var> {
+    if strategy.affine_batch_norm() {
+        trainable_vars(varmap)
+    } else {
+        trainable_vars_without_bn_affine(varmap)
+    }
 }

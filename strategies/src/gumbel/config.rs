@@ -98,6 +98,12 @@ pub struct GumbelConfig {
     /// Architectures sampled from the learned distribution at the end and
     /// scored next to the argmax (0: the argmax alone).
     pub derive_samples: usize,
+    /// Whether the supernet's batch norms learn their affine scale and
+    /// shift during the search. DARTS disables them so that a candidate's
+    /// output cannot be rescaled to undo its mixing weight (Liu et al.
+    /// 2019, appendix A.1.1); the statistics are always the batch's.
+    #[serde(default = "affine_by_default")]
+    pub affine_batch_norm: bool,
 }
 
 /// FBNet's temperature at its last epoch: `5 * exp(-0.045 * 89)` ~ 0.0911
@@ -119,6 +125,10 @@ pub const DARTS_PAPER_STEPS: u64 = 19_550;
 
 /// The most a scaled theta learning rate may be (5x FBNet's 0.01).
 pub const MAX_ARCH_LR: f64 = 0.05;
+
+fn affine_by_default() -> bool {
+    true
+}
 
 impl GumbelConfig {
     /// The named preset (see the module doc for where each follows its
@@ -170,6 +180,7 @@ impl GumbelConfig {
                 warmup_fraction: 10.0 / 90.0,
                 alternate: Alternation::Epoch,
                 derive_samples: 6,
+                affine_batch_norm: true,
             },
             "gdas" => GumbelConfig {
                 relaxation: Relaxation::Hard,
@@ -187,6 +198,7 @@ impl GumbelConfig {
                 warmup_fraction: 0.25,
                 alternate: Alternation::Step,
                 derive_samples: 0,
+                affine_batch_norm: true,
             },
             "squeezenas" => GumbelConfig {
                 relaxation: Relaxation::Soft,
@@ -201,6 +213,7 @@ impl GumbelConfig {
                 warmup_fraction: 0.25,
                 alternate: Alternation::Step,
                 derive_samples: 6,
+                affine_batch_norm: true,
             },
             "darts" => GumbelConfig {
                 relaxation: Relaxation::Softmax,
@@ -215,6 +228,7 @@ impl GumbelConfig {
                 warmup_fraction: 0.25,
                 alternate: Alternation::Step,
                 derive_samples: 0,
+                affine_batch_norm: false,
             },
             _ => return None,
         })
@@ -308,6 +322,7 @@ impl GumbelConfig {
                     .effective(self.theta_optimizer.lr, arch_steps),
             ),
             temperature,
+            affine_batch_norm: self.affine_batch_norm,
         }
     }
 }

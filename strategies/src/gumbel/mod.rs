@@ -45,7 +45,11 @@
 //!   FBNet's step count for the lr rule.
 //! - `darts` (Liu et al. 2019, first order): plain softmax, no noise, no
 //!   cost term, theta Adam 3e-4, betas (0.5, 0.999), L2 1e-3, per-step
-//!   alternation; the relaxation baseline. Short-run rules: the 25%
+//!   alternation, batch norms without affine parameters during the search
+//!   (`affine_batch_norm = false`, the paper's appendix A.1.1: otherwise a
+//!   BN rescales a candidate's output and undoes its mixing weight; with
+//!   them on, DARTS did not find a planted conv chain, keeping skip on 3-5
+//!   of 6 layers); the relaxation baseline. Short-run rules: the 25%
 //!   warm-up and the step rule, as for `gdas`.
 //! - `fbnet-paper`, `gdas-paper`, `squeezenas-paper`, `darts-paper`: the
 //!   same with the papers' schedules: the learning rate as given

@@ -125,6 +125,7 @@ pub(crate) fn same_schedule(a: &EffectiveSchedule, b: &EffectiveSchedule) -> boo
         _ => false,
     };
     a.alternation == b.alternation
+        && a.affine_batch_norm == b.affine_batch_norm
         && a.total_epochs == b.total_epochs
         && a.warmup_epochs == b.warmup_epochs
         && a.arch_steps == b.arch_steps

@@ -381,6 +381,10 @@ impl OneShotStrategy for Gumbel {
         self.cfg.derive_samples
     }
 
+    fn affine_batch_norm(&self) -> bool {
+        self.cfg.affine_batch_norm
+    }
+
     fn sample_architectures(
         &mut self,
         k: usize,
