@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the CUDA binary and the GPU test executables into
 # target/cuda-dist/ (nasarena, ops_bn, ops_conv, harness_cuda), the folder
-# bench/gpu_check.sh runs from. Needs a Rust toolchain, the CUDA 13.0
+# bench/gpu_check.sh runs from. Needs a Rust toolchain and the CUDA 13.0
 # toolkit (scripts/cuda-env.sh installs it from PyPI when `nvcc` is not on
-# PATH) and, to link, the driver's libcuda.so (present on any machine with
-# an NVIDIA driver; CUDA toolkits ship a link stub in lib64/stubs).
+# PATH); no driver: the build runs in target/cuda-ws
+# (scripts/cuda-workspace.sh), where cudarc loads the CUDA libraries at run
+# time, so the binaries start on any machine and use a GPU where there is
+# one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v nvcc >/dev/null; then
@@ -12,9 +14,13 @@ if ! command -v nvcc >/dev/null; then
   NASARENA_CUDA_LIBS=1 . scripts/cuda-env.sh
 fi
 export CUDA_COMPUTE_CAP="${CUDA_COMPUTE_CAP:-90}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/cuda}"
-dist=target/cuda-dist
+root=$PWD
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/cuda}"
+dist=$root/target/cuda-dist
 mkdir -p "$dist"
+# shellcheck source=scripts/cuda-workspace.sh
+. scripts/cuda-workspace.sh
+cd "$CUDA_WS"
 cargo build --release --features cuda --bin nasarena
 cp "$CARGO_TARGET_DIR/release/nasarena" "$dist/nasarena"
 # The test executables, found by name in cargo's JSON messages.

@@ -55,12 +55,34 @@ pub fn open(choice: DeviceChoice) -> Result<Device> {
         DeviceChoice::Cuda(_) if !CUDA_BUILT => Err(Error::Device(format!(
             "`{choice}` was asked for, but this nasarena was built without CUDA; rebuild with `cargo build --release --features cuda` (README: GPU) or use `--device cpu`"
         ))),
-        DeviceChoice::Cuda(n) => Device::new_cuda(n).map_err(|e| {
-            Error::Device(format!(
+        DeviceChoice::Cuda(n) => match without_panic_output(|| Device::new_cuda(n)) {
+            Ok(Ok(device)) => Ok(device),
+            Ok(Err(e)) => Err(Error::Device(format!(
                 "`{choice}` is not available ({e}); check `nvidia-smi` and that the driver supports CUDA 13, or use `--device cpu`"
-            ))
-        }),
+            ))),
+            Err(missing) => Err(Error::Device(format!(
+                "`{choice}` was asked for, but the CUDA libraries could not be loaded ({missing}); this machine needs an NVIDIA driver (libcuda) and CUDA 13's cuBLAS and cuRAND on the library path (README: GPU), or use `--device cpu`"
+            ))),
+        },
     }
+}
+
+/// Runs `f`, turning a panic into its message. A CUDA build whose cudarc
+/// loads the CUDA libraries at run time (scripts/cuda-workspace.sh)
+/// panics when one is missing; here that becomes an error that says what
+/// to install. The default panic output is held back meanwhile.
+fn without_panic_output<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    outcome.map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a CUDA library failed to load".to_string())
+    })
 }
 
 /// The device as journal headers record it: `cpu`, or `cuda:N` followed by
@@ -101,6 +123,13 @@ fn gpu_details(_device: &Device) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_while_opening_becomes_its_message() {
+        let caught = without_panic_output(|| -> u8 { panic!("no libcuda.so.1") });
+        assert_eq!(caught, Err("no libcuda.so.1".to_string()));
+        assert_eq!(without_panic_output(|| 7), Ok(7));
+    }
 
     #[test]
     fn device_names_parse_and_print_back() {
