@@ -7,10 +7,12 @@
 #
 # Steps, each reported PASS/FAIL at the end (exit 1 if any failed):
 #   1. facts: nvidia-smi, nvcc, torch
-#   2. binaries: target/cuda-dist/ from scripts/cuda-build.sh; built here
-#      when cargo is available and they are missing. (The lent H200 image
-#      has nvcc and PyTorch but no Rust toolchain: build on a machine with
-#      one and the driver's libcuda, and carry target/cuda-dist.)
+#   2. binaries: target/cuda-dist/ from scripts/cuda-build.sh, unpacked
+#      from target/cuda-dist.tar.xz when the folder came from
+#      scripts/gpu-bundle.sh, built here when cargo is available and they
+#      are missing. (The lent H200 image has PyTorch but no Rust toolchain:
+#      run scripts/gpu-bundle.sh on a machine with one, no driver needed,
+#      and carry target/gpu-bundle; run bench/gpu_check.sh from inside it.)
 #   3. GPU tests: fused BN and grouped conv fall back to candle on CUDA and
 #      match the CPU; training on the GPU follows the CPU run; device time
 #      is taken after a synchronisation; the header names the GPU
@@ -45,6 +47,12 @@ step "1. facts"
 } 2>&1 | tee "$OUT/facts.txt"
 
 step "2. binaries"
+if [ ! -x "$DIST/nasarena" ] && [ -f "$DIST.tar.xz" ]; then
+  # The carried bundle (scripts/gpu-bundle.sh): unpacked with Python, which
+  # a PyTorch machine has even where xz is missing.
+  "$PYTHON" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+    "$DIST.tar.xz" "$(dirname "$DIST")" || { bad "unpack $DIST.tar.xz" "-"; summary; }
+fi
 if [ ! -x "$DIST/nasarena" ] && command -v cargo >/dev/null; then
   scripts/cuda-build.sh >"$OUT/build.log" 2>&1 || { bad "build (scripts/cuda-build.sh)" "$OUT/build.log"; summary; }
 fi
