@@ -31,8 +31,12 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<PathBuf>> {
         .as_ref()
         .map_or(1.0, |t| t.table.header().calibration_seconds.unwrap_or(1.0));
     let jobs = plan.concurrent_runs(opts.jobs, units.len());
+    let threads = plan.threads_per_run(jobs);
+    // Each run in a pool of its own: several at once, or runs on a table,
+    // which get the table build's one thread even when alone.
+    let pooled = jobs > 1 || plan.table.is_some();
     let here = if units.iter().any(|u| plan.measured_here(u)) {
-        calibrate_with_threads(&device, jobs, plan.threads_per_run(jobs))?
+        calibrate_with_threads(&device, pooled.then_some(threads))?
     } else {
         recorded
     };
@@ -49,29 +53,24 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<Vec<PathBuf>> {
         let ctx = UnitContext::new(plan, unit, &device, calibration(unit), opts);
         run_unit(&ctx)
     };
-    if jobs == 1 {
+    if pooled {
+        run_concurrently(&units, jobs, threads, &run)?;
+    } else {
         for unit in &units {
             run(unit)?;
         }
-    } else {
-        run_concurrently(&units, jobs, plan.threads_per_run(jobs), &run)?;
     }
     Ok(units.iter().map(|u| u.journal.clone()).collect())
 }
 
-/// This machine's calibration with the threads each run will have: with
-/// several runs at once, each runs on its own pool of fewer threads, and a
-/// calibration taken on every core would make their seconds look cheaper
-/// than they are (a table built by one-thread shards is compared with
-/// one-thread supernets that way).
-fn calibrate_with_threads(
-    device: &candle_core::Device,
-    jobs: usize,
-    threads: usize,
-) -> Result<f64> {
-    if jobs == 1 {
+/// This machine's calibration with the threads each run will have (`None`:
+/// every core): a run in a pool of fewer threads measured against a
+/// calibration taken on every core would look cheaper than it is (a table
+/// built by one-thread shards is compared with one-thread supernets so).
+fn calibrate_with_threads(device: &candle_core::Device, threads: Option<usize>) -> Result<f64> {
+    let Some(threads) = threads else {
         return Ok(calibrate(device)?);
-    }
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

@@ -91,6 +91,8 @@ fn a_supernet_trains_on_the_tables_images_and_is_scored_by_the_table() {
         "{}",
         h.cost_note
     );
+    // One thread, as the table was built, even as the plan's only run.
+    assert_eq!(h.threads, 1);
     let epochs = epochs(&j);
     assert!(epochs.len() >= 2, "{} epochs", epochs.len());
     assert!(epochs.iter().all(|e| e.cost.device_seconds > 0.0));

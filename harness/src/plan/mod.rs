@@ -203,8 +203,13 @@ impl Plan {
         wanted.clamp(1, selected.max(1))
     }
 
-    /// Threads of each run's pool when `jobs` runs go at once.
+    /// Threads of each run's pool when `jobs` runs go at once: on a table
+    /// always one, as `tabulate build` trains (see
+    /// [`Plan::concurrent_runs`]).
     pub fn threads_per_run(&self, jobs: usize) -> usize {
+        if self.table.is_some() {
+            return 1;
+        }
         (available_cores() / jobs.max(1)).max(1)
     }
 
