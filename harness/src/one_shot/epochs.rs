@@ -75,7 +75,7 @@ impl SearchCore<'_, '_> {
             norm: self.data.norm,
         };
         let mut sgd = Sgd::new(
-            super::searched_vars(&probe.varmap, probe.strategy.as_ref()),
+            super::search::searched_vars(&probe.varmap, probe.strategy.as_ref()),
             self.trainer.schedule.optimizer,
         );
         let mut trainer = SupernetTrainer {

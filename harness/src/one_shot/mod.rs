@@ -26,7 +26,6 @@ use crate::{Error, Result};
 use candle_nn::VarMap;
 use nasarena_core::BudgetUnit;
 use nasarena_datasets::split;
-use nasarena_spaces::layers::{trainable_vars, trainable_vars_without_bn_affine};
 use nasarena_spaces::SeededInit;
 use resume::{resume, Restored, Resume};
 use search::{SearchData, SupernetTrainer};
@@ -76,7 +75,7 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
         device,
     ))?;
     let mut sgd = Sgd::new(
-        searched_vars(&varmap, strategy.as_ref()),
+        search::searched_vars(&varmap, strategy.as_ref()),
         exp.evaluator.optimizer,
     );
     let mut meter = Meter::new(ctx.budget);
@@ -195,18 +194,4 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
         checkpoint::remove(&unit.journal, &m);
     }
     Ok(())
-}
-
-/// The supernet variables the weight steps train: every trainable one, or
-/// all but the batch norms' affine parameters when the strategy searches
-/// without them (DARTS).
-pub(crate) fn searched_vars(
-    varmap: &VarMap,
-    strategy: &dyn nasarena_core::OneShotStrategy,
-) -> Vec<candle_core::Var> {
-    if strategy.affine_batch_norm() {
-        trainable_vars(varmap)
-    } else {
-        trainable_vars_without_bn_affine(varmap)
-    }
 }

@@ -380,3 +380,17 @@ pub fn score_mixture(
         macs: mixing_macs(&mixing, trainer.costs)?,
     })
 }
+
+/// The supernet variables the weight steps train: every trainable one, or
+/// all but the batch norms' affine parameters when the strategy searches
+/// without them (DARTS).
+pub(crate) fn searched_vars(
+    varmap: &candle_nn::VarMap,
+    strategy: &dyn nasarena_core::OneShotStrategy,
+) -> Vec<candle_core::Var> {
+    if strategy.affine_batch_norm() {
+        nasarena_spaces::layers::trainable_vars(varmap)
+    } else {
+        nasarena_spaces::layers::trainable_vars_without_bn_affine(varmap)
+    }
+}
