@@ -71,11 +71,15 @@ fn calibrate_with_threads(device: &candle_core::Device, threads: Option<usize>) 
     let Some(threads) = threads else {
         return Ok(calibrate(device)?);
     };
-    let pool = rayon::ThreadPoolBuilder::new()
+    Ok(thread_pool(threads)?.install(|| calibrate(device))?)
+}
+
+/// A rayon pool of `threads` threads for one run (or its calibration).
+fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| Error::Internal(format!("thread pool: {e}")))?;
-    Ok(pool.install(|| calibrate(device))?)
+        .map_err(|e| Error::Internal(format!("thread pool: {e}")))
 }
 
 /// The calibration a resumed run's journal header recorded: a run keeps
@@ -109,10 +113,7 @@ fn run_concurrently(
 ) -> Result<()> {
     let next = AtomicUsize::new(0);
     let worker = || -> Result<()> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::Internal(format!("thread pool: {e}")))?;
+        let pool = thread_pool(threads)?;
         loop {
             let i = next.fetch_add(1, Ordering::SeqCst);
             let Some(unit) = units.get(i) else {

@@ -378,12 +378,7 @@ pub fn is_buffer(name: &str) -> bool {
 /// The trainable variables of a VarMap (buffers excluded), sorted by name
 /// so an optimiser's order never depends on hashing.
 pub fn trainable_vars(varmap: &candle_nn::VarMap) -> Vec<candle_core::Var> {
-    let Ok(data) = varmap.data().lock() else {
-        return Vec::new();
-    };
-    let mut named: Vec<_> = data.iter().filter(|(name, _)| !is_buffer(name)).collect();
-    named.sort_by(|a, b| a.0.cmp(b.0));
-    named.into_iter().map(|(_, v)| v.clone()).collect()
+    sorted_vars(varmap, |name, _| !is_buffer(name))
 }
 
 /// [`trainable_vars`] without the batch norms' affine scale and shift (the
@@ -391,23 +386,24 @@ pub fn trainable_vars(varmap: &candle_nn::VarMap) -> Vec<candle_core::Var> {
 /// initial 1 and 0: batch norm without affine parameters, as DARTS
 /// searches (Liu et al. 2019, appendix A.1.1).
 pub fn trainable_vars_without_bn_affine(varmap: &candle_nn::VarMap) -> Vec<candle_core::Var> {
+    sorted_vars(varmap, |name, all| {
+        let is_bn_affine = ["weight", "bias"].iter().any(|p| {
+            name.strip_suffix(p)
+                .is_some_and(|prefix| all.contains_key(&format!("{prefix}running_mean")))
+        });
+        !is_buffer(name) && !is_bn_affine
+    })
+}
+
+/// The variables `keep(name, all)` accepts, sorted by name.
+fn sorted_vars(
+    varmap: &candle_nn::VarMap,
+    keep: impl Fn(&str, &std::collections::HashMap<String, candle_core::Var>) -> bool,
+) -> Vec<candle_core::Var> {
     let Ok(data) = varmap.data().lock() else {
         return Vec::new();
     };
-    let bn_prefixes: std::collections::BTreeSet<&str> = data
-        .keys()
-        .filter_map(|name| name.strip_suffix("running_mean"))
-        .collect();
-    let is_bn_affine = |name: &str| {
-        ["weight", "bias"].iter().any(|p| {
-            name.strip_suffix(p)
-                .is_some_and(|prefix| bn_prefixes.contains(prefix))
-        })
-    };
-    let mut named: Vec<_> = data
-        .iter()
-        .filter(|(name, _)| !is_buffer(name) && !is_bn_affine(name))
-        .collect();
+    let mut named: Vec<_> = data.iter().filter(|(name, _)| keep(name, &data)).collect();
     named.sort_by(|a, b| a.0.cmp(b.0));
     named.into_iter().map(|(_, v)| v.clone()).collect()
 }
