@@ -21,6 +21,7 @@ mod space_cmd;
 mod tabulate_build_cmd;
 mod tabulate_cmd;
 mod tabulate_rank_cmd;
+mod tabulate_retime_cmd;
 mod version;
 
 /// Compare neural architecture search strategies fairly: random search,

@@ -70,14 +70,7 @@ pub struct MergeArgs {
 
 /// Runs `tabulate build`; `command` is the command line for provenance.
 pub fn run_build(a: BuildArgs, command: String) -> Result<()> {
-    if let Some(n) = a.threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
-        // Before any worker thread starts: candle's CPU kernels use the
-        // global rayon pool, sized from this variable.
-        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
-    }
+    set_training_threads(a.threads)?;
     if !(0.0..1.0).contains(&a.val_fraction) || a.val_fraction <= 0.0 {
         bail!("--val-fraction must be in (0, 1), got {}", a.val_fraction);
     }
@@ -128,6 +121,19 @@ pub fn run_build(a: BuildArgs, command: String) -> Result<()> {
         summary.seconds
     );
     println!("sha256 {}", summary.table.checksum());
+    Ok(())
+}
+
+/// Sizes the training thread pool from `--threads` (every core when not
+/// given). Must run before any worker thread starts: candle's CPU kernels
+/// use the global rayon pool, sized from `RAYON_NUM_THREADS`.
+pub fn set_training_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
     Ok(())
 }
 

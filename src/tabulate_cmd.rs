@@ -31,6 +31,12 @@ enum Action {
     /// its non-degenerate architectures with a longer schedule and report
     /// Spearman's and Kendall's rank correlation (resumable journal).
     RankCheck(crate::tabulate_rank_cmd::RankCheckArgs),
+    /// Train again the entries whose device seconds are out of line with a
+    /// reference table (seconds inflated by other work on the machine),
+    /// checking that accuracies come out identical (resumable, shardable).
+    Retime(crate::tabulate_retime_cmd::RetimeArgs),
+    /// Write a table with the device seconds measured by `retime`.
+    RetimeApply(crate::tabulate_retime_cmd::RetimeApplyArgs),
     /// Convert a community table into a nasarena table file.
     Import {
         /// Source format: `nb201-csv` (NAS-Bench-201 accuracies per cell).
@@ -98,6 +104,8 @@ pub fn run(rest: &[String]) -> Result<()> {
         }
         Action::Merge(a) => crate::tabulate_build_cmd::run_merge(a),
         Action::RankCheck(a) => crate::tabulate_rank_cmd::run(a),
+        Action::Retime(a) => crate::tabulate_retime_cmd::run(a),
+        Action::RetimeApply(a) => crate::tabulate_retime_cmd::run_apply(a),
         Action::Import {
             format,
             file,

@@ -40,14 +40,7 @@ pub struct RankCheckArgs {
 }
 
 pub fn run(a: RankCheckArgs) -> Result<()> {
-    if let Some(n) = a.threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
-        // Before any worker thread starts (candle's CPU kernels use the
-        // global rayon pool, sized from this variable).
-        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
-    }
+    crate::tabulate_build_cmd::set_training_threads(a.threads)?;
     if !(a.chance_margin.is_finite() && (0.0..100.0).contains(&a.chance_margin)) {
         bail!(
             "--chance-margin must be a number of points in [0, 100), got {}",

@@ -301,3 +301,81 @@ fn with_version(bytes: &[u8], version: u32) -> Vec<u8> {
     b[8..12].copy_from_slice(&version.to_le_bytes());
     b
 }
+
+/// `tabulate retime` and `retime-apply` end to end: with the table as its
+/// own reference nothing is out of line, so only the controls are trained
+/// (reproducing the table bit for bit, else the command fails) and the
+/// applied table has every result and every time of the original; a
+/// reference of another space and an incomplete set of shards are refused.
+#[test]
+fn retime_trains_controls_and_refuses_foreign_references_and_missing_shards() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(&nasarena(&build_args("t.nastable", &["--quiet"]), d));
+    let retime = |shard: &str, reference: &str| {
+        nasarena(
+            &[
+                "tabulate",
+                "retime",
+                "t.nastable",
+                "--reference",
+                reference,
+                "--controls",
+                "2",
+                "--threads",
+                "1",
+                "--shard",
+                shard,
+                "--journal",
+                &format!("r{}.jsonl", &shard[..1]),
+                "--quiet",
+            ],
+            d,
+        )
+    };
+    let first = ok(&retime("1/2", "t.nastable"));
+    assert!(
+        first.contains("0 entries to replace") && first.contains("1 controls"),
+        "{first}"
+    );
+    let apply = |journals: &[&str]| {
+        let mut args = vec![
+            "tabulate",
+            "retime-apply",
+            "t.nastable",
+            "--reference",
+            "t.nastable",
+            "--out",
+            "u.nastable",
+        ];
+        for j in journals {
+            args.extend(["--journal", j]);
+        }
+        nasarena(&args, d)
+    };
+    fails(&apply(&["r1.jsonl"]), &["r1.jsonl", "shards [1] of 2"]);
+    ok(&retime("2/2", "t.nastable"));
+    let applied = ok(&apply(&["r1.jsonl", "r2.jsonl"]));
+    assert!(
+        applied.contains("of 0 entries") && applied.contains("2 controls"),
+        "{applied}"
+    );
+    let (before, after) = (open(d, "t.nastable"), open(d, "u.nastable"));
+    assert_same(&before, &after);
+    let seconds = |t: &Table| {
+        (0..t.len())
+            .map(|i| t.values(i, 0, 1).device_seconds.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(seconds(&before), seconds(&after), "no time replaced");
+
+    let mut other = build_args("o.nastable", &["--quiet"]);
+    let ops = other.iter().position(|a| *a == OPS).expect("ops");
+    other[ops] = "ops=none,nor_conv_1x1";
+    other.extend(["--shard", "1/4"]);
+    ok(&nasarena(&other, d));
+    fails(
+        &retime("1/2", "o.nastable"),
+        &["--reference", "not a table of the same space"],
+    );
+}

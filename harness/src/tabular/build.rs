@@ -196,7 +196,7 @@ fn progress(e: &JournalEntry, done: usize, total: usize, t0: Instant, eta: f64) 
 }
 
 /// Trains one architecture for every seed.
-fn train_entry(
+pub(super) fn train_entry(
     settings: &BuildSettings,
     space: &dyn Realize,
     arch: &Arch,

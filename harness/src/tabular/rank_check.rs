@@ -12,6 +12,7 @@
 //! the journal's first line pins the table (checksum) and the check's
 //! settings, and a resume with others is refused.
 
+use super::check_journal;
 use super::source::TableSource;
 use super::table_images;
 use crate::trainer::{train_recording, TestEval};
@@ -22,8 +23,7 @@ use nasarena_results::stats::{kendall_tau_b, spearman};
 use nasarena_spaces::{build_space, SpaceOptions};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// What a check does.
@@ -111,7 +111,7 @@ pub fn rank_check(
     let mut schedule = h.settings.schedule.clone();
     schedule.epochs *= settings.factor;
     schedule.warmup_epochs *= settings.factor;
-    let (mut file, mut done) = open_journal(journal, settings)?;
+    let (mut file, mut done) = check_journal::open(journal, settings, "rank-check")?;
     for (k, &i) in sample.iter().enumerate().skip(done.len()) {
         let t0 = Instant::now();
         let arch = table.arch(i);
@@ -136,7 +136,7 @@ pub fn rank_check(
             long_test: report.test.map_or(f64::NAN, |t| t.accuracy),
             device_seconds: report.epochs.iter().map(|e| e.device_seconds).sum(),
         };
-        append(&mut file, journal, &checked)?;
+        check_journal::append(&mut file, journal, &checked)?;
         if progress {
             eprintln!(
                 "[{}/{}] {}: table val {:.1}%, {}-epoch val {:.1}% test {:.1}% ({:.0} s)",
@@ -200,64 +200,4 @@ fn sample(
     pool.shuffle(&mut Seed(settings.seed).derive("rank-check-sample", 0).rng());
     pool.truncate(settings.cells);
     Ok(pool)
-}
-
-/// Opens (or starts) the journal and returns what it holds.
-fn open_journal(
-    path: &Path,
-    settings: &RankCheckSettings,
-) -> Result<(std::fs::File, Vec<CheckedArch>)> {
-    let io = |e: std::io::Error| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    };
-    let corrupt = |line: usize, what: String| Error::JournalMismatch {
-        path: path.to_path_buf(),
-        reason: format!("line {line}: {what}"),
-    };
-    let mut done = Vec::new();
-    if path.exists() {
-        let reader = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
-        for (n, line) in reader.lines().enumerate() {
-            let line = line.map_err(io)?;
-            if n == 0 {
-                let head: RankCheckSettings = serde_json::from_str(&line)
-                    .map_err(|e| corrupt(1, format!("not a rank-check header: {e}")))?;
-                if &head != settings {
-                    return Err(corrupt(
-                        1,
-                        format!("it was started with other settings ({line}); use another --journal or the same settings"),
-                    ));
-                }
-            } else if !line.trim().is_empty() {
-                done.push(
-                    serde_json::from_str(&line).map_err(|e| {
-                        corrupt(n + 1, format!("not a retrained architecture: {e}"))
-                    })?,
-                );
-            }
-        }
-        let file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(io)?;
-        return Ok((file, done));
-    }
-    let mut file = std::fs::File::create(path).map_err(io)?;
-    let head = serde_json::to_string(settings).map_err(|e| corrupt(1, e.to_string()))?;
-    writeln!(file, "{head}").map_err(io)?;
-    Ok((file, done))
-}
-
-fn append(file: &mut std::fs::File, path: &Path, checked: &CheckedArch) -> Result<()> {
-    let line = serde_json::to_string(checked).map_err(|e| Error::JournalMismatch {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    writeln!(file, "{line}")
-        .and_then(|_| file.sync_data())
-        .map_err(|e| Error::Io {
-            path: PathBuf::from(path),
-            source: e,
-        })
 }
