@@ -83,7 +83,7 @@ pub fn run(a: RetimeArgs) -> Result<()> {
     let done = retime::retime(&source, &reference, &settings, &a.journal, !a.quiet)?;
     let (controls, replaced): (Vec<_>, Vec<_>) = done.iter().partition(|e| e.control);
     let sum = |es: &[&retime::RetimedEntry], f: fn(&retime::RetimedEntry) -> f64| -> f64 {
-        es.iter().map(|e| f(e)).sum()
+        es.iter().map(|e| f(e)).sum::<f64>() + 0.0 // an empty sum is -0
     };
     println!(
         "shard {}: {} entries to replace ({:.0} s recorded, {:.0} s now), {} controls ({:.0} s recorded, {:.0} s now); journal {}",

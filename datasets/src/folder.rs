@@ -23,7 +23,7 @@ pub fn is_image_file(path: &Path) -> bool {
 }
 
 /// Sorted entries of a directory that satisfy `keep`, hidden ones skipped.
-fn sorted_entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
+pub(crate) fn sorted_entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
@@ -73,7 +73,8 @@ pub fn scan(root: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
     Ok(out)
 }
 
-fn decode(path: &Path) -> Result<DynamicImage> {
+/// Decodes a PNG or JPEG file, naming it in the error.
+pub(crate) fn decode(path: &Path) -> Result<DynamicImage> {
     let reader = image::ImageReader::open(path)
         .map_err(|e| Error::io(path, e))?
         .with_guessed_format()

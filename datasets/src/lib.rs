@@ -29,6 +29,7 @@ pub mod idxset;
 pub mod io;
 mod limit;
 pub mod locate;
+pub mod segmentation;
 pub mod split;
 pub mod synthetic;
 

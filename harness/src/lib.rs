@@ -41,6 +41,7 @@ pub mod plan;
 pub mod progress;
 pub mod runner;
 pub mod saved;
+pub mod segmentation;
 pub mod slurm;
 pub mod stop;
 pub mod strategies;
