@@ -1,10 +1,11 @@
-//! `nasarena data list` and `nasarena data check PATH`.
+//! `nasarena data list`, `nasarena data check PATH` and `nasarena data
+//! scenes` (writes the Fashion-MNIST scenes segmentation dataset).
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use nasarena_datasets::{check_path, data_dir_from_env, list_available, locate::DATA_DIR_ENV};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The `data` subcommands. (Defined here, next to the code that runs them,
 /// so this module never reaches back into `main.rs`.)
@@ -21,6 +22,26 @@ pub enum DataAction {
         /// The file or folder to check.
         path: PathBuf,
     },
+    /// Write Fashion-MNIST scenes (a segmentation dataset made from the
+    /// real Fashion-MNIST images, deterministic) in the Cityscapes layout.
+    Scenes {
+        /// The output folder (leftImg8bit/, gtFine/, classes.txt, SHA256SUMS).
+        #[arg(long)]
+        out: PathBuf,
+        /// Scenes per split: train, val, test.
+        #[arg(long, value_delimiter = ',', default_value = "50000,10000,10000")]
+        counts: Vec<usize>,
+        /// Canvas side in pixels.
+        #[arg(long, default_value_t = 64)]
+        canvas: usize,
+        /// The source dataset (default: the full Fashion-MNIST from Debian's
+        /// `dataset-fashion-mnist` or the data folder).
+        #[arg(long, default_value = "fashion-mnist")]
+        source: String,
+        /// Seeds every scene.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
 }
 
 /// Runs one `data` action, printing to stdout.
@@ -30,6 +51,13 @@ pub fn run(action: DataAction) -> Result<()> {
         DataAction::Check { path } => check_path(&path)
             .with_context(|| format!("checking {}", path.display()))?
             .to_string(),
+        DataAction::Scenes {
+            out,
+            counts,
+            canvas,
+            source,
+            seed,
+        } => scenes_text(&out, &counts, canvas, &source, seed)?,
     };
     // A closed pipe (`nasarena data check X | head`) is not an error.
     match std::io::stdout().lock().write_all(text.as_bytes()) {
@@ -56,4 +84,37 @@ fn list_text(data_dir: Option<PathBuf>) -> Result<String> {
         )),
     }
     Ok(out)
+}
+
+fn scenes_text(
+    out: &Path,
+    counts: &[usize],
+    canvas: usize,
+    source: &str,
+    seed: u64,
+) -> Result<String> {
+    use nasarena_datasets::segmentation::scenes::{write_scenes, ScenesConfig};
+    let [train, val, test] = counts[..] else {
+        anyhow::bail!("--counts takes three numbers: train,val,test");
+    };
+    if out.exists() && std::fs::read_dir(out).map_or(true, |mut d| d.next().is_some()) {
+        anyhow::bail!(
+            "--out {}: the folder exists and is not empty; choose a new one",
+            out.display()
+        );
+    }
+    let data = nasarena_datasets::load_named(source, None)
+        .with_context(|| format!("loading the source dataset `{source}`"))?;
+    let cfg = ScenesConfig {
+        canvas,
+        seed,
+        ..ScenesConfig::default()
+    };
+    let sums = write_scenes(out, &data, [train, val, test], &cfg)
+        .with_context(|| format!("writing scenes to {}", out.display()))?;
+    let files = sums.lines().count();
+    Ok(format!(
+        "wrote {train} train, {val} val and {test} test scenes ({canvas}x{canvas}, from `{source}`, seed {seed}) to {} in the Cityscapes layout: {files} files, checksums in SHA256SUMS\n",
+        out.display()
+    ))
 }

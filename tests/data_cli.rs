@@ -124,3 +124,75 @@ fn data_check_names_the_broken_file() {
         text(&out.stderr)
     );
 }
+
+/// `data scenes` writes the Cityscapes layout with checksums, the same
+/// files for the same seed, and refuses a non-empty folder or a wrong
+/// count list.
+#[test]
+fn data_scenes_writes_a_reproducible_cityscapes_layout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, seed: &str| {
+        let out = dir.path().join(name);
+        let o = nasarena(
+            &[
+                "data",
+                "scenes",
+                "--out",
+                out.to_str().expect("utf8"),
+                "--counts",
+                "3,2,2",
+                "--source",
+                "fashion-mnist-subset",
+                "--seed",
+                seed,
+            ],
+            None,
+        );
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert!(text(&o.stdout).contains("15 files"), "{}", text(&o.stdout));
+        std::fs::read_to_string(out.join("SHA256SUMS")).expect("checksums")
+    };
+    let a = write("a", "1");
+    assert_eq!(a, write("b", "1"));
+    assert_ne!(a, write("c", "2"));
+    assert!(
+        a.contains("leftImg8bit/val/fmnist/scene_000001_leftImg8bit.png"),
+        "{a}"
+    );
+    assert!(
+        a.contains("gtFine/test/fmnist/scene_000001_gtFine_labelTrainIds.png"),
+        "{a}"
+    );
+    let again = nasarena(
+        &[
+            "data",
+            "scenes",
+            "--out",
+            dir.path().join("a").to_str().expect("utf8"),
+            "--source",
+            "fashion-mnist-subset",
+        ],
+        None,
+    );
+    assert!(
+        !again.status.success() && text(&again.stderr).contains("not empty"),
+        "{}",
+        text(&again.stderr)
+    );
+    let counts = nasarena(
+        &[
+            "data",
+            "scenes",
+            "--out",
+            dir.path().join("d").to_str().expect("utf8"),
+            "--counts",
+            "3,2",
+        ],
+        None,
+    );
+    assert!(
+        !counts.status.success() && text(&counts.stderr).contains("three numbers"),
+        "{}",
+        text(&counts.stderr)
+    );
+}
