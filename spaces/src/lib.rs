@@ -16,6 +16,7 @@ pub mod macro_space;
 mod options;
 mod realize;
 mod registry;
+pub mod resample;
 pub mod squeezenas;
 pub mod supernet;
 
