@@ -133,6 +133,10 @@ mod tests {
             ]
         );
         assert_eq!(avg_pool_weights(4, 49, 16), vec![0.25; 4], "kernel clamped");
+        // The LR-ASPP gate at Cityscapes size: a 64 x 128 OS16 map pools
+        // to 1 x 4 (kernel 49, stride 16 x 20), as in the official code.
+        assert_eq!(avg_pool_weights(64, 49, 16).len() / 64, 1);
+        assert_eq!(avg_pool_weights(128, 49, 20).len() / 128, 4);
     }
 
     #[test]

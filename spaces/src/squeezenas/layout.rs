@@ -18,8 +18,7 @@ use super::variants::Variant;
 /// What follows the encoder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Head {
-    /// The variant's segmentation decoder (costed, not built: it needs
-    /// dense labels, which no bundled dataset has).
+    /// The variant's segmentation decoder: logits per class and pixel.
     Segment,
     /// Global average pool and a linear classifier, as the official code's
     /// ImageNet form of the encoder (`arch/model.py`); built and searched.

@@ -10,9 +10,10 @@
 //! [`variants::MAC_SMALL`]. Options:
 //! - `input=CxHxW` and `classes=N`;
 //! - `head=segment|classify` (default `segment`): `segment` is the
-//!   variant's decoder ([`head`]), costed exactly but not built, since it
-//!   needs dense labels (Cityscapes) that no bundled dataset has; H and W
-//!   must be multiples of 16, so every stride-2 layer halves the map
+//!   variant's decoder, costed exactly ([`head`]) and built
+//!   ([`seg_head`], [`seg_network`]: logits per class and pixel; the
+//!   segmentation supernet is not built yet); H and W must be multiples of
+//!   16, so every stride-2 layer halves the map
 //!   exactly, as the official FactorizedReduce and decoder concatenations
 //!   require. `classify` ends the encoder (with the small variant's 1x1
 //!   conv to 256) in global average pooling and a linear classifier, as the
@@ -32,6 +33,8 @@ pub mod block;
 pub mod head;
 pub mod layer;
 pub mod layout;
+pub mod seg_head;
+pub mod seg_network;
 pub mod variants;
 
 use crate::fbnet::block::Slot;
@@ -46,6 +49,7 @@ use head::HeadInput;
 use layer::SqueezeLayer;
 use layout::{Head, Layout};
 use nasarena_core::{Arch, Decision, SearchSpace};
+use seg_network::SegmentationNetwork;
 use variants::Variant;
 
 /// Option keys accepted by the squeezenas spaces.
@@ -196,15 +200,7 @@ impl SqueezeNasSpace {
             rows.push(t.row("fc", "linear"));
             return (rows, weights);
         }
-        let (c_skip, skip_hw) = self.layout.output_of(self.variant.skip_layer);
-        let input = HeadInput {
-            c_deep,
-            deep_hw,
-            c_skip,
-            skip_hw,
-            classes: self.layout.classes,
-        };
-        let t = head::cost(self.variant.head, &input);
+        let t = head::cost(self.variant.head, &self.head_input());
         weights += t.weights;
         let kind = match self.variant.head {
             variants::HeadKind::LrAspp { .. } => "lr-aspp-lite",
@@ -231,17 +227,65 @@ impl SqueezeNasSpace {
             .collect()
     }
 
-    /// Only the classification form is built (see the module docs).
+    /// Supernets are built for the classification form only (see the
+    /// module docs).
     fn check_buildable(&self) -> Result<()> {
         match self.layout.head {
             Head::Classify => Ok(()),
             Head::Segment => Err(Error::Unsupported {
                 space: self.variant.name.to_string(),
-                reason: "the segmentation head is costed but not built (it needs dense labels); \
-                         set the option head=classify to build the encoder with a classifier"
+                reason: "the segmentation supernet is not built yet; \
+                         set the option head=classify to search the encoder with a classifier"
                     .into(),
             }),
         }
+    }
+
+    /// The input of the segmentation head: deepest and skip features.
+    fn head_input(&self) -> HeadInput {
+        let (mut c_deep, deep_hw) = self.layout.output_of(self.layout.slots.len() - 1);
+        if let Some(channels) = self.variant.last_conv {
+            c_deep = channels;
+        }
+        let (c_skip, skip_hw) = self.layout.output_of(self.variant.skip_layer);
+        HeadInput {
+            c_deep,
+            deep_hw,
+            c_skip,
+            skip_hw,
+            classes: self.layout.classes,
+        }
+    }
+
+    /// Builds the network with its segmentation head (head=segment):
+    /// logits per class and pixel at the input's size; convolutions add
+    /// their MACs to `counter` on every forward pass.
+    pub fn build_segmentation_counted(
+        &self,
+        arch: &Arch,
+        vb: VarBuilder,
+        counter: Option<&MacCounter>,
+    ) -> Result<SegmentationNetwork> {
+        let candidates = self.candidates(arch)?;
+        let slots = &self.layout.slots;
+        let (c_last, _) = self.layout.output_of(slots.len() - 1);
+        let input = self.head_input();
+        let parts = seg_network::SegParts {
+            stem: self.layout.stem,
+            last_conv: self
+                .variant
+                .last_conv
+                .map(|c| ConvSpec::new(c_last, c, 1, 1)),
+            skip_layer: self.variant.skip_layer,
+            head: (self.variant.head, &input),
+        };
+        Ok(SegmentationNetwork::new(
+            parts,
+            slots.len(),
+            vb,
+            counter,
+            |i, vb| SqueezeLayer::new(candidates[i], &slots[i], vb, counter),
+        )?)
     }
 
     /// Builds the network (head=classify); convolutions and the classifier
@@ -252,7 +296,12 @@ impl SqueezeNasSpace {
         vb: VarBuilder,
         counter: Option<&MacCounter>,
     ) -> Result<SqueezeNasNetwork> {
-        self.check_buildable()?;
+        if self.layout.head == Head::Segment {
+            return Err(Error::Unsupported {
+                space: self.variant.name.to_string(),
+                reason: "with head=segment the network is a segmentation network (build_segmentation_counted)".into(),
+            });
+        }
         let candidates = self.candidates(arch)?;
         let slots = &self.layout.slots;
         Ok(LayerwiseNetwork::new(
@@ -361,7 +410,10 @@ impl Realize for SqueezeNasSpace {
     }
 
     fn build(&self, arch: &Arch, vb: VarBuilder) -> Result<Box<dyn Network>> {
-        Ok(Box::new(self.build_counted(arch, vb, None)?))
+        match self.layout.head {
+            Head::Classify => Ok(Box::new(self.build_counted(arch, vb, None)?)),
+            Head::Segment => Ok(Box::new(self.build_segmentation_counted(arch, vb, None)?)),
+        }
     }
 
     fn build_supernet(&self, vb: VarBuilder) -> Result<Box<dyn crate::Supernet>> {
