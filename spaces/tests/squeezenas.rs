@@ -114,6 +114,11 @@ fn options_and_errors() {
     assert!(s.cost(&Arch::new(vec![13; 20])).is_err());
     let varmap = candle_nn::VarMap::new();
     let vb = nasarena_spaces::SeededInit::var_builder(&varmap, Seed(0), &candle_core::Device::Cpu);
+    let err = s
+        .build(&Arch::new(vec![0; 20]), vb.clone())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("head=classify"), "{err}");
     let err = s.build_supernet(vb).unwrap_err().to_string();
     assert!(err.contains("head=classify"), "{err}");
     for (opts, key, says) in [

@@ -299,7 +299,9 @@ impl SqueezeNasSpace {
         if self.layout.head == Head::Segment {
             return Err(Error::Unsupported {
                 space: self.variant.name.to_string(),
-                reason: "with head=segment the network is a segmentation network (build_segmentation_counted)".into(),
+                reason: "head=segment builds a segmentation network (logits per pixel), which \
+                         classification cannot train; set the option head=classify"
+                    .into(),
             });
         }
         let candidates = self.candidates(arch)?;
@@ -410,10 +412,9 @@ impl Realize for SqueezeNasSpace {
     }
 
     fn build(&self, arch: &Arch, vb: VarBuilder) -> Result<Box<dyn Network>> {
-        match self.layout.head {
-            Head::Classify => Ok(Box::new(self.build_counted(arch, vb, None)?)),
-            Head::Segment => Ok(Box::new(self.build_segmentation_counted(arch, vb, None)?)),
-        }
+        // `Realize::build` serves classification (one logit per class and
+        // image); segmentation networks come from build_segmentation_counted.
+        Ok(Box::new(self.build_counted(arch, vb, None)?))
     }
 
     fn build_supernet(&self, vb: VarBuilder) -> Result<Box<dyn crate::Supernet>> {
