@@ -16,6 +16,7 @@ mod progress_view;
 mod report_cmd;
 mod report_target;
 mod run_cmd;
+mod segment_cmd;
 mod slurm_cmd;
 mod space_cmd;
 mod tabulate_build_cmd;
@@ -62,6 +63,9 @@ enum Command {
     },
     /// Build, merge, import or inspect tabular benchmarks.
     Tabulate(TabulateArgs),
+    /// Train a SqueezeNAS segmentation network on a Cityscapes-layout
+    /// folder and report mIoU.
+    Segment(segment_cmd::SegmentArgs),
     /// Run an experiment as a Slurm job array: submit, status, resubmit.
     Slurm {
         #[command(subcommand)]
@@ -183,6 +187,7 @@ fn dispatch(cli: Cli, bars: &indicatif::MultiProgress) -> Result<std::process::E
         Command::Data(args) => data_cmd::run(args.action),
         Command::Bench { action } => bench_cmd::run(action),
         Command::Tabulate(args) => tabulate_cmd::run(&args.rest),
+        Command::Segment(args) => segment_cmd::run(args),
         Command::Slurm { action } => slurm_cmd::run(action),
     };
     done.map(|()| std::process::ExitCode::SUCCESS)

@@ -196,3 +196,85 @@ fn data_scenes_writes_a_reproducible_cityscapes_layout() {
         text(&counts.stderr)
     );
 }
+
+/// `nasarena segment` trains a SqueezeNAS segmentation network on scenes
+/// written by `data scenes`, reports validation mIoU per epoch, test mIoU
+/// and the all-background floor, writes the JSON report, and names a
+/// mismatch between the data and the space's options.
+#[test]
+fn segment_trains_on_scenes_and_names_a_class_mismatch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("scenes");
+    let data = data.to_str().expect("utf8");
+    let made = nasarena(
+        &[
+            "data",
+            "scenes",
+            "--out",
+            data,
+            "--counts",
+            "16,4,4",
+            "--source",
+            "fashion-mnist-subset",
+        ],
+        None,
+    );
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let json = dir.path().join("report.json");
+    let schedule = r#"{"epochs":2,"batch_size":8,"optimizer":{"lr":0.05,"momentum":0.9}}"#;
+    let run = nasarena(
+        &[
+            "segment",
+            "--data",
+            data,
+            "--opt",
+            "input=1x64x64",
+            "--opt",
+            "classes=11",
+            "--schedule",
+            schedule,
+            "--threads",
+            "1",
+            "--json",
+            json.to_str().expect("utf8"),
+        ],
+        None,
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let err = text(&run.stderr);
+    assert!(
+        err.contains("epoch 2/2") && err.contains("val mIoU"),
+        "{err}"
+    );
+    let out = text(&run.stdout);
+    assert!(
+        out.contains("test mIoU") && out.contains("background everywhere"),
+        "{out}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("valid JSON");
+    let miou = report["report"]["test"]["miou"]
+        .as_f64()
+        .expect("test mIoU");
+    assert!((0.0..=1.0).contains(&miou), "{miou}");
+    assert_eq!(report["report"]["epochs"].as_array().map(Vec::len), Some(2));
+
+    let wrong = nasarena(
+        &[
+            "segment",
+            "--data",
+            data,
+            "--opt",
+            "input=1x64x64",
+            "--opt",
+            "classes=19",
+        ],
+        None,
+    );
+    assert!(!wrong.status.success());
+    assert!(
+        text(&wrong.stderr).contains("11 classes") && text(&wrong.stderr).contains("classes=N"),
+        "{}",
+        text(&wrong.stderr)
+    );
+}
