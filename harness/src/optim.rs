@@ -97,8 +97,13 @@ impl Sgd {
             let Some(grad) = grads.get(var.as_tensor()) else {
                 continue;
             };
-            let w = var.as_tensor();
-            let mut g = grad.clone();
+            // Detached: `w * wd` on the variable itself (or a gradient that
+            // still records an op) would make every momentum buffer hold the
+            // previous one through its graph, and memory would grow by a
+            // copy of the weights per step (20 GB after 9 epochs of a
+            // segmentation network with weight decay).
+            let w = &var.as_tensor().detach();
+            let mut g = grad.detach();
             if c.weight_decay != 0.0 && !c.decoupled_weight_decay {
                 g = (g + (w * c.weight_decay)?)?;
             }
@@ -185,6 +190,26 @@ mod tests {
             }
         }
         w
+    }
+
+    #[test]
+    fn momentum_buffers_and_updates_hold_no_graph() {
+        let var = Var::from_vec(vec![1f32, -2.0, 3.0], 3, &Device::Cpu).expect("var");
+        let config = SgdConfig {
+            lr: 0.1,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 0.01,
+            decoupled_weight_decay: false,
+        };
+        let mut sgd = Sgd::new(vec![var.clone()], config);
+        for _ in 0..3 {
+            let loss = var.as_tensor().sqr().and_then(|t| t.sum_all()).expect("loss");
+            sgd.step(&loss.backward().expect("grads")).expect("step");
+        }
+        let buffer = sgd.buffers()[0].as_ref().expect("a buffer");
+        // A tracked buffer keeps every earlier buffer alive through its graph.
+        assert!(!buffer.track_op(), "the momentum buffer records a graph");
     }
 
     #[test]
