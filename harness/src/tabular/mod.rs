@@ -28,6 +28,8 @@ mod nb201_csv;
 pub mod rank_check;
 pub mod reader;
 pub mod retime;
+#[cfg(test)]
+mod retime_tests;
 pub mod scores;
 pub mod shard;
 pub mod source;
