@@ -204,7 +204,11 @@ mod tests {
         };
         let mut sgd = Sgd::new(vec![var.clone()], config);
         for _ in 0..3 {
-            let loss = var.as_tensor().sqr().and_then(|t| t.sum_all()).expect("loss");
+            let loss = var
+                .as_tensor()
+                .sqr()
+                .and_then(|t| t.sum_all())
+                .expect("loss");
             sgd.step(&loss.backward().expect("grads")).expect("step");
         }
         let buffer = sgd.buffers()[0].as_ref().expect("a buffer");
