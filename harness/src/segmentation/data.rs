@@ -30,15 +30,14 @@ impl SegSet {
         let mut samples = Vec::with_capacity(files.len());
         for i in 0..files.len() {
             let s = files.read(i).map_err(|e| bad(e.to_string()))?;
-            if let Some(first) = samples.first() {
-                let first: &SegSample = first;
-                if (s.channels, s.height, s.width) != (first.channels, first.height, first.width) {
-                    return Err(bad(format!(
+            if let Some(first) = samples.first().filter(|f: &&SegSample| {
+                (f.channels, f.height, f.width) != (s.channels, s.height, s.width)
+            }) {
+                return Err(bad(format!(
                         "{} is {}x{}x{}, the split's first image {}x{}x{}; every image must have one size",
                         files.files[i].0.display(), s.channels, s.height, s.width,
                         first.channels, first.height, first.width
-                    )));
-                }
+                )));
             }
             samples.push(s);
         }

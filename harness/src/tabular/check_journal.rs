@@ -8,7 +8,7 @@
 use crate::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 
 /// Opens (or starts, writing `settings` as its first line) the journal at
@@ -34,25 +34,13 @@ where
             .map_err(io)?;
         return Ok((file, Vec::new()));
     }
-    let mut done = Vec::new();
-    let reader = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(io)?;
-        if n == 0 {
-            let head: S = serde_json::from_str(&line)
-                .map_err(|e| corrupt(1, format!("not a {what} header: {e}")))?;
-            if &head != settings {
-                return Err(corrupt(
-                    1,
-                    format!("it was started with other settings ({line}); use another --journal or the same settings"),
-                ));
-            }
-        } else if !line.trim().is_empty() {
-            done.push(
-                serde_json::from_str(&line)
-                    .map_err(|e| corrupt(n + 1, format!("not a {what} record: {e}")))?,
-            );
-        }
+    let (head, done) = read::<S, R>(path, what)?;
+    if &head != settings {
+        let line = serde_json::to_string(&head).unwrap_or_default();
+        return Err(corrupt(
+            1,
+            format!("it was started with other settings ({line}); use another --journal or the same settings"),
+        ));
     }
     let file = std::fs::OpenOptions::new()
         .append(true)

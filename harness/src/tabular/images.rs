@@ -15,6 +15,12 @@ use crate::{Error, Result};
 use nasarena_core::Seed;
 use nasarena_datasets::{load_named, Dataset, Splits};
 
+/// The seed `tabulate build` split the data and seeded training with, as
+/// its provenance records it (`None` for an imported table).
+pub(super) fn build_seed(h: &super::TableHeader) -> Option<u64> {
+    h.provenance.get("seed").and_then(|s| s.parse::<u64>().ok())
+}
+
 /// Rebuilds the training, validation and test images of the table in
 /// `source`, exactly as `tabulate build` split them. Fails, naming what
 /// differs, when the table does not record how it was split (an imported
@@ -25,7 +31,7 @@ pub fn table_images(source: &TableSource) -> Result<Splits> {
         path: source.path.clone(),
         reason,
     };
-    let seed = h.provenance.get("seed").and_then(|s| s.parse::<u64>().ok());
+    let seed = build_seed(h);
     let (Some(seed), Some(val_fraction)) = (seed, h.settings.val_fraction) else {
         return Err(bad(
             "it does not record how its images were split (no build seed or validation fraction: it was imported, not built by `nasarena tabulate build`), so a supernet cannot be trained on its data".into(),

@@ -111,6 +111,16 @@ pub fn selection(
     Ok(slow)
 }
 
+/// The entries of `chosen` that `shard` re-times.
+fn shard_part(chosen: &[(usize, bool)], shard: Shard) -> Vec<(usize, bool)> {
+    chosen
+        .iter()
+        .enumerate()
+        .filter(|(p, _)| shard.holds(*p))
+        .map(|(_, &e)| e)
+        .collect()
+}
+
 /// Retrains this shard's part of the selection, appending to `journal`
 /// (resuming what it holds), and returns every entry it holds.
 pub fn retime(
@@ -135,12 +145,7 @@ pub fn retime(
         SpaceOptions::from_pairs(&build.space, build.space_options.clone()),
     )?;
     let data = table_images(source)?;
-    let mine: Vec<(usize, bool)> = selection(table, reference, settings)?
-        .into_iter()
-        .enumerate()
-        .filter(|(p, _)| settings.shard.holds(*p))
-        .map(|(_, e)| e)
-        .collect();
+    let mine = shard_part(&selection(table, reference, settings)?, settings.shard);
     let (mut file, mut done) = check_journal::open(journal, settings, "retime")?;
     for (k, &(i, control)) in mine.iter().enumerate().skip(done.len()) {
         let t0 = Instant::now();
@@ -232,6 +237,9 @@ pub fn apply(
             ),
         ));
     }
+    // Every journal's settings equal the first's but for the shard, so one
+    // selection serves them all.
+    let chosen = selection(table, reference, first)?;
     for (path, s, entries) in journals {
         let whole = RetimeSettings {
             shard: first.shard,
@@ -243,11 +251,7 @@ pub fn apply(
                 "it was made with other settings than the first journal",
             ));
         }
-        let want = selection(table, reference, s)?
-            .into_iter()
-            .enumerate()
-            .filter(|(p, _)| s.shard.holds(*p))
-            .count();
+        let want = shard_part(&chosen, s.shard).len();
         if entries.len() != want {
             return Err(mismatch(path, &format!("it holds {} of its shard's {want} entries; finish it (rerun `tabulate retime` with it)", entries.len())));
         }
@@ -306,7 +310,7 @@ fn total_seconds(table: &Table, i: usize) -> f64 {
 /// The build settings a table records, for training its entries again.
 fn build_settings(source: &TableSource) -> Result<BuildSettings> {
     let h = source.table.header();
-    let seed = h.provenance.get("seed").and_then(|s| s.parse::<u64>().ok());
+    let seed = super::images::build_seed(h);
     let (Some(seed), Some(val_fraction), true) =
         (seed, h.settings.val_fraction, source.table.every_epoch())
     else {
