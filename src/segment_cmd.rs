@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use nasarena_core::{SearchSpace, Seed};
 use nasarena_harness::segmentation::data::SegSet;
-use nasarena_harness::segmentation::train::{train_squeezenas, SegSplits};
+use nasarena_harness::segmentation::train::{train_squeezenas, SegRecipe, SegSplits};
 use nasarena_harness::trainer::Schedule;
 use nasarena_spaces::squeezenas::variants;
 use nasarena_spaces::{Realize, SpaceOptions, SqueezeNasSpace};
@@ -36,6 +36,11 @@ pub struct SegmentArgs {
         default_value = r#"{"epochs":10,"batch_size":32,"optimizer":{"lr":0.05,"momentum":0.9,"nesterov":true,"weight_decay":0.0001},"horizontal_flip":true}"#
     )]
     schedule: String,
+    /// Random-scale augmentation `LO,HI`: each training scene is scaled by a
+    /// factor drawn from [LO, HI] and cropped (or padded with ignored
+    /// pixels) back to its size; `1,1` turns it off.
+    #[arg(long, default_value = "1,1", value_parser = parse_scale)]
+    scale: (f32, f32),
     /// Seeds the weights, the batch order and a drawn architecture.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -93,7 +98,11 @@ pub fn run(a: SegmentArgs) -> Result<()> {
         val: &val,
         test: &test,
     };
-    let report = train_squeezenas(&space, &arch, &splits, &schedule, seed, |k, e| {
+    let recipe = SegRecipe {
+        schedule: &schedule,
+        scale: a.scale,
+    };
+    let report = train_squeezenas(&space, &arch, &splits, &recipe, seed, |k, e| {
         eprintln!(
             "epoch {}/{}: train loss {:.3}, val mIoU {:.1}% (pixel accuracy {:.1}%), {:.0} s",
             k + 1,
@@ -119,10 +128,23 @@ pub fn run(a: SegmentArgs) -> Result<()> {
         let doc = serde_json::json!({
             "space": a.space, "options": a.opts, "arch": space.format(&arch),
             "macs": cost.macs, "params": cost.params, "schedule": schedule,
+            "scale": [a.scale.0, a.scale.1],
             "seed": a.seed, "seconds": seconds, "report": report,
         });
         std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// `--scale LO,HI`: a positive range, LO <= HI.
+fn parse_scale(text: &str) -> Result<(f32, f32), String> {
+    let bad = || format!("`{text}` is not a scale range LO,HI with 0 < LO <= HI (e.g. 0.75,1.25)");
+    let (lo, hi) = text.split_once(',').ok_or_else(bad)?;
+    let lo: f32 = lo.trim().parse().map_err(|_| bad())?;
+    let hi: f32 = hi.trim().parse().map_err(|_| bad())?;
+    if !(lo > 0.0 && lo <= hi && hi.is_finite()) {
+        return Err(bad());
+    }
+    Ok((lo, hi))
 }

@@ -30,7 +30,7 @@ pub use geometry::{ConvSpec, MacCounter};
 pub use init::SeededInit;
 pub use macro_space::MacroSpace;
 pub use options::SpaceOptions;
-pub use realize::{CostReport, LayerCost, Network, Realize};
+pub use realize::{CostReport, LayerCost, Network, Realize, Task};
 pub use registry::{build_space, registry};
 pub use squeezenas::SqueezeNasSpace;
 pub use supernet::Supernet;

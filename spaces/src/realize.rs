@@ -65,8 +65,24 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// What a space's networks predict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// One class per image: logits `(N, classes)`, scored by accuracy.
+    Classification,
+    /// One class per pixel: logits `(N, classes, H, W)`, scored by mean
+    /// IoU.
+    Segmentation,
+}
+
 /// A search space whose architectures can be counted and built.
 pub trait Realize: SearchSpace {
+    /// What the built networks (and supernets) predict.
+    fn task(&self) -> Task {
+        Task::Classification
+    }
+
     /// Input shape `(C, H, W)` the networks expect.
     fn input_shape(&self) -> [usize; 3];
 

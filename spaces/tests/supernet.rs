@@ -179,6 +179,44 @@ fn squeezenas_one_hot_supernet_is_the_standalone_network() {
     check_layerwise_one_hot(&space, &names, build, 4);
 }
 
+/// The segmentation supernet (head=segment, the decoder fixed) under
+/// one-hot hard mixing is the built segmentation network: same MACs, same
+/// per-pixel logits.
+#[test]
+fn squeezenas_segmentation_one_hot_supernet_is_the_standalone_network() {
+    let opts: Vec<String> = ["input=1x32x32", "classes=4"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let space = SqueezeNasSpace::new(
+        variants::SMALL,
+        SpaceOptions::parse("squeezenas-small", &opts).expect("opts"),
+    )
+    .expect("space");
+    assert_eq!(space.task(), nasarena_spaces::Task::Segmentation);
+    let build = |map: &VarMap, round: u64, counter: &MacCounter| -> Box<dyn Supernet> {
+        let vb = SeededInit::var_builder(map, Seed(round), &Device::Cpu);
+        Box::new(
+            space
+                .build_segmentation_supernet_counted(vb, Some(counter))
+                .expect("supernet"),
+        )
+    };
+    let names = nasarena_spaces::squeezenas::block::CANDIDATES;
+    check_layerwise_one_hot(&space, &names, build, 6);
+    let sup = space
+        .build_supernet(SeededInit::var_builder(&VarMap::new(), Seed(0), &Device::Cpu))
+        .expect("Realize::build_supernet builds it for head=segment");
+    let mixing = one_hot_mixing(
+        space.sample(&mut Seed(1).rng()).choices(),
+        &arities(&space),
+        &Device::Cpu,
+    )
+    .expect("mix");
+    let y = sup.forward_mixed(&input(&space, 2), &mixing, true).expect("forward");
+    assert_eq!(y.dims(), &[2, 4, 32, 32]);
+}
+
 #[test]
 fn cell_one_hot_supernet_is_the_standalone_network() {
     let space = cell_space();

@@ -8,8 +8,8 @@ use crate::{Error, Result};
 use candle_core::{Device, Tensor};
 use nasarena_core::SeedRng;
 use nasarena_datasets::segmentation::cityscapes::CityscapesSplit;
-use nasarena_datasets::segmentation::{joint, SegSample};
-use rand::Rng;
+use nasarena_datasets::segmentation::joint::JointAugment;
+use nasarena_datasets::segmentation::SegSample;
 use std::path::Path;
 
 /// Decoded images and masks of one split.
@@ -80,29 +80,36 @@ impl SegSet {
     }
 
     /// The batch of `indices`: normalised images (N x C x H x W, f32) and
-    /// masks (N x H x W, u8); each sample mirrored with probability one
-    /// half when `flip` draws from an RNG.
+    /// masks (N x H x W, u8); each sample transformed by `augment` (drawing
+    /// from its RNG) when given. The augmentation must keep the split's
+    /// image size (crop back to it after scaling).
     pub fn batch(
         &self,
         indices: &[usize],
         stats: &[(f64, f64)],
-        flip: Option<&mut SeedRng>,
+        augment: Option<(&JointAugment, &mut SeedRng)>,
         device: &Device,
     ) -> Result<(Tensor, Tensor)> {
         let [c, h, w] = self.shape;
         let mut x = Vec::with_capacity(indices.len() * c * h * w);
         let mut y = Vec::with_capacity(indices.len() * h * w);
-        let mut flip = flip;
+        let mut augment = augment;
         for &i in indices {
             let s = &self.samples[i];
-            let mirror = flip.as_deref_mut().is_some_and(|rng| rng.random_bool(0.5));
-            let mirrored;
-            let s = if mirror {
-                mirrored = joint::mirror(s);
-                &mirrored
-            } else {
-                s
+            let augmented;
+            let s = match augment.as_mut() {
+                Some((how, rng)) => {
+                    augmented = how.apply(s, rng);
+                    &augmented
+                }
+                None => s,
             };
+            if (s.channels, s.height, s.width) != (c, h, w) {
+                return Err(Error::DataMismatch(format!(
+                    "augmentation made a {}x{}x{} sample from {c}x{h}x{w}; crop back to the split's size",
+                    s.channels, s.height, s.width
+                )));
+            }
             for (ch, plane) in s.pixels.chunks_exact(h * w).enumerate() {
                 let (mean, std) = stats[ch];
                 x.extend(plane.iter().map(|&p| ((f64::from(p) - mean) / std) as f32));

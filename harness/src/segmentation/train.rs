@@ -3,7 +3,7 @@
 //! warm-up, [`crate::trainer::train_step`]) on per-pixel cross-entropy with
 //! the ignore label ([`super::loss`]), validation mIoU after every epoch
 //! and test mIoU at the end ([`super::metric`]). Seeded: batch order and
-//! flips come from the seed, initial weights from [`SeededInit`].
+//! augmentation come from the seed, initial weights from [`SeededInit`].
 
 use super::data::SegSet;
 use super::loss::pixel_cross_entropy;
@@ -13,6 +13,7 @@ use crate::trainer::{train_step, Schedule, StepPosition};
 use crate::{Error, Result};
 use candle_core::{DType, Device, Tensor};
 use nasarena_core::Seed;
+use nasarena_datasets::segmentation::joint::JointAugment;
 use nasarena_spaces::layers::trainable_vars;
 use nasarena_spaces::Network;
 use rand::seq::SliceRandom;
@@ -74,13 +75,38 @@ pub struct SegSplits<'a> {
     pub test: &'a SegSet,
 }
 
-/// Trains `net` (variables in `varmap`) with `schedule`, calling `epoch_done`
+/// How a segmentation network is trained: the trainer's schedule plus the
+/// random-scale range of the joint augmentation (SqueezeNAS trains
+/// Cityscapes with random scaling, cropping and flipping).
+#[derive(Clone, Copy, Debug)]
+pub struct SegRecipe<'a> {
+    /// Epochs, batch size, optimizer, warm-up; `horizontal_flip` mirrors.
+    pub schedule: &'a Schedule,
+    /// Each training sample is scaled by a factor drawn from this range and
+    /// cropped (or padded with ignored pixels) back to its size; `(1, 1)`
+    /// leaves the scale alone.
+    pub scale: (f32, f32),
+}
+
+impl SegRecipe<'_> {
+    /// The joint augmentation for samples of `shape` (C, H, W).
+    fn augment(&self, shape: [usize; 3]) -> JointAugment {
+        let scaled = self.scale != (1.0, 1.0);
+        JointAugment {
+            scale: self.scale,
+            crop: scaled.then_some((shape[1], shape[2])),
+            flip: self.schedule.horizontal_flip,
+        }
+    }
+}
+
+/// Trains `net` (variables in `varmap`) by `recipe`, calling `epoch_done`
 /// after every epoch (progress).
 pub fn train_segmentation(
     net: &dyn Network,
     varmap: &candle_nn::VarMap,
     data: &SegSplits<'_>,
-    schedule: &Schedule,
+    recipe: &SegRecipe<'_>,
     seed: Seed,
     device: &Device,
     mut epoch_done: impl FnMut(usize, &SegEpoch),
@@ -91,6 +117,8 @@ pub fn train_segmentation(
             "the splits name different classes".into(),
         ));
     }
+    let schedule = recipe.schedule;
+    let augment = recipe.augment(data.train.shape);
     let stats = data.train.channel_stats();
     let mut sgd = Sgd::new(trainable_vars(varmap), schedule.optimizer);
     let steps_per_epoch = data.train.len().div_ceil(schedule.batch_size);
@@ -102,8 +130,9 @@ pub fn train_segmentation(
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0;
         for (k, idx) in order.chunks(schedule.batch_size).enumerate() {
-            let flip = schedule.horizontal_flip.then_some(&mut rng);
-            let (x, y) = data.train.batch(idx, &stats, flip, device)?;
+            let (x, y) = data
+                .train
+                .batch(idx, &stats, Some((&augment, &mut rng)), device)?;
             let loss = pixel_cross_entropy(&net.forward_t(&x, true)?, &y)?;
             loss_sum += loss.to_dtype(DType::F64)?.to_scalar::<f64>()? * idx.len() as f64;
             let at = StepPosition {
@@ -162,7 +191,7 @@ pub fn train_squeezenas(
     space: &nasarena_spaces::SqueezeNasSpace,
     arch: &nasarena_core::Arch,
     data: &SegSplits<'_>,
-    schedule: &Schedule,
+    recipe: &SegRecipe<'_>,
     seed: Seed,
     epoch_done: impl FnMut(usize, &SegEpoch),
 ) -> Result<SegReport> {
@@ -171,5 +200,5 @@ pub fn train_squeezenas(
     let vb =
         nasarena_spaces::SeededInit::var_builder(&varmap, seed.derive("segment-init", 0), &device);
     let net = space.build_segmentation_counted(arch, vb, None)?;
-    train_segmentation(&net, &varmap, data, schedule, seed, &device, epoch_done)
+    train_segmentation(&net, &varmap, data, recipe, seed, &device, epoch_done)
 }

@@ -12,7 +12,8 @@
 //! - `head=segment|classify` (default `segment`): `segment` is the
 //!   variant's decoder, costed exactly ([`head`]) and built
 //!   ([`seg_head`], [`seg_network`]: logits per class and pixel; the
-//!   segmentation supernet is not built yet); H and W must be multiples of
+//!   supernet [`seg_supernet`] mixes the encoder's candidates under the
+//!   fixed decoder); H and W must be multiples of
 //!   16, so every stride-2 layer halves the map
 //!   exactly, as the official FactorizedReduce and decoder concatenations
 //!   require. `classify` ends the encoder (with the small variant's 1x1
@@ -35,6 +36,7 @@ pub mod layer;
 pub mod layout;
 pub mod seg_head;
 pub mod seg_network;
+pub mod seg_supernet;
 pub mod variants;
 
 use crate::fbnet::block::Slot;
@@ -42,7 +44,9 @@ use crate::fbnet::genotype;
 use crate::fbnet::tally::Tally;
 use crate::geometry::{ConvSpec, MacCounter};
 use crate::layerwise::{LayerwiseNetwork, LayerwiseSupernet};
-use crate::{CostReport, Error, LayerCost, Network, Realize, Result, SpaceEntry, SpaceOptions};
+use crate::{
+    CostReport, Error, LayerCost, Network, Realize, Result, SpaceEntry, SpaceOptions, Task,
+};
 use block::{Candidate, CANDIDATES};
 use candle_nn::VarBuilder;
 use head::HeadInput;
@@ -50,6 +54,7 @@ use layer::SqueezeLayer;
 use layout::{Head, Layout};
 use nasarena_core::{Arch, Decision, SearchSpace};
 use seg_network::SegmentationNetwork;
+use seg_supernet::SegmentationSupernet;
 use variants::Variant;
 
 /// Option keys accepted by the squeezenas spaces.
@@ -227,20 +232,6 @@ impl SqueezeNasSpace {
             .collect()
     }
 
-    /// Supernets are built for the classification form only (see the
-    /// module docs).
-    fn check_buildable(&self) -> Result<()> {
-        match self.layout.head {
-            Head::Classify => Ok(()),
-            Head::Segment => Err(Error::Unsupported {
-                space: self.variant.name.to_string(),
-                reason: "the segmentation supernet is not built yet; \
-                         set the option head=classify to search the encoder with a classifier"
-                    .into(),
-            }),
-        }
-    }
-
     /// The input of the segmentation head: deepest and skip features.
     fn head_input(&self) -> HeadInput {
         let (mut c_deep, deep_hw) = self.layout.output_of(self.layout.slots.len() - 1);
@@ -268,19 +259,9 @@ impl SqueezeNasSpace {
     ) -> Result<SegmentationNetwork> {
         let candidates = self.candidates(arch)?;
         let slots = &self.layout.slots;
-        let (c_last, _) = self.layout.output_of(slots.len() - 1);
         let input = self.head_input();
-        let parts = seg_network::SegParts {
-            stem: self.layout.stem,
-            last_conv: self
-                .variant
-                .last_conv
-                .map(|c| ConvSpec::new(c_last, c, 1, 1)),
-            skip_layer: self.variant.skip_layer,
-            head: (self.variant.head, &input),
-        };
         Ok(SegmentationNetwork::new(
-            parts,
+            self.seg_parts(&input),
             slots.len(),
             vb,
             counter,
@@ -315,6 +296,41 @@ impl SqueezeNasSpace {
         )?)
     }
 
+    /// The fixed parts of the segmentation network and supernet.
+    fn seg_parts<'a>(&self, input: &'a HeadInput) -> seg_network::SegParts<'a> {
+        let (c_last, _) = self.layout.output_of(self.layout.slots.len() - 1);
+        seg_network::SegParts {
+            stem: self.layout.stem,
+            last_conv: self
+                .variant
+                .last_conv
+                .map(|c| ConvSpec::new(c_last, c, 1, 1)),
+            skip_layer: self.variant.skip_layer,
+            head: (self.variant.head, input),
+        }
+    }
+
+    /// Builds the segmentation supernet (head=segment): every candidate in
+    /// every layer, the decoder fixed; `counter` adds the MACs of whatever
+    /// runs.
+    pub fn build_segmentation_supernet_counted(
+        &self,
+        vb: VarBuilder,
+        counter: Option<&MacCounter>,
+    ) -> Result<SegmentationSupernet> {
+        let slots = &self.layout.slots;
+        let input = self.head_input();
+        Ok(SegmentationSupernet::new(
+            self.variant.name,
+            self.seg_parts(&input),
+            slots.iter().map(|s| [s.c_in, s.h, s.w]).collect(),
+            &CANDIDATES,
+            vb,
+            counter,
+            |i, o, vb| SqueezeLayer::new(squeeze_candidate(o)?, &slots[i], vb, counter),
+        )?)
+    }
+
     /// Builds the supernet (head=classify); `counter` adds the MACs of
     /// whatever runs.
     pub fn build_supernet_counted(
@@ -322,7 +338,14 @@ impl SqueezeNasSpace {
         vb: VarBuilder,
         counter: Option<&MacCounter>,
     ) -> Result<SqueezeNasSupernet> {
-        self.check_buildable()?;
+        if self.layout.head == Head::Segment {
+            return Err(Error::Unsupported {
+                space: self.variant.name.to_string(),
+                reason: "head=segment has a segmentation supernet \
+                         (build_segmentation_supernet_counted)"
+                    .into(),
+            });
+        }
         let slots = &self.layout.slots;
         Ok(LayerwiseSupernet::new(
             self.variant.name,
@@ -331,11 +354,7 @@ impl SqueezeNasSpace {
             &CANDIDATES,
             vb,
             counter,
-            |i, o, vb| {
-                let candidate = Candidate::from_index(o)
-                    .ok_or_else(|| candle_core::Error::Msg(format!("squeezenas candidate {o}")))?;
-                SqueezeLayer::new(candidate, &slots[i], vb, counter)
-            },
+            |i, o, vb| SqueezeLayer::new(squeeze_candidate(o)?, &slots[i], vb, counter),
         )?)
     }
 }
@@ -411,13 +430,30 @@ impl Realize for SqueezeNasSpace {
             .collect())
     }
 
+    fn task(&self) -> Task {
+        match self.layout.head {
+            Head::Classify => Task::Classification,
+            Head::Segment => Task::Segmentation,
+        }
+    }
+
     fn build(&self, arch: &Arch, vb: VarBuilder) -> Result<Box<dyn Network>> {
-        // `Realize::build` serves classification (one logit per class and
-        // image); segmentation networks come from build_segmentation_counted.
-        Ok(Box::new(self.build_counted(arch, vb, None)?))
+        Ok(match self.layout.head {
+            Head::Classify => Box::new(self.build_counted(arch, vb, None)?),
+            Head::Segment => Box::new(self.build_segmentation_counted(arch, vb, None)?),
+        })
     }
 
     fn build_supernet(&self, vb: VarBuilder) -> Result<Box<dyn crate::Supernet>> {
-        Ok(Box::new(self.build_supernet_counted(vb, None)?))
+        Ok(match self.layout.head {
+            Head::Classify => Box::new(self.build_supernet_counted(vb, None)?),
+            Head::Segment => Box::new(self.build_segmentation_supernet_counted(vb, None)?),
+        })
     }
+}
+
+/// Candidate `o` of a searched layer.
+fn squeeze_candidate(o: usize) -> candle_core::Result<Candidate> {
+    Candidate::from_index(o)
+        .ok_or_else(|| candle_core::Error::Msg(format!("squeezenas candidate {o}")))
 }
