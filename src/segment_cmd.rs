@@ -7,7 +7,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use nasarena_core::{SearchSpace, Seed};
 use nasarena_harness::segmentation::data::SegSet;
-use nasarena_harness::segmentation::train::{train_squeezenas, SegRecipe, SegSplits};
+use nasarena_harness::segmentation::data::SegSplits;
+use nasarena_harness::segmentation::train::train_squeezenas;
 use nasarena_harness::trainer::Schedule;
 use nasarena_spaces::squeezenas::variants;
 use nasarena_spaces::{Realize, SpaceOptions, SqueezeNasSpace};
@@ -38,7 +39,8 @@ pub struct SegmentArgs {
     schedule: String,
     /// Random-scale augmentation `LO,HI`: each training scene is scaled by a
     /// factor drawn from [LO, HI] and cropped (or padded with ignored
-    /// pixels) back to its size; `1,1` turns it off.
+    /// pixels) back to its size (the schedule's `random_scale`); `1,1`
+    /// leaves the schedule's setting.
     #[arg(long, default_value = "1,1", value_parser = parse_scale)]
     scale: (f32, f32),
     /// Seeds the weights, the batch order and a drawn architecture.
@@ -60,8 +62,11 @@ pub fn run(a: SegmentArgs) -> Result<()> {
         .find(|v| v.name == a.space)
         .with_context(|| format!("--space `{}`: segmentation needs squeezenas-small, squeezenas-large or squeezenas-xlarge", a.space))?;
     let space = SqueezeNasSpace::new(variant, SpaceOptions::parse(&a.space, &a.opts)?)?;
-    let schedule: Schedule = serde_json::from_str(&a.schedule)
+    let mut schedule: Schedule = serde_json::from_str(&a.schedule)
         .with_context(|| format!("--schedule `{}` is not a schedule in JSON", a.schedule))?;
+    if a.scale != (1.0, 1.0) {
+        schedule.random_scale = Some(a.scale);
+    }
     if schedule.epochs == 0 || schedule.batch_size == 0 {
         bail!("--schedule: epochs and batch_size must be at least 1");
     }
@@ -98,11 +103,7 @@ pub fn run(a: SegmentArgs) -> Result<()> {
         val: &val,
         test: &test,
     };
-    let recipe = SegRecipe {
-        schedule: &schedule,
-        scale: a.scale,
-    };
-    let report = train_squeezenas(&space, &arch, &splits, &recipe, seed, |k, e| {
+    let report = train_squeezenas(&space, &arch, &splits, &schedule, seed, |k, e| {
         eprintln!(
             "epoch {}/{}: train loss {:.3}, val mIoU {:.1}% (pixel accuracy {:.1}%), {:.0} s",
             k + 1,
@@ -128,7 +129,6 @@ pub fn run(a: SegmentArgs) -> Result<()> {
         let doc = serde_json::json!({
             "space": a.space, "options": a.opts, "arch": space.format(&arch),
             "macs": cost.macs, "params": cost.params, "schedule": schedule,
-            "scale": [a.scale.0, a.scale.1],
             "seed": a.seed, "seconds": seconds, "report": report,
         });
         std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")

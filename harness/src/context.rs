@@ -11,6 +11,7 @@ use crate::meter::Meter;
 use crate::options::RunOptions;
 use crate::plan::{Plan, Unit, UnitKind};
 use crate::progress::{ProgressEvent, UnitLabel};
+use crate::segmentation::evaluator::SegEvaluator;
 use crate::{Error, Result};
 use candle_core::Device;
 use nasarena_core::{Arch, Budget, BudgetUnit, Cost, EffectiveSchedule};
@@ -120,10 +121,13 @@ impl<'a> UnitContext<'a> {
 
     /// The unit's evaluator: lookups in the experiment's table (which also
     /// hands a one-shot unit the table's images to train its supernet on),
-    /// or live training on the repetition's split.
+    /// live training on the repetition's split, or on segmentation scenes.
     pub fn evaluator(&self) -> Result<Box<dyn Evaluator + 'a>> {
         let images = self.plan.table_images.as_ref();
         let trains = matches!(self.unit.kind, UnitKind::OneShot(_));
+        if let Some(scenes) = &self.plan.scenes {
+            return Ok(Box::new(SegEvaluator::new(scenes, self.device)));
+        }
         Ok(match &self.plan.table {
             Some(t) => Box::new(TableEvaluator::new(t).training_on(images.filter(|_| trains))),
             None => Box::new(LiveEvaluator::new(

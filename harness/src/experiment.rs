@@ -317,7 +317,9 @@ impl ExperimentFile {
         if self.repeats == 0 {
             out.push(("repeats".into(), "must be at least 1".into()));
         }
-        if !(self.dataset.val_fraction > 0.0 && self.dataset.val_fraction < 1.0) {
+        let own_val = crate::segmentation::data::is_segmentation(&self.dataset.name);
+        let in_range = self.dataset.val_fraction > 0.0 && self.dataset.val_fraction < 1.0;
+        if !own_val && !in_range {
             out.push((
                 "dataset.val_fraction".into(),
                 format!("must be in (0, 1), got {}", self.dataset.val_fraction),

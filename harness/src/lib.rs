@@ -47,6 +47,7 @@ pub mod stop;
 pub mod strategies;
 pub mod supernet_budget;
 pub mod tabular;
+pub mod task_set;
 pub mod trainer;
 
 pub use error::{Error, Problem, Result};

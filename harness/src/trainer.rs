@@ -41,6 +41,10 @@ pub struct Schedule {
     /// Random horizontal flips.
     #[serde(default)]
     pub horizontal_flip: bool,
+    /// Segmentation only: random scale in `[lo, hi]`, cropped back to size
+    /// (see `segmentation::data::joint_augment`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random_scale: Option<(f32, f32)>,
 }
 
 impl Schedule {
@@ -197,6 +201,12 @@ fn train_network(
     device: &Device,
     test: TestEval,
 ) -> Result<(TrainReport, Box<dyn Network>)> {
+    if schedule.random_scale.is_some() || space.task() != nasarena_spaces::Task::Classification {
+        return Err(Error::Unsupported(format!(
+            "{}: the image-classification trainer trains classification networks without random_scale (a segmentation setting)",
+            space.name()
+        )));
+    }
     let macs_per_image = space.cost(arch)?.macs;
     let varmap = VarMap::new();
     let vb = SeededInit::var_builder(&varmap, seed.derive("init", 0), device);

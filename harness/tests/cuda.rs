@@ -46,6 +46,7 @@ fn train(space: &str, opts: &[&str], genotype: &str, device: &Device) -> TrainRe
         grad_clip: None,
         crop_padding: 0,
         horizontal_flip: false,
+        random_scale: None,
     };
     let report = train_and_evaluate(
         space.as_ref(),

@@ -43,6 +43,7 @@ fn run(space: &str, opts: &[&str], genotype: &str, seed: Seed) -> TrainReport {
         grad_clip: Some(5.0),
         crop_padding: 2,
         horizontal_flip: true,
+        random_scale: None,
     };
     train_and_evaluate(
         space.as_ref(),

@@ -21,6 +21,6 @@ pub use journal::{find_journals, read_journal, Journal};
 pub use load::{load_runs, Loaded};
 pub use record::{
     DatasetInfo, DeriveRecord, EpochRecord, FinalRecord, Header, HeaderLine, Incumbent, Record,
-    SavedWeights, ScoredArch, SlurmIds, TrialRecord, SCHEMA_VERSION,
+    SavedWeights, ScoreMetric, ScoredArch, SlurmIds, TrialRecord, SCHEMA_VERSION,
 };
 pub use summary::{summarise, Summary};

@@ -102,6 +102,57 @@ pub struct DatasetInfo {
     pub val: usize,
     /// Samples in the test part.
     pub test: usize,
+    /// What the accuracy fields of the journal hold (accuracy unless the
+    /// task is segmentation; absent in journals written before).
+    #[serde(default, skip_serializing_if = "ScoreMetric::is_accuracy")]
+    pub metric: ScoreMetric,
+}
+
+/// The score a journal's accuracy fields (validation, test, incumbent)
+/// hold: classification accuracy, or segmentation mean IoU (Shaw et al.
+/// 2019 report SqueezeNAS by mIoU). Both lie in [0, 1] and higher is
+/// better, so every statistic treats them alike; only labels differ.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreMetric {
+    /// Fraction of images classified right.
+    #[default]
+    Accuracy,
+    /// Mean intersection-over-union over classes.
+    MeanIou,
+}
+
+impl ScoreMetric {
+    /// True for plain accuracy (the default, not written out).
+    pub fn is_accuracy(&self) -> bool {
+        *self == ScoreMetric::Accuracy
+    }
+
+    /// The label in captions and plots: `accuracy` or `mIoU`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ScoreMetric::Accuracy => "accuracy",
+            ScoreMetric::MeanIou => "mIoU",
+        }
+    }
+
+    /// The label in column heads: `acc` or `mIoU`.
+    pub fn short(&self) -> &'static str {
+        match self {
+            ScoreMetric::Accuracy => "acc",
+            ScoreMetric::MeanIou => "mIoU",
+        }
+    }
+
+    /// The metric of runs whose headers say `metrics`: mean IoU only when
+    /// every one does.
+    pub fn of_all(mut metrics: impl Iterator<Item = ScoreMetric>) -> ScoreMetric {
+        if metrics.all(|m| m == ScoreMetric::MeanIou) {
+            ScoreMetric::MeanIou
+        } else {
+            ScoreMetric::Accuracy
+        }
+    }
 }
 
 /// The best architecture seen so far.

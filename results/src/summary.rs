@@ -13,6 +13,7 @@
 
 use crate::curve::anytime_auc;
 use crate::load::{CurvePoint, Loaded, RunData, Skipped};
+use crate::record::ScoreMetric;
 use crate::stats::{
     descending_ranks, holm, mann_whitney, vargha_delaney_a, wilcoxon, Alternative, Describe,
     TestResult,
@@ -68,6 +69,9 @@ pub struct SpaceTable {
     pub budget: Budget,
     /// `GPU-hours` on CUDA devices, `device-hours` otherwise.
     pub hours_unit: String,
+    /// What the accuracy columns hold (mean IoU for segmentation runs).
+    #[serde(default, skip_serializing_if = "ScoreMetric::is_accuracy")]
+    pub metric: ScoreMetric,
     /// Label of the strategy with the best mean test accuracy.
     pub best: Option<String>,
     /// Label of random search, if it ran.
@@ -401,6 +405,8 @@ pub fn summarise(loaded: &Loaded) -> Summary {
                 .values()
                 .flatten()
                 .all(|r| r.header.device.starts_with("cuda"));
+            let metric =
+                ScoreMetric::of_all(by_label.values().flatten().map(|r| r.header.dataset.metric));
             let mut rows: Vec<Row> = by_label
                 .into_iter()
                 .map(|(label, runs)| row(label, &runs))
@@ -411,6 +417,7 @@ pub fn summarise(loaded: &Loaded) -> Summary {
                 space,
                 budget,
                 hours_unit: if gpu { "GPU-hours" } else { "device-hours" }.to_string(),
+                metric,
                 best,
                 random,
                 comparisons,

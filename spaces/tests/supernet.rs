@@ -205,7 +205,11 @@ fn squeezenas_segmentation_one_hot_supernet_is_the_standalone_network() {
     let names = nasarena_spaces::squeezenas::block::CANDIDATES;
     check_layerwise_one_hot(&space, &names, build, 6);
     let sup = space
-        .build_supernet(SeededInit::var_builder(&VarMap::new(), Seed(0), &Device::Cpu))
+        .build_supernet(SeededInit::var_builder(
+            &VarMap::new(),
+            Seed(0),
+            &Device::Cpu,
+        ))
         .expect("Realize::build_supernet builds it for head=segment");
     let mixing = one_hot_mixing(
         space.sample(&mut Seed(1).rng()).choices(),
@@ -213,7 +217,9 @@ fn squeezenas_segmentation_one_hot_supernet_is_the_standalone_network() {
         &Device::Cpu,
     )
     .expect("mix");
-    let y = sup.forward_mixed(&input(&space, 2), &mixing, true).expect("forward");
+    let y = sup
+        .forward_mixed(&input(&space, 2), &mixing, true)
+        .expect("forward");
     assert_eq!(y.dims(), &[2, 4, 32, 32]);
 }
 

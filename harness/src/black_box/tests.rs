@@ -30,6 +30,7 @@ fn schedule() -> Schedule {
         grad_clip: None,
         crop_padding: 0,
         horizontal_flip: false,
+        random_scale: None,
     }
 }
 
@@ -58,6 +59,7 @@ fn header(budget: Budget) -> Header {
             train: TRAIN as usize,
             val: VAL as usize,
             test: 0,
+            metric: nasarena_results::ScoreMetric::Accuracy,
         },
         calibration_seconds: 1.0,
         cost_note: "test double".into(),

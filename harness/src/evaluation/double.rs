@@ -66,6 +66,7 @@ impl Evaluator for CountingEvaluator {
             train: self.train as usize,
             val: self.val as usize,
             test: 0,
+            metric: nasarena_results::ScoreMetric::Accuracy,
         }
     }
 

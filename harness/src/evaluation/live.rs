@@ -51,6 +51,7 @@ impl Evaluator for LiveEvaluator<'_> {
             train: self.data.train.len(),
             val: self.data.val.len(),
             test: self.data.test.len(),
+            metric: nasarena_results::ScoreMetric::Accuracy,
         }
     }
 

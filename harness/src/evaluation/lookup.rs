@@ -49,6 +49,7 @@ impl Evaluator for TableEvaluator<'_> {
             train,
             val,
             test,
+            metric: nasarena_results::ScoreMetric::Accuracy,
         }
     }
 

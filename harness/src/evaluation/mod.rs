@@ -91,4 +91,10 @@ pub trait Evaluator: std::fmt::Debug {
     fn splits(&self) -> Option<&Splits> {
         None
     }
+
+    /// The segmentation scenes, when this evaluator trains on them (a
+    /// one-shot search of a segmentation space trains its supernet there).
+    fn scenes(&self) -> Option<&crate::segmentation::data::SceneSplits> {
+        None
+    }
 }

@@ -11,7 +11,6 @@ use crate::progress::{EpochSummary, ProgressEvent};
 use crate::Result;
 use nasarena_core::{entropy, max_probability};
 use nasarena_core::{Arch, Cost, StepContext};
-use nasarena_datasets::Dataset;
 use nasarena_results::{DeriveRecord, EpochRecord, Record, ScoredArch};
 use std::time::Instant;
 
@@ -93,17 +92,11 @@ impl Search<'_, '_, '_> {
             &derived,
             self.core.space,
             self.core.data.val,
-            self.core.data.norm,
             self.core.trainer.schedule.batch_size,
             self.core.trainer.device,
         )?;
         let dist = self.core.strategy.distribution()?;
-        let mixture = score_mixture(
-            self.core.trainer,
-            &dist,
-            self.core.data.val,
-            self.core.data.norm,
-        )?;
+        let mixture = score_mixture(self.core.trainer, &dist, self.core.data.val)?;
         self.core.trainer.device.synchronize()?;
         let derived_macs = self.core.space.cost(&derived)?.macs;
         let val_len = self.core.data.val.len() as u64;
@@ -195,7 +188,6 @@ impl Search<'_, '_, '_> {
                 arch,
                 self.core.space,
                 self.core.data.val,
-                self.core.data.norm,
                 self.core.trainer.schedule.batch_size,
                 self.core.trainer.device,
             )?;

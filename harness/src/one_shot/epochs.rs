@@ -12,7 +12,6 @@ use crate::supernet_budget::{
 use crate::{Error, Result};
 use candle_nn::VarMap;
 use nasarena_core::{BudgetUnit, EffectiveSchedule, OneShotStrategy, RunShape, StepContext};
-use nasarena_datasets::Dataset;
 use nasarena_spaces::Supernet;
 use std::time::Instant;
 
@@ -47,15 +46,6 @@ pub fn time_unit(unit: BudgetUnit) -> bool {
 }
 
 impl SearchCore<'_, '_> {
-    fn subset(
-        data: &nasarena_datasets::ImageDataset,
-        n: usize,
-    ) -> Result<nasarena_datasets::ImageDataset> {
-        use nasarena_datasets::Dataset;
-        let idx: Vec<usize> = (0..n.min(data.len())).collect();
-        Ok(data.subset(&idx, data.name().to_string())?)
-    }
-
     /// Times a short epoch on the probe's copies (after an untimed step
     /// that pays for first-use allocations); returns seconds per training
     /// sample and per evaluation sample, and charges the whole probe.
@@ -63,16 +53,15 @@ impl SearchCore<'_, '_> {
         let probe_started = Instant::now();
         let batch = self.trainer.schedule.batch_size;
         let (w, a, v) = (
-            Self::subset(self.data.weights, PROBE_WEIGHT_BATCHES * batch)?,
-            Self::subset(self.data.arch, batch)?,
-            Self::subset(self.data.val, 2 * batch)?,
+            self.data.weights.head(PROBE_WEIGHT_BATCHES * batch)?,
+            self.data.arch.head(batch)?,
+            self.data.val.head(2 * batch)?,
         );
-        let first = Self::subset(self.data.weights, batch)?;
+        let first = self.data.weights.head(batch)?;
         let data = SearchData {
-            weights: &w,
-            arch: &a,
-            val: &v,
-            norm: self.data.norm,
+            weights: w.as_ref(),
+            arch: a.as_ref(),
+            val: v.as_ref(),
         };
         let mut sgd = Sgd::new(
             super::search::searched_vars(&probe.varmap, probe.strategy.as_ref()),
@@ -92,7 +81,7 @@ impl SearchCore<'_, '_> {
             steps_per_epoch: weight_steps_per_epoch(&data, self.trainer.schedule),
         };
         let warm_up = SearchData {
-            weights: &first,
+            weights: first.as_ref(),
             ..data
         };
         run_epoch(
@@ -119,8 +108,7 @@ impl SearchCore<'_, '_> {
             probe.net.as_ref(),
             &arch,
             self.space,
-            &v,
-            self.data.norm,
+            v.as_ref(),
             batch,
             self.trainer.device,
         )?;

@@ -4,9 +4,10 @@
 //! validation split with the shared weights; the best is recommended, as
 //! SqueezeNAS does), then the same final protocol as every other strategy.
 //!
-//! The training split is divided once per run, stratified and seeded:
-//! 80% trains the supernet weights and 20% the architecture parameters
-//! (FBNet, Wu et al. 2019). Supernet weights use the experiment's evaluator
+//! The training split is divided once per run, seeded (stratified for
+//! images): 80% trains the supernet weights and 20% the architecture
+//! parameters (FBNet, Wu et al. 2019). Images and segmentation scenes are
+//! searched alike ([`crate::task_set`]). Supernet weights use the experiment's evaluator
 //! optimiser and batch size, so one-shot and black-box searches train
 //! networks with the same settings.
 
@@ -18,18 +19,22 @@ mod search;
 mod session;
 
 use crate::context::{Opened, Searched, UnitContext};
+use crate::evaluation::Evaluator;
 use crate::meter::Meter;
 use crate::optim::Sgd;
 use crate::plan::UnitKind;
+use crate::segmentation::scene_set::SceneSet;
 use crate::strategies::build_one_shot;
+use crate::task_set::{ImageSet, TaskSet};
 use crate::{Error, Result};
 use candle_nn::VarMap;
-use nasarena_core::BudgetUnit;
+use nasarena_core::{BudgetUnit, Seed};
 use nasarena_datasets::split;
 use nasarena_spaces::SeededInit;
 use resume::{resume, Restored, Resume};
 use search::{SearchData, SupernetTrainer};
 use session::{Search, SearchCore};
+use std::borrow::Cow;
 
 /// Fraction of the training split that trains the architecture.
 const ARCH_FRACTION: f64 = 0.2;
@@ -45,8 +50,8 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
         ));
     };
     let evaluator = ctx.evaluator()?;
-    let data = evaluator.splits().ok_or(Error::NoImages)?;
     let seed = unit.seed;
+    let sets = search_sets(evaluator.as_ref(), seed)?;
     let strategy_cfg = &unit.config;
     let loss_costs = costs.loss.as_ref();
     let mut strategy = build_one_shot(
@@ -56,17 +61,10 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
         loss_costs,
         device,
     )?;
-    let parts = split(
-        &data.train,
-        data.test.clone(),
-        ARCH_FRACTION,
-        seed.derive("one-shot-split", 0),
-    )?;
     let search_data = SearchData {
-        weights: &parts.train,
-        arch: &parts.val,
-        val: &data.val,
-        norm: &data.norm,
+        weights: sets[0].as_ref(),
+        arch: sets[1].as_ref(),
+        val: sets[2].as_ref(),
     };
     let varmap = VarMap::new();
     let net = space.build_supernet(SeededInit::var_builder(
@@ -194,4 +192,40 @@ pub fn run_one_shot_unit(ctx: &UnitContext) -> Result<()> {
         checkpoint::remove(&unit.journal, &m);
     }
     Ok(())
+}
+
+/// The weight, architecture and validation sets of a search on the
+/// evaluator's data: the training split divided once, seeded (stratified
+/// for images), and the validation split.
+fn search_sets<'e>(evaluator: &'e dyn Evaluator, seed: Seed) -> Result<[Box<dyn TaskSet + 'e>; 3]> {
+    let split_seed = seed.derive("one-shot-split", 0);
+    if let Some(scenes) = evaluator.scenes() {
+        let (weights, arch) = scenes.train.split(ARCH_FRACTION, split_seed);
+        let stats = &scenes.stats;
+        return Ok([
+            Box::new(SceneSet {
+                data: Cow::Owned(weights),
+                stats,
+            }),
+            Box::new(SceneSet {
+                data: Cow::Owned(arch),
+                stats,
+            }),
+            Box::new(SceneSet::new(&scenes.val, stats)),
+        ]);
+    }
+    let data = evaluator.splits().ok_or(Error::NoImages)?;
+    let parts = split(&data.train, data.test.clone(), ARCH_FRACTION, split_seed)?;
+    let norm = &data.norm;
+    Ok([
+        Box::new(ImageSet {
+            data: Cow::Owned(parts.train),
+            norm,
+        }),
+        Box::new(ImageSet {
+            data: Cow::Owned(parts.val),
+            norm,
+        }),
+        Box::new(ImageSet::new(&data.val, norm)),
+    ])
 }

@@ -7,26 +7,24 @@
 
 use crate::optim::Sgd;
 use crate::supernet_budget::EpochSizes;
-use crate::trainer::{evaluate_with, train_step, EvalStats, Schedule, StepPosition};
+use crate::task_set::{BatchStream, TaskSet};
+use crate::trainer::{train_step, EvalStats, Schedule, StepPosition};
 use crate::Result;
 use candle_core::{Device, Tensor};
 use nasarena_core::CostTable;
 use nasarena_core::{Alternation, Arch, MixingWeights, OneShotStrategy, SearchSpace, StepContext};
-use nasarena_datasets::{
-    Augment, Batch, BatchConfig, Batcher, Dataset, ImageDataset, Normalization,
-};
 use nasarena_spaces::supernet::{active_options, one_hot_mixing, Supernet};
 
-/// The data of a one-shot search.
+/// The data of a one-shot search (images or scenes, see
+/// [`crate::task_set`]); the task's loss and score come with it.
+#[derive(Clone, Copy)]
 pub struct SearchData<'a> {
     /// Trains the supernet weights.
-    pub weights: &'a ImageDataset,
+    pub weights: &'a dyn TaskSet,
     /// Trains the architecture parameters.
-    pub arch: &'a ImageDataset,
+    pub arch: &'a dyn TaskSet,
     /// Scores architectures (the experiment's validation split).
-    pub val: &'a ImageDataset,
-    /// Normalisation of the training split.
-    pub norm: &'a Normalization,
+    pub val: &'a dyn TaskSet,
 }
 
 /// The supernet and the weight optimiser.
@@ -79,30 +77,6 @@ fn detached(mixing: &MixingWeights) -> MixingWeights {
     }
 }
 
-fn batcher<'d>(
-    data: &'d ImageDataset,
-    norm: &Normalization,
-    schedule: &Schedule,
-    batch_size: usize,
-    drop_last: bool,
-    seed: nasarena_core::Seed,
-) -> Result<Batcher<'d>> {
-    Ok(Batcher::new(
-        data,
-        norm,
-        BatchConfig {
-            batch_size,
-            shuffle: true,
-            drop_last,
-            augment: Augment {
-                pad: schedule.crop_padding,
-                hflip: schedule.horizontal_flip,
-            },
-        },
-        seed,
-    )?)
-}
-
 /// Steps per epoch of the weight part (for the learning-rate schedule).
 pub fn weight_steps_per_epoch(data: &SearchData, schedule: &Schedule) -> usize {
     data.sizes(schedule.batch_size).weight_steps()
@@ -119,35 +93,28 @@ impl SearchData<'_> {
     }
 }
 
-/// Tensors of a batch on the trainer's device.
-fn tensors(batch: &Batch, device: &Device) -> Result<(Tensor, Tensor, usize)> {
-    let x = Tensor::from_slice(batch.images, batch.shape.to_vec(), device)?;
-    let y = Tensor::from_slice(batch.labels, batch.shape[0], device)?;
-    Ok((x, y, batch.shape[0]))
-}
-
 /// Architecture batches drawn one at a time, reshuffled each time the
 /// architecture part is used up (per-step alternation takes more
 /// architecture batches per epoch than that part holds).
 struct ArchStream<'d> {
-    batcher: Batcher<'d>,
+    batches: Box<dyn BatchStream + 'd>,
     pass: u64,
 }
 
 impl<'d> ArchStream<'d> {
-    fn new(batcher: Batcher<'d>) -> Self {
-        let mut stream = ArchStream { batcher, pass: 0 };
-        stream.batcher.start_epoch(0);
+    fn new(batches: Box<dyn BatchStream + 'd>) -> Self {
+        let mut stream = ArchStream { batches, pass: 0 };
+        stream.batches.start_epoch(0);
         stream
     }
 
     fn next(&mut self, device: &Device) -> Result<Option<(Tensor, Tensor, usize)>> {
         for _ in 0..2 {
-            if let Some(batch) = self.batcher.next_batch() {
-                return tensors(&batch, device).map(Some);
+            if let Some(batch) = self.batches.next(device)? {
+                return Ok(Some(batch));
             }
             self.pass += 1;
-            self.batcher.start_epoch(self.pass);
+            self.batches.start_epoch(self.pass);
         }
         Ok(None)
     }
@@ -167,38 +134,35 @@ pub fn run_epoch(
     let mut work = EpochWork::default();
     let schedule = trainer.schedule;
     let batch_size = schedule.batch_size;
-    let trains_arch = strategy.trains_architecture(&ctx) && data.arch.len() > 0;
+    let trains_arch = strategy.trains_architecture(&ctx) && !data.arch.is_empty();
     let per_step = strategy.alternation() == Alternation::Step;
-    let mut weights = batcher(
-        data.weights,
-        data.norm,
-        schedule,
-        batch_size,
-        false,
-        seed.derive("weights", 0),
-    )?;
+    let mut weights =
+        data.weights
+            .batches(schedule, batch_size, false, seed.derive("weights", 0))?;
     weights.start_epoch(ctx.epoch as u64);
     let mut arch_stream = if trains_arch && per_step {
         let size = data.sizes(batch_size).step_arch_batch();
-        let b = batcher(
-            data.arch,
-            data.norm,
-            schedule,
-            size,
-            true,
-            seed.derive("arch-steps", ctx.epoch as u64),
-        )?;
-        Some(ArchStream::new(b))
+        let seed = seed.derive("arch-steps", ctx.epoch as u64);
+        Some(ArchStream::new(
+            data.arch.batches(schedule, size, true, seed)?,
+        ))
     } else {
         None
     };
     let (mut loss_sum, mut seen) = (0.0, 0usize);
     let (mut arch_sum, mut arch_seen) = (0.0, 0usize);
     let mut step = 0;
-    while let Some(batch) = weights.next_batch() {
-        let (x, y, n) = tensors(&batch, trainer.device)?;
+    while let Some((x, y, n)) = weights.next(trainer.device)? {
         let step_ctx = StepContext { step, ..ctx };
-        let Some(value) = weight_step(trainer, strategy, &x, &y, step_ctx, &mut work)? else {
+        let Some(value) = weight_step(
+            trainer,
+            strategy,
+            data.weights,
+            (&x, &y),
+            step_ctx,
+            &mut work,
+        )?
+        else {
             return Ok(work);
         };
         loss_sum += value * n as f64;
@@ -206,7 +170,9 @@ pub fn run_epoch(
         step += 1;
         if let Some(stream) = arch_stream.as_mut() {
             if let Some((x, y, n)) = stream.next(trainer.device)? {
-                let Some(value) = arch_step(trainer, strategy, &x, &y, step_ctx, &mut work)? else {
+                let Some(value) =
+                    arch_step(trainer, strategy, data.arch, (&x, &y), step_ctx, &mut work)?
+                else {
                     return Ok(work);
                 };
                 arch_sum += value * n as f64;
@@ -216,18 +182,13 @@ pub fn run_epoch(
     }
     work.train_loss = loss_sum / seen.max(1) as f64;
     if trains_arch && !per_step {
-        let mut arch = batcher(
-            data.arch,
-            data.norm,
-            schedule,
-            batch_size,
-            false,
-            seed.derive("arch", 0),
-        )?;
+        let mut arch = data
+            .arch
+            .batches(schedule, batch_size, false, seed.derive("arch", 0))?;
         arch.start_epoch(ctx.epoch as u64);
-        while let Some(batch) = arch.next_batch() {
-            let (x, y, n) = tensors(&batch, trainer.device)?;
-            let Some(value) = arch_step(trainer, strategy, &x, &y, ctx, &mut work)? else {
+        while let Some((x, y, n)) = arch.next(trainer.device)? {
+            let Some(value) = arch_step(trainer, strategy, data.arch, (&x, &y), ctx, &mut work)?
+            else {
                 return Ok(work);
             };
             arch_sum += value * n as f64;
@@ -239,18 +200,18 @@ pub fn run_epoch(
     Ok(work)
 }
 
-/// The cross-entropy of the supernet run with `mixing` on a batch, and its
-/// value.
+/// The task loss (of `set`'s task) of the supernet run with `mixing` on a
+/// batch, and its value.
 fn mixed_loss(
     trainer: &SupernetTrainer,
-    x: &Tensor,
-    y: &Tensor,
+    set: &dyn TaskSet,
+    (x, y): (&Tensor, &Tensor),
     mixing: &MixingWeights,
 ) -> Result<(Tensor, f64)> {
     let logits = trainer
         .net
         .forward_mixed(x, &mixing.per_decision, mixing.hard)?;
-    let loss = candle_nn::loss::cross_entropy(&logits, y)?;
+    let loss = set.loss(&logits, y)?;
     let value = f64::from(loss.to_scalar::<f32>()?);
     Ok((loss, value))
 }
@@ -261,14 +222,14 @@ fn mixed_loss(
 fn weight_step(
     trainer: &mut SupernetTrainer,
     strategy: &mut dyn OneShotStrategy,
-    x: &Tensor,
-    y: &Tensor,
+    set: &dyn TaskSet,
+    (x, y): (&Tensor, &Tensor),
     ctx: StepContext,
     work: &mut EpochWork,
 ) -> Result<Option<f64>> {
     let n = x.dim(0)?;
     let mixing = detached(&strategy.mixing_weights(&ctx, n)?);
-    let (loss, value) = mixed_loss(trainer, x, y, &mixing)?;
+    let (loss, value) = mixed_loss(trainer, set, (x, y), &mixing)?;
     if !value.is_finite() {
         work.failure = Some(format!(
             "supernet loss became {value} at epoch {}, step {}",
@@ -293,14 +254,14 @@ fn weight_step(
 fn arch_step(
     trainer: &mut SupernetTrainer,
     strategy: &mut dyn OneShotStrategy,
-    x: &Tensor,
-    y: &Tensor,
+    set: &dyn TaskSet,
+    (x, y): (&Tensor, &Tensor),
     ctx: StepContext,
     work: &mut EpochWork,
 ) -> Result<Option<f64>> {
     let n = x.dim(0)?;
     let mixing = strategy.mixing_weights(&ctx, n)?;
-    let (task, value) = mixed_loss(trainer, x, y, &mixing)?;
+    let (task, value) = mixed_loss(trainer, set, (x, y), &mixing)?;
     if !value.is_finite() {
         work.failure = Some(format!(
             "architecture loss became {value} at epoch {}",
@@ -316,46 +277,38 @@ fn arch_step(
     Ok(Some(value))
 }
 
-/// Accuracy and loss of `arch` run inside the supernet (shared weights,
-/// batch statistics) on `data`.
+/// Score (accuracy or mIoU) and loss of `arch` run inside the supernet
+/// (shared weights, batch statistics) on `data`.
 pub fn score(
     net: &dyn Supernet,
     arch: &Arch,
     space: &dyn SearchSpace,
-    data: &ImageDataset,
-    norm: &Normalization,
+    data: &dyn TaskSet,
     batch_size: usize,
     device: &Device,
 ) -> Result<EvalStats> {
     let arities: Vec<usize> = space.decisions().iter().map(|d| d.arity()).collect();
     let mixing = one_hot_mixing(arch.choices(), &arities, device)?;
-    evaluate_with(
-        |x| net.forward_mixed(x, &mixing, true),
-        data,
-        norm,
-        batch_size,
-        device,
-    )
+    data.score(&|x| net.forward_mixed(x, &mixing, true), batch_size, device)
 }
 
 /// The supernet scored as the soft mixture of a distribution, and the
 /// MACs of one image through it.
 #[derive(Clone, Copy, Debug)]
 pub struct MixtureScore {
-    /// Loss and accuracy on the data.
+    /// Loss and score (accuracy or mIoU) on the data.
     pub stats: EvalStats,
     /// MACs per image (every candidate runs).
     pub macs: u64,
 }
 
-/// Accuracy of the supernet run with each decision's candidates weighted
+/// Score of the supernet run with each decision's candidates weighted
 /// by `dist` (no sampling, no temperature): the relaxed network the
 /// architecture parameters describe.
 pub fn score_mixture(
     trainer: &SupernetTrainer,
     dist: &[Vec<f64>],
-    data: &ImageDataset,
-    norm: &Normalization,
+    data: &dyn TaskSet,
 ) -> Result<MixtureScore> {
     let per_decision = dist
         .iter()
@@ -368,10 +321,8 @@ pub fn score_mixture(
         per_decision,
         hard: false,
     };
-    let stats = evaluate_with(
-        |x| trainer.net.forward_mixed(x, &mixing.per_decision, false),
-        data,
-        norm,
+    let stats = data.score(
+        &|x| trainer.net.forward_mixed(x, &mixing.per_decision, false),
         trainer.schedule.batch_size,
         trainer.device,
     )?;

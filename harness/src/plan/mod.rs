@@ -3,6 +3,7 @@
 //! problem is reported at once with its key path.
 
 mod check;
+pub mod scenes;
 mod unit;
 
 use crate::data::prepare_splits;
@@ -30,6 +31,9 @@ pub struct Plan {
     /// The table's own images, rebuilt when one-shot strategies train
     /// supernets on them (they are scored by the table like the rest).
     pub table_images: Option<Splits>,
+    /// Segmentation scenes (a segmentation dataset), read once; every
+    /// repetition uses their fixed splits.
+    pub scenes: Option<crate::segmentation::data::SceneSplits>,
     /// The budget of every run.
     pub budget: Budget,
     /// The runs.
@@ -71,6 +75,8 @@ pub fn plan(exp: ExperimentFile, text: &str, origin: &Path, runs_root: &Path) ->
         problems.extend(found);
         one_shot_costs.push(costs);
     }
+    scenes::task_problems(&exp, &spaces, &mut problems);
+    let mut scene_data = None;
     let (table, data, table_images) = match &exp.table {
         Some(cfg) => {
             let (table, found) = crate::tabular::check::check(&exp, cfg, base, &spaces);
@@ -81,6 +87,10 @@ pub fn plan(exp: ExperimentFile, text: &str, origin: &Path, runs_root: &Path) ->
             };
             problems.extend(found);
             (table, None, images)
+        }
+        None if crate::segmentation::data::is_segmentation(&exp.dataset.name) => {
+            scene_data = scenes::load_scenes(&files, &spaces, &mut problems);
+            (None, None, None)
         }
         None => (None, load_data(&files, &spaces, &mut problems), None),
     };
@@ -134,6 +144,7 @@ pub fn plan(exp: ExperimentFile, text: &str, origin: &Path, runs_root: &Path) ->
         data,
         table,
         table_images,
+        scenes: scene_data,
         budget,
         units,
         runs_dir,

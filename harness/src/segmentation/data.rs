@@ -12,6 +12,81 @@ use nasarena_datasets::segmentation::joint::JointAugment;
 use nasarena_datasets::segmentation::SegSample;
 use std::path::Path;
 
+/// Dataset names that are segmentation data, read from a Cityscapes-layout
+/// `dataset.data_dir` with fixed train/val/test splits.
+pub const SEGMENTATION_DATASETS: &[&str] = &["fashion-mnist-scenes", "cityscapes"];
+
+/// True when `name` is a segmentation dataset.
+pub fn is_segmentation(name: &str) -> bool {
+    SEGMENTATION_DATASETS.contains(&name)
+}
+
+/// The joint augmentation a schedule asks for on samples of `shape`
+/// (C, H, W): random scale (cropped back to the size), flips.
+pub fn joint_augment(schedule: &crate::trainer::Schedule, shape: [usize; 3]) -> JointAugment {
+    JointAugment {
+        scale: schedule.random_scale.unwrap_or((1.0, 1.0)),
+        crop: schedule.random_scale.map(|_| (shape[1], shape[2])),
+        flip: schedule.horizontal_flip,
+    }
+}
+
+/// The three splits of a segmentation run.
+#[derive(Clone, Copy, Debug)]
+pub struct SegSplits<'a> {
+    /// Training split.
+    pub train: &'a SegSet,
+    /// Validation split.
+    pub val: &'a SegSet,
+    /// Test split.
+    pub test: &'a SegSet,
+}
+
+/// The three splits of a segmentation experiment, read once.
+#[derive(Clone, Debug)]
+pub struct SceneSplits {
+    /// Trains networks (and a supernet's weights and architecture).
+    pub train: SegSet,
+    /// Scores architectures during a search.
+    pub val: SegSet,
+    /// Scores the final protocol's network.
+    pub test: SegSet,
+    /// Per-channel (mean, std) of the training split.
+    pub stats: Vec<(f64, f64)>,
+}
+
+impl SceneSplits {
+    /// The splits, normalised with the training split's statistics.
+    pub fn new(train: SegSet, val: SegSet, test: SegSet) -> Self {
+        let stats = train.channel_stats();
+        SceneSplits {
+            train,
+            val,
+            test,
+            stats,
+        }
+    }
+
+    /// Borrowed splits for the trainer.
+    pub fn borrowed(&self) -> SegSplits<'_> {
+        SegSplits {
+            train: &self.train,
+            val: &self.val,
+            test: &self.test,
+        }
+    }
+
+    /// Hex sha256 over every split's images and masks, in order.
+    pub fn checksum(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for set in [&self.train, &self.val, &self.test] {
+            set.hash_into(&mut h);
+        }
+        format!("{:x}", h.finalize())
+    }
+}
+
 /// Decoded images and masks of one split.
 #[derive(Clone, Debug)]
 pub struct SegSet {
@@ -41,12 +116,49 @@ impl SegSet {
             }
             samples.push(s);
         }
-        let first = &samples[0];
+        let Some(first) = samples.first() else {
+            return Err(bad(format!("split `{split}` holds no images")));
+        };
         Ok(SegSet {
             classes: files.classes,
             shape: [first.channels, first.height, first.width],
             samples,
         })
+    }
+
+    /// The samples at `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> SegSet {
+        SegSet {
+            classes: self.classes.clone(),
+            shape: self.shape,
+            samples: indices.iter().map(|&i| self.samples[i].clone()).collect(),
+        }
+    }
+
+    /// Splits off a seeded random `fraction` of the samples: (the rest,
+    /// the fraction), each in its original order.
+    pub fn split(&self, fraction: f64, seed: nasarena_core::Seed) -> (SegSet, SegSet) {
+        use rand::seq::SliceRandom;
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.shuffle(&mut seed.rng());
+        let cut = ((self.len() as f64 * fraction).round() as usize).min(self.len());
+        let (mut part, mut rest) = (order[..cut].to_vec(), order[cut..].to_vec());
+        part.sort_unstable();
+        rest.sort_unstable();
+        (self.subset(&rest), self.subset(&part))
+    }
+
+    /// Feeds every sample's size, pixels and mask, in order, to `h`.
+    pub fn hash_into(&self, h: &mut sha2::Sha256) {
+        use sha2::Digest;
+        h.update((self.samples.len() as u64).to_le_bytes());
+        for s in &self.samples {
+            for d in [s.channels, s.height, s.width] {
+                h.update((d as u64).to_le_bytes());
+            }
+            h.update(&s.pixels);
+            h.update(&s.mask);
+        }
     }
 
     /// Number of samples.

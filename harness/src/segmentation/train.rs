@@ -6,14 +6,15 @@
 //! augmentation come from the seed, initial weights from [`SeededInit`].
 
 use super::data::SegSet;
+use super::data::{joint_augment, SegSplits};
 use super::loss::pixel_cross_entropy;
 use super::metric::ConfusionMatrix;
+use super::score::confusion;
 use crate::optim::Sgd;
 use crate::trainer::{train_step, Schedule, StepPosition};
 use crate::{Error, Result};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use nasarena_core::Seed;
-use nasarena_datasets::segmentation::joint::JointAugment;
 use nasarena_spaces::layers::trainable_vars;
 use nasarena_spaces::Network;
 use rand::seq::SliceRandom;
@@ -46,6 +47,8 @@ impl SegScores {
 pub struct SegEpoch {
     /// Mean training loss.
     pub train_loss: f64,
+    /// Mean per-pixel validation loss after the epoch.
+    pub val_loss: f64,
     /// Validation scores after the epoch.
     pub val: SegScores,
     /// Seconds of the epoch (training and validation).
@@ -64,67 +67,48 @@ pub struct SegReport {
     pub test_all_background: SegScores,
 }
 
-/// The three splits of a segmentation run.
-#[derive(Clone, Copy, Debug)]
-pub struct SegSplits<'a> {
-    /// Training split.
-    pub train: &'a SegSet,
-    /// Validation split.
-    pub val: &'a SegSet,
-    /// Test split.
-    pub test: &'a SegSet,
+/// What the training epochs did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegTraining {
+    /// Every epoch that finished.
+    pub epochs: Vec<SegEpoch>,
+    /// Why training stopped early (a loss that is not finite).
+    pub failure: Option<String>,
+    /// Training samples through forward and backward passes.
+    pub train_samples: u64,
+    /// Samples through validation forward passes.
+    pub eval_samples: u64,
 }
 
-/// How a segmentation network is trained: the trainer's schedule plus the
-/// random-scale range of the joint augmentation (SqueezeNAS trains
-/// Cityscapes with random scaling, cropping and flipping).
-#[derive(Clone, Copy, Debug)]
-pub struct SegRecipe<'a> {
-    /// Epochs, batch size, optimizer, warm-up; `horizontal_flip` mirrors.
-    pub schedule: &'a Schedule,
-    /// Each training sample is scaled by a factor drawn from this range and
-    /// cropped (or padded with ignored pixels) back to its size; `(1, 1)`
-    /// leaves the scale alone.
-    pub scale: (f32, f32),
-}
-
-impl SegRecipe<'_> {
-    /// The joint augmentation for samples of `shape` (C, H, W).
-    fn augment(&self, shape: [usize; 3]) -> JointAugment {
-        let scaled = self.scale != (1.0, 1.0);
-        JointAugment {
-            scale: self.scale,
-            crop: scaled.then_some((shape[1], shape[2])),
-            flip: self.schedule.horizontal_flip,
-        }
-    }
-}
-
-/// Trains `net` (variables in `varmap`) by `recipe`, calling `epoch_done`
-/// after every epoch (progress).
-pub fn train_segmentation(
+/// Trains `net` (variables in `varmap`) on `data.train` with `schedule`,
+/// scoring `data.val` after every epoch and calling `epoch_done` (progress);
+/// `data.test` is not touched.
+pub fn train_epochs(
     net: &dyn Network,
     varmap: &candle_nn::VarMap,
     data: &SegSplits<'_>,
-    recipe: &SegRecipe<'_>,
+    schedule: &Schedule,
     seed: Seed,
     device: &Device,
     mut epoch_done: impl FnMut(usize, &SegEpoch),
-) -> Result<SegReport> {
-    let classes = data.train.classes.len();
+) -> Result<SegTraining> {
     if data.val.classes != data.train.classes || data.test.classes != data.train.classes {
         return Err(Error::DataMismatch(
             "the splits name different classes".into(),
         ));
     }
-    let schedule = recipe.schedule;
-    let augment = recipe.augment(data.train.shape);
+    let augment = joint_augment(schedule, data.train.shape);
     let stats = data.train.channel_stats();
     let mut sgd = Sgd::new(trainable_vars(varmap), schedule.optimizer);
     let steps_per_epoch = data.train.len().div_ceil(schedule.batch_size);
     let mut order: Vec<usize> = (0..data.train.len()).collect();
     let mut rng = seed.derive("segmentation-train", 0).rng();
-    let mut epochs = Vec::with_capacity(schedule.epochs);
+    let mut done = SegTraining {
+        epochs: Vec::with_capacity(schedule.epochs),
+        failure: None,
+        train_samples: 0,
+        eval_samples: 0,
+    };
     for epoch in 0..schedule.epochs {
         let t0 = Instant::now();
         order.shuffle(&mut rng);
@@ -134,7 +118,14 @@ pub fn train_segmentation(
                 .train
                 .batch(idx, &stats, Some((&augment, &mut rng)), device)?;
             let loss = pixel_cross_entropy(&net.forward_t(&x, true)?, &y)?;
-            loss_sum += loss.to_dtype(DType::F64)?.to_scalar::<f64>()? * idx.len() as f64;
+            let value = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+            if !value.is_finite() {
+                done.failure = Some(format!(
+                    "training loss became {value} at epoch {epoch}, step {k}"
+                ));
+                return Ok(done);
+            }
+            loss_sum += value * idx.len() as f64;
             let at = StepPosition {
                 step: epoch * steps_per_epoch + k,
                 steps_per_epoch,
@@ -142,56 +133,58 @@ pub fn train_segmentation(
             };
             train_step(&mut sgd, &loss, schedule, at)?;
         }
-        let val = evaluate(net, data.val, &stats, classes, schedule.batch_size, device)?;
+        let (val, val_loss) = evaluate(net, data.val, &stats, schedule.batch_size, device)?;
+        done.train_samples += data.train.len() as u64;
+        done.eval_samples += data.val.len() as u64;
         let e = SegEpoch {
             train_loss: loss_sum / data.train.len() as f64,
+            val_loss,
             val: SegScores::of(&val),
             seconds: t0.elapsed().as_secs_f64(),
         };
         epoch_done(epoch, &e);
-        epochs.push(e);
+        done.epochs.push(e);
     }
-    let test = evaluate(net, data.test, &stats, classes, schedule.batch_size, device)?;
-    let mut background = ConfusionMatrix::new(classes);
+    Ok(done)
+}
+
+/// Test scores of `net` (normalised with the training split's statistics)
+/// and of predicting background everywhere.
+pub fn test_scores(
+    net: &dyn Network,
+    data: &SegSplits<'_>,
+    batch_size: usize,
+    device: &Device,
+) -> Result<(SegScores, SegScores)> {
+    let stats = data.train.channel_stats();
+    let (test, _) = evaluate(net, data.test, &stats, batch_size, device)?;
+    let mut background = ConfusionMatrix::new(data.test.classes.len());
     let labels = data.test.masks(&(0..data.test.len()).collect::<Vec<_>>());
     background
         .add(&labels, &vec![0; labels.len()])
         .map_err(Error::DataMismatch)?;
-    Ok(SegReport {
-        epochs,
-        test: SegScores::of(&test),
-        test_all_background: SegScores::of(&background),
-    })
+    Ok((SegScores::of(&test), SegScores::of(&background)))
 }
 
-/// The confusion matrix of `net` (inference mode) over `set`.
+/// The confusion matrix and mean per-pixel loss of `net` (inference
+/// mode) over `set`.
 pub fn evaluate(
     net: &dyn Network,
     set: &SegSet,
     stats: &[(f64, f64)],
-    classes: usize,
     batch_size: usize,
     device: &Device,
-) -> Result<ConfusionMatrix> {
-    let mut m = ConfusionMatrix::new(classes);
-    let all: Vec<usize> = (0..set.len()).collect();
-    for idx in all.chunks(batch_size) {
-        let (x, _) = set.batch(idx, stats, None, device)?;
-        let logits: Tensor = net.forward_t(&x, false)?;
-        let predicted: Vec<u32> = logits.argmax(1)?.flatten_all()?.to_vec1()?;
-        m.add(&set.masks(idx), &predicted)
-            .map_err(Error::DataMismatch)?;
-    }
-    Ok(m)
+) -> Result<(ConfusionMatrix, f64)> {
+    confusion(&|x| net.forward_t(x, false), set, stats, batch_size, device)
 }
 
 /// Builds `arch` of the SqueezeNAS `space` (head=segment) with seeded
-/// weights on the CPU and trains it ([`train_segmentation`]).
+/// weights on the CPU, trains it ([`train_epochs`]) and tests it.
 pub fn train_squeezenas(
     space: &nasarena_spaces::SqueezeNasSpace,
     arch: &nasarena_core::Arch,
     data: &SegSplits<'_>,
-    recipe: &SegRecipe<'_>,
+    schedule: &Schedule,
     seed: Seed,
     epoch_done: impl FnMut(usize, &SegEpoch),
 ) -> Result<SegReport> {
@@ -200,5 +193,14 @@ pub fn train_squeezenas(
     let vb =
         nasarena_spaces::SeededInit::var_builder(&varmap, seed.derive("segment-init", 0), &device);
     let net = space.build_segmentation_counted(arch, vb, None)?;
-    train_segmentation(&net, &varmap, data, recipe, seed, &device, epoch_done)
+    let trained = train_epochs(&net, &varmap, data, schedule, seed, &device, epoch_done)?;
+    if let Some(reason) = trained.failure {
+        return Err(Error::Unsupported(reason));
+    }
+    let (test, test_all_background) = test_scores(&net, data, schedule.batch_size, &device)?;
+    Ok(SegReport {
+        epochs: trained.epochs,
+        test,
+        test_all_background,
+    })
 }

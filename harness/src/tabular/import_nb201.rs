@@ -109,6 +109,7 @@ pub fn nb201_schedule(epochs: usize) -> Schedule {
         grad_clip: None,
         crop_padding: 4,
         horizontal_flip: true,
+        random_scale: None,
     }
 }
 

@@ -63,9 +63,14 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(o, "\\label{{tab:nasarena-{}}}", i + 1);
         let _ = writeln!(o, "\\resizebox{{\\textwidth}}{{!}}{{%");
         let _ = writeln!(o, "\\begin{{tabular}}{{lrrrrrrrrrrrrrrr}}\n\\toprule");
+        let m = if t.metric.is_accuracy() {
+            "acc.\\"
+        } else {
+            "mIoU"
+        };
         let _ = writeln!(
             o,
-            "Strategy & Runs & Test acc.\\ (\\%) & 95\\% CI & Median & Best val.\\ (\\%) & MMACs & Params (k) & Search {h} & Norm.\\ cost & Final {h} & Evals & AUC & Rank & $p$ vs best ($A$) & $p$ vs random ($A$) \\\\\n\\midrule"
+            "Strategy & Runs & Test {m} (\\%) & 95\\% CI & Median & Best val.\\ (\\%) & MMACs & Params (k) & Search {h} & Norm.\\ cost & Final {h} & Evals & AUC & Rank & $p$ vs best ($A$) & $p$ vs random ($A$) \\\\\n\\midrule"
         );
         for r in &t.rows {
             let a = r.test_accuracy;

@@ -18,10 +18,12 @@ pub fn render(s: &Summary) -> String {
     let mut o = String::new();
     for t in &s.spaces {
         let h = hours_abbrev(&t.hours_unit);
+        let m = t.metric.short();
+        let val = if t.metric.is_accuracy() { "" } else { " mIoU" };
         let _ = writeln!(o, "### {}\n", t.space);
         let _ = writeln!(
             o,
-            "| strategy | runs | test acc % (mean ± std) | 95% CI | median | best val % | MMACs | params (k) | search {h} | normalised cost | final {h} | evals | AUC | rank | p vs best (A) | p vs random (A) |"
+            "| strategy | runs | test {m} % (mean ± std) | 95% CI | median | best val{val} % | MMACs | params (k) | search {h} | normalised cost | final {h} | evals | AUC | rank | p vs best (A) | p vs random (A) |"
         );
         let _ = writeln!(
             o,

@@ -80,9 +80,10 @@ pub(crate) fn test_sentence(t: &SpaceTable) -> String {
 
 /// The caption's description of the columns.
 pub(crate) fn caption(t: &SpaceTable) -> String {
+    let metric = t.metric.label();
     let seeds = t.rows.iter().map(|r| r.runs.len()).max().unwrap_or(0);
     format!(
-        "Test accuracy (%) of the recommended architecture after the shared final protocol over {seeds} seed{}: mean ± sample std, 95% Student-t CI, median. Best val: best validation accuracy during search. Costs in {}; normalised cost = search device-seconds / calibration seconds. AUC: normalised area under the best-so-far validation accuracy over the budget ({} {}). Rank: average rank across seeds (1 = best). {}",
+        "Test {metric} (%) of the recommended architecture after the shared final protocol over {seeds} seed{}: mean ± sample std, 95% Student-t CI, median. Best val: best validation {metric} during search. Costs in {}; normalised cost = search device-seconds / calibration seconds. AUC: normalised area under the best-so-far validation {metric} over the budget ({} {}). Rank: average rank across seeds (1 = best). {}",
         if seeds == 1 { "" } else { "s" },
         t.hours_unit,
         t.budget.limit,

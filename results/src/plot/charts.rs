@@ -195,7 +195,7 @@ fn stepped(steps: &[(f64, [f64; 3])], end: f64, k: usize) -> Vec<(f64, f64)> {
 pub fn anytime<DB: DrawingBackend, X>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
-    x_desc: &str,
+    (x_desc, y_desc): (&str, &str),
     count_x: bool,
     x: X,
     y: Range<f64>,
@@ -223,7 +223,7 @@ where
         mesh.x_label_formatter(&count_label);
     }
     mesh.x_desc(x_desc)
-        .y_desc("best validation accuracy so far (%)")
+        .y_desc(y_desc)
         .axis_desc_style(("sans-serif", LABEL))
         .label_style(("sans-serif", TICK))
         .light_line_style(WHITE.mix(0.0))

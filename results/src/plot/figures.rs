@@ -5,6 +5,7 @@
 use super::charts::{self, Band, Entry, Figure, Mark};
 use crate::curve::value_at_hours;
 use crate::load::{CurvePoint, RunData};
+use crate::record::ScoreMetric;
 use crate::stats::quantile;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 pub(crate) struct Anytime {
     title: String,
     x_desc: String,
+    y_desc: String,
     log_x: bool,
     /// The x axis counts evaluations, samples or MACs: whole-number ticks.
     count_x: bool,
@@ -26,7 +28,8 @@ pub(crate) struct Anytime {
 impl Figure for Anytime {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let (x, y) = (self.x.0..self.x.1, self.y.0..self.y.1);
-        let (t, d, b, i) = (&self.title, &self.x_desc, &self.bands, &self.items);
+        let (t, b, i) = (&self.title, &self.bands, &self.items);
+        let d = (self.x_desc.as_str(), self.y_desc.as_str());
         let c = self.count_x;
         if self.log_x {
             charts::anytime(root, t, d, c, x.log_scale(), y, b, i)
@@ -205,6 +208,10 @@ pub(crate) fn anytime(
     Some(Anytime {
         title: format!("{space}: median and IQR over {seeds} seeds"),
         x_desc,
+        y_desc: format!(
+            "best validation {} so far (%)",
+            ScoreMetric::of_all(all.iter().map(|r| r.header.dataset.metric)).label()
+        ),
         log_x,
         count_x: !hours
             && !matches!(

@@ -16,6 +16,7 @@
 use super::charts::{self, e, Entry, Figure, Mark, SIZE, TICK};
 use super::figures::{padded, pareto_front};
 use crate::load::RunData;
+use crate::record::ScoreMetric;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -158,7 +159,10 @@ pub(crate) fn scatter(space: &str, rows: &BTreeMap<String, Vec<&RunData>>) -> Op
         ),
     ];
     Some(Scatter {
-        title: format!("{space}: validation accuracy (%) vs MMACs (batch 1)"),
+        title: format!(
+            "{space}: validation {} (%) vs MMACs (batch 1)",
+            ScoreMetric::of_all(rows.values().flatten().map(|r| r.header.dataset.metric)).label()
+        ),
         x,
         y,
         panels,
