@@ -126,6 +126,30 @@ impl SegSet {
         })
     }
 
+    /// A split of `samples` (at least one, all of one size) labelled with
+    /// `classes`.
+    pub fn from_samples(classes: Vec<String>, samples: Vec<SegSample>) -> Result<Self> {
+        let Some(first) = samples.first() else {
+            return Err(Error::DataMismatch(
+                "a split needs at least one sample".into(),
+            ));
+        };
+        let shape = [first.channels, first.height, first.width];
+        if let Some(i) = samples
+            .iter()
+            .position(|s| [s.channels, s.height, s.width] != shape)
+        {
+            return Err(Error::DataMismatch(format!(
+                "sample {i} differs in size from the first ({shape:?}); every sample must have one size"
+            )));
+        }
+        Ok(SegSet {
+            classes,
+            shape,
+            samples,
+        })
+    }
+
     /// The samples at `indices`, in that order.
     pub fn subset(&self, indices: &[usize]) -> SegSet {
         SegSet {
