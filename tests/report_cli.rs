@@ -226,13 +226,13 @@ fn report_writes_every_format_and_plot() {
         assert!(out_dir.join(f).is_file(), "{f}");
     }
     let stem = "cell-c-4-n-1-classes-10-input-1x28x28";
-    for f in ["anytime", "acc-macs", "gumbel-fbnet-entropy"] {
+    for f in ["anytime", "acc-macs", "final-macs", "gumbel-fbnet-entropy"] {
         assert!(out_dir.join(format!("{stem}-{f}.svg")).is_file(), "{f}");
     }
     // index.html: the tables and every SVG inline, nothing fetched.
     let html = std::fs::read_to_string(out_dir.join("index.html")).expect("index.html");
     assert!(html.contains("<table>") && html.contains("<td>gumbel/fbnet</td>"));
-    assert_eq!(html.matches("<svg ").count(), 3, "every figure inline");
+    assert_eq!(html.matches("<svg ").count(), 4, "every figure inline");
     let offline = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
     for remote in ["http:", "https:", "<script", "src=", "href=", "@import"] {
         assert!(!offline.contains(remote), "`{remote}` in index.html");

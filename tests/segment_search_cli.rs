@@ -156,6 +156,31 @@ fn mixing_segmentation_data_and_classification_spaces_is_refused() {
             "{expected}: {err}"
         );
     }
+    let arch = vec!["k3_e6_g1"; 20].join(",");
+    let bench = nasarena(
+        &[
+            "bench",
+            "train",
+            "--space",
+            "squeezenas-small",
+            "--opt",
+            "input=1x32x32",
+            "--arch",
+            &arch,
+            "--batch",
+            "2",
+            "--steps",
+            "1",
+            "--threads",
+            "1",
+        ],
+        dir.path(),
+    );
+    let err = String::from_utf8_lossy(&bench.stderr);
+    assert!(
+        !bench.status.success() && err.contains("head=classify"),
+        "{err}"
+    );
     let classify = common::TINY.replace(
         r#"options = { C = "4", N = "1", input = "1x28x28", classes = "10" }"#,
         r#"options = { C = "4", N = "1", input = "1x28x28", classes = "10" }

@@ -179,13 +179,20 @@ pub fn throughput(space: &dyn Realize, arch: &Arch, config: &BenchConfig) -> Res
     })
 }
 
-/// One seeded batch: standard normal images, uniform labels.
+/// One seeded batch: standard normal images, uniform labels. Benchmarks
+/// time classification training; a segmentation space is refused.
 pub(crate) fn random_batch(
     space: &dyn Realize,
     batch: usize,
     seed: Seed,
     device: &Device,
 ) -> Result<(Tensor, Tensor)> {
+    if space.task() != nasarena_spaces::Task::Classification {
+        return Err(crate::Error::Unsupported(format!(
+            "{}: the benchmarks time classification training; set --opt head=classify (`nasarena segment` trains segmentation networks)",
+            space.name()
+        )));
+    }
     let [c, h, w] = space.input_shape();
     let mut rng = seed.derive("bench-batch", 0).rng();
     let pixels: Vec<f32> = (0..batch * c * h * w)

@@ -116,6 +116,9 @@ pub fn write_plots(loaded: &Loaded, out: &Path, opts: PlotOptions) -> Result<Plo
         if let Some(f) = scatter::scatter(short, rows) {
             save(&f, key, &stem("acc-macs"), png, &mut done)?;
         }
+        if let Some(f) = scatter::final_scatter(short, rows) {
+            save(&f, key, &stem("final-macs"), png, &mut done)?;
+        }
         for (label, runs) in rows.iter().filter(|(_, r)| r.iter().any(|r| r.one_shot)) {
             if let Some(f) = figures::entropy(short, label, runs) {
                 let name = format!("{}-entropy", slug(label));

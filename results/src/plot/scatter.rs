@@ -104,6 +104,94 @@ pub(crate) fn scatter(space: &str, rows: &BTreeMap<String, Vec<&RunData>>) -> Op
                 .collect(),
         });
     }
+    let metric = ScoreMetric::of_all(rows.values().flatten().map(|r| r.header.dataset.metric));
+    let title = format!(
+        "{space}: validation {} (%) vs MMACs (batch 1)",
+        metric.label()
+    );
+    assemble(title, panels, |evaluated| {
+        vec![
+            legend(RGBColor(150, 150, 150), &evaluated, Mark::Square),
+            legend(
+                charts::color(0),
+                "its Pareto front (panel colour)",
+                Mark::Line,
+            ),
+            legend(BLACK, "all strategies' front", Mark::Line),
+            legend(
+                charts::color(0),
+                "its recommended (panel colour)",
+                Mark::Triangle,
+            ),
+        ]
+    })
+}
+
+/// Test score against MACs of the networks the final protocol trained,
+/// one triangle per run, one panel per strategy with its Pareto front and
+/// every strategy's front: the trade-off a search delivers (its search
+/// scores are not comparable across families: one-shot searches score
+/// shared supernet weights); `None` without finished runs.
+pub(crate) fn final_scatter(
+    space: &str,
+    rows: &BTreeMap<String, Vec<&RunData>>,
+) -> Option<Scatter> {
+    let panels: Vec<Panel> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (label, runs))| {
+            let finals: Vec<(f64, f64)> = runs
+                .iter()
+                .filter_map(|r| r.final_record.as_ref())
+                .filter_map(|f| f.test_accuracy.map(|t| (f.macs as f64 / 1e6, 100.0 * t)))
+                .collect();
+            (!finals.is_empty()).then(|| Panel {
+                label: label.clone(),
+                color: charts::color(i),
+                front: pareto_front(&finals),
+                points: Vec::new(),
+                density: None,
+                recommended: finals,
+            })
+        })
+        .collect();
+    let metric = ScoreMetric::of_all(rows.values().flatten().map(|r| r.header.dataset.metric));
+    let title = format!(
+        "{space}: test {} (%) of the final networks vs MMACs (batch 1)",
+        metric.label()
+    );
+    assemble(title, panels, |_| {
+        vec![
+            legend(
+                charts::color(0),
+                "a run's final network (panel colour)",
+                Mark::Triangle,
+            ),
+            legend(
+                charts::color(0),
+                "its Pareto front (panel colour)",
+                Mark::Line,
+            ),
+            legend(BLACK, "all strategies' front", Mark::Line),
+        ]
+    })
+}
+
+fn legend(color: RGBColor, label: &str, mark: Mark) -> Entry {
+    Entry {
+        color,
+        label: label.to_string(),
+        mark,
+    }
+}
+
+/// The figure of `panels` on shared axes, with the pooled front; `items`
+/// makes the legend from the evaluated-points label.
+fn assemble(
+    title: String,
+    mut panels: Vec<Panel>,
+    items: impl FnOnce(String) -> Vec<Entry>,
+) -> Option<Scatter> {
     let all = || {
         panels
             .iter()
@@ -134,40 +222,18 @@ pub(crate) fn scatter(space: &str, rows: &BTreeMap<String, Vec<&RunData>>) -> Op
             p.density = Some(counts);
         }
     }
-    let line = |color, label: &str, mark| Entry {
-        color,
-        label: label.to_string(),
-        mark,
-    };
     let evaluated = if dense {
         format!("evaluated ({total}, density)")
     } else {
         format!("evaluated ({total})")
     };
-    let items = vec![
-        line(RGBColor(150, 150, 150), &evaluated, Mark::Square),
-        line(
-            charts::color(0),
-            "its Pareto front (panel colour)",
-            Mark::Line,
-        ),
-        line(BLACK, "all strategies' front", Mark::Line),
-        line(
-            charts::color(0),
-            "its recommended (panel colour)",
-            Mark::Triangle,
-        ),
-    ];
     Some(Scatter {
-        title: format!(
-            "{space}: validation {} (%) vs MMACs (batch 1)",
-            ScoreMetric::of_all(rows.values().flatten().map(|r| r.header.dataset.metric)).label()
-        ),
+        title,
         x,
         y,
         panels,
         overall,
-        items,
+        items: items(evaluated),
     })
 }
 
