@@ -15,7 +15,8 @@ pub struct RankCheckArgs {
     /// Architectures to retrain.
     #[arg(long, default_value_t = 40)]
     cells: usize,
-    /// The longer schedule's epochs as a multiple of the table's.
+    /// The longer schedule's epochs as a multiple of the table's (1: the
+    /// table's schedule with another seed, the seed-to-seed agreement).
     #[arg(long, default_value_t = 4)]
     factor: usize,
     /// Seeds the sample and the retraining.

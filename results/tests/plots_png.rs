@@ -19,7 +19,7 @@ fn png_plots_when_a_font_is_found() {
         .collect();
     match ensure_font() {
         Ok(_) => {
-            assert_eq!(pngs.len(), 3);
+            assert_eq!(pngs.len(), 4);
             for p in pngs {
                 let bytes = std::fs::read(p).unwrap();
                 assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", p.display());

@@ -83,7 +83,11 @@ fn large_experiments_give_small_readable_svgs() {
         svg_only: true,
     };
     let done = write_plots(&loaded, out.path(), opts).expect("plots");
-    assert_eq!(done.files.len(), 2, "anytime and accuracy vs MACs");
+    assert_eq!(
+        done.files.len(),
+        3,
+        "anytime, accuracy vs MACs, final networks vs MACs"
+    );
     for f in &done.files {
         let bytes = std::fs::metadata(f).expect("written").len();
         assert!(bytes < 1_000_000, "{}: {bytes} bytes", f.display());

@@ -27,6 +27,7 @@ fn svg_plots_without_any_font() {
         [
             format!("{stem}-anytime.svg"),
             format!("{stem}-acc-macs.svg"),
+            format!("{stem}-final-macs.svg"),
             format!("{stem}-gumbel-fbnet-entropy.svg"),
         ]
     );
@@ -44,7 +45,9 @@ fn svg_plots_without_any_font() {
     }
     let scatter = std::fs::read_to_string(&done.files[1]).unwrap();
     assert!(scatter.contains("validation accuracy (%) vs MMACs (batch 1)"));
-    let entropy = std::fs::read_to_string(&done.files[2]).unwrap();
+    let finals = std::fs::read_to_string(&done.files[2]).unwrap();
+    assert!(finals.contains("test accuracy (%) of the final networks vs MMACs"));
+    let entropy = std::fs::read_to_string(&done.files[3]).unwrap();
     assert!(entropy.contains("entropy of the decision (nats)") && entropy.contains("decision 5"));
     // Same input, same bytes: SVG text is measured without the font.
     let again = tempfile::tempdir().unwrap();
