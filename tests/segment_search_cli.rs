@@ -10,6 +10,8 @@ mod common;
 
 use common::{journals, nasarena, normalised_lines};
 use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 fn experiment(data_dir: &str, head: &str, val_fraction: &str) -> String {
     format!(
@@ -130,6 +132,71 @@ fn every_family_searches_a_segmentation_space_and_journals_miou() {
     );
     let text = String::from_utf8_lossy(&report.stdout);
     assert!(text.contains("mIoU"), "{text}");
+}
+
+/// The SqueezeNAS search alone: the same command gives the same journal,
+/// and a run killed after its first supernet epoch resumes from the
+/// checkpoint into that same journal.
+#[test]
+fn a_killed_segmentation_search_resumes_into_the_same_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    make_scenes(dir.path());
+    let full = experiment("scenes", "", "0");
+    let start = full.find("[[strategy]]").expect("strategies");
+    let gumbel = full
+        .find("[[strategy]]\nname = \"gumbel\"")
+        .expect("gumbel");
+    let only_gumbel = format!("{}{}", &full[..start], &full[gumbel..]);
+    std::fs::write(dir.path().join("seg.toml"), only_gumbel).expect("write");
+    let run = |runs: &str, resume: bool| {
+        let mut args = vec!["run", "seg.toml", "--runs-dir", runs, "--quiet"];
+        if resume {
+            args.push("--resume");
+        }
+        let out = nasarena(&args, dir.path());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        journals(&dir.path().join(runs))
+    };
+    let first = run("a", false);
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        normalised_lines(&first[0]),
+        normalised_lines(&run("b", false)[0])
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nasarena"))
+        .args(["run", "seg.toml", "--runs-dir", "c", "--quiet"])
+        .current_dir(dir.path())
+        .spawn()
+        .expect("spawn");
+    let watched = dir.path().join("c");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while Instant::now() < deadline {
+        let epochs: usize = journals(&watched)
+            .iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(p).unwrap_or_default();
+                text.matches("\"kind\":\"epoch\"").count()
+            })
+            .sum();
+        if epochs >= 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let killed = std::fs::read_to_string(&journals(&watched)[0]).expect("journal");
+    assert!(
+        !killed.contains("\"kind\":\"final\""),
+        "killed before the end"
+    );
+    let resumed = run("c", true);
+    assert_eq!(normalised_lines(&first[0]), normalised_lines(&resumed[0]));
 }
 
 #[test]
