@@ -66,20 +66,9 @@ impl<L: SearchedLayer> Supernet for LayerwiseSupernet<L> {
                 self.layers.len()
             );
         }
-        let batch = input.dim(0)?;
         let mut x = self.ends.stem(input, true)?;
         for (i, (candidates, weights)) in self.layers.iter().zip(mixing).enumerate() {
-            check_mixing(i, weights, candidates.len(), batch)?;
-            let input = x;
-            let mixed = mix(weights, hard, |o| {
-                candidates[o].branch_t(&input, true).map(Some)
-            })?
-            .ok_or_else(|| candle_core::Error::Msg(format!("layer {i}: nothing selected")))?;
-            x = if candidates[0].residual() {
-                (input + mixed)?
-            } else {
-                mixed
-            };
+            x = mixed_layer(i, candidates, weights, x, hard)?;
         }
         self.ends.classify(&x, true)
     }
@@ -95,17 +84,48 @@ impl<L: SearchedLayer> Supernet for LayerwiseSupernet<L> {
         option: usize,
         x: &Tensor,
     ) -> Result<Option<Tensor>> {
-        let Some(candidates) = self.layers.get(decision) else {
-            candle_core::bail!("{} supernet: no layer {decision}", self.space);
-        };
-        if site != 0 {
-            candle_core::bail!(
-                "{} supernet: layer {decision} has one site, not {site}",
-                self.space
-            );
-        }
-        candidate_at(candidates, decision, option)?
-            .forward_t(x, false)
-            .map(Some)
+        run_alone(self.space, &self.layers, (decision, site, option), x)
     }
+}
+
+/// Searched layer `i` of a layer-wise supernet on `x`: every active
+/// candidate's output mixed by `weights` ([`mix`]), plus `x` itself when
+/// the layer is residual.
+pub(crate) fn mixed_layer<L: SearchedLayer>(
+    i: usize,
+    candidates: &[L],
+    weights: &Tensor,
+    x: Tensor,
+    hard: bool,
+) -> Result<Tensor> {
+    check_mixing(i, weights, candidates.len(), x.dim(0)?)?;
+    let mixed = mix(weights, hard, |o| {
+        candidates[o].branch_t(&x, true).map(Some)
+    })?
+    .ok_or_else(|| candle_core::Error::Msg(format!("layer {i}: nothing selected")))?;
+    if candidates[0].residual() {
+        x + mixed
+    } else {
+        Ok(mixed)
+    }
+}
+
+/// [`Supernet::run_candidate`] of a layer-wise supernet whose layer `d`
+/// holds `layers[d]` (one site each): candidate `option` alone, in
+/// inference mode.
+pub(crate) fn run_alone<L: SearchedLayer>(
+    space: &str,
+    layers: &[Vec<L>],
+    (decision, site, option): (usize, usize, usize),
+    x: &Tensor,
+) -> Result<Option<Tensor>> {
+    let Some(candidates) = layers.get(decision) else {
+        candle_core::bail!("{space} supernet: no layer {decision}");
+    };
+    if site != 0 {
+        candle_core::bail!("{space} supernet: layer {decision} has one site, not {site}");
+    }
+    candidate_at(candidates, decision, option)?
+        .forward_t(x, false)
+        .map(Some)
 }

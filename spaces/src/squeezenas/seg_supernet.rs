@@ -9,8 +9,8 @@
 use super::layer::SqueezeLayer;
 use super::seg_network::{SegEnds, SegParts};
 use crate::geometry::MacCounter;
-use crate::layerwise::SearchedLayer;
-use crate::supernet::{candidate_at, check_mixing, mix, Supernet};
+use crate::layerwise::supernet::{mixed_layer, run_alone};
+use crate::supernet::Supernet;
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -68,21 +68,11 @@ impl Supernet for SegmentationSupernet {
                 self.layers.len()
             );
         }
-        let (batch, _, h, w) = input.dims4()?;
+        let (_, _, h, w) = input.dims4()?;
         let mut x = self.ends.stem(input, true)?;
         let mut skip = None;
         for (i, (candidates, weights)) in self.layers.iter().zip(mixing).enumerate() {
-            check_mixing(i, weights, candidates.len(), batch)?;
-            let input = x;
-            let mixed = mix(weights, hard, |o| {
-                candidates[o].branch_t(&input, true).map(Some)
-            })?
-            .ok_or_else(|| candle_core::Error::Msg(format!("layer {i}: nothing selected")))?;
-            x = if candidates[0].residual() {
-                (input + mixed)?
-            } else {
-                mixed
-            };
+            x = mixed_layer(i, candidates, weights, x, hard)?;
             if i == self.ends.skip_layer {
                 skip = Some(x.clone());
             }
@@ -102,14 +92,6 @@ impl Supernet for SegmentationSupernet {
         option: usize,
         x: &Tensor,
     ) -> Result<Option<Tensor>> {
-        let Some(candidates) = self.layers.get(decision).filter(|_| site == 0) else {
-            candle_core::bail!(
-                "{} segmentation supernet: no layer {decision} site {site}",
-                self.space
-            );
-        };
-        candidate_at(candidates, decision, option)?
-            .forward_t(x, false)
-            .map(Some)
+        run_alone(self.space, &self.layers, (decision, site, option), x)
     }
 }
