@@ -104,11 +104,17 @@ pub fn mix(
     for o in active_options(weights, hard)? {
         let Some(y) = run(o)? else { continue };
         let w = weights.narrow(1, o, 1)?;
-        let w = match y.rank() {
-            4 => w.reshape((rows, 1, 1, 1))?,
-            _ => w.reshape((rows, 1))?,
+        let term = if rows == 1 {
+            // One weight for the batch: a fused product whose backward
+            // skips what a broadcast costs.
+            nasarena_ops::scale_by(&y, &w)?
+        } else {
+            let w = match y.rank() {
+                4 => w.reshape((rows, 1, 1, 1))?,
+                _ => w.reshape((rows, 1))?,
+            };
+            y.broadcast_mul(&w)?
         };
-        let term = y.broadcast_mul(&w)?;
         sum = Some(match sum {
             Some(s) => (s + term)?,
             None => term,
