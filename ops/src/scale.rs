@@ -1,6 +1,6 @@
 //! `y * w` for a tensor `y` and a one-element weight `w`, with gradients
-//! to both: the mixing of a supernet layer whose weights are one row for
-//! the whole batch (GDAS's hard one-hot samples, FBNet's soft ones). As a
+//! to both: the mixing of a supernet layer whose straight-through weights
+//! are one row for the whole batch (GDAS's hard one-hot samples). As a
 //! candle `broadcast_mul`, its backward is four passes over `y` and two
 //! allocations (`g * w`, `g * y`, then a reduction); here it is one pass
 //! for `dy` (none when `w` is exactly 1, GDAS's straight-through value:

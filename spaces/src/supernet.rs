@@ -104,9 +104,11 @@ pub fn mix(
     for o in active_options(weights, hard)? {
         let Some(y) = run(o)? else { continue };
         let w = weights.narrow(1, o, 1)?;
-        let term = if rows == 1 {
-            // One weight for the batch: a fused product whose backward
-            // skips what a broadcast costs.
+        let term = if rows == 1 && hard {
+            // One straight-through weight for the batch (GDAS): a fused
+            // product whose backward skips what a broadcast costs. Soft
+            // mixings keep candle's product, whose sums their seeded
+            // results were recorded with.
             nasarena_ops::scale_by(&y, &w)?
         } else {
             let w = match y.rank() {
