@@ -6,8 +6,8 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use nasarena_core::{SearchSpace, Seed};
+use nasarena_harness::segmentation::data::SceneSplits;
 use nasarena_harness::segmentation::data::SegSet;
-use nasarena_harness::segmentation::data::SegSplits;
 use nasarena_harness::segmentation::train::train_squeezenas;
 use nasarena_harness::trainer::Schedule;
 use nasarena_spaces::squeezenas::variants;
@@ -73,7 +73,9 @@ pub fn run(a: SegmentArgs) -> Result<()> {
     let load = |split: &str| {
         SegSet::load(&a.data, split).with_context(|| format!("reading the `{split}` split"))
     };
-    let (train, val, test) = (load("train")?, load("val")?, load("test")?);
+    let splits = SceneSplits::new(load("train")?, load("val")?, load("test")?)
+        .with_context(|| format!("reading {}", a.data.display()))?;
+    let (train, val, test) = (&splits.train, &splits.val, &splits.test);
     if train.shape != space.input_shape() || train.classes.len() != space.classes() {
         bail!(
             "{} holds {:?} images in {} classes, the space expects {:?} in {}; set --opt input=CxHxW and --opt classes=N",
@@ -98,11 +100,6 @@ pub fn run(a: SegmentArgs) -> Result<()> {
         schedule.epochs
     );
     let started = std::time::Instant::now();
-    let splits = SegSplits {
-        train: &train,
-        val: &val,
-        test: &test,
-    };
     let report = train_squeezenas(&space, &arch, &splits, &schedule, seed, |k, e| {
         eprintln!(
             "epoch {}/{}: train loss {:.3}, val mIoU {:.1}% (pixel accuracy {:.1}%), {:.0} s",

@@ -6,7 +6,7 @@ use crate::journal::JournalSync;
 use crate::trainer::{train_and_evaluate, train_final, Schedule, TrainReport};
 use crate::Result;
 use candle_core::Device;
-use nasarena_core::{Arch, Cost, Metrics, Outcome, Seed};
+use nasarena_core::{Arch, Cost, Outcome, Seed};
 use nasarena_datasets::{Dataset, Splits};
 use nasarena_results::DatasetInfo;
 use nasarena_spaces::Realize;
@@ -26,21 +26,12 @@ impl<'a> LiveEvaluator<'a> {
 }
 
 fn outcome_of(report: &TrainReport, macs: u64, params: u64) -> Outcome {
-    match (&report.failure, report.epochs.last()) {
-        (Some(reason), _) => Outcome::Failed {
-            reason: reason.clone(),
-        },
-        (None, None) => Outcome::Failed {
-            reason: "no epoch finished".into(),
-        },
-        (None, Some(last)) => Outcome::Evaluated(Metrics {
-            val_accuracy: last.val_accuracy,
-            val_loss: last.val_loss,
-            val_accuracy_per_epoch: report.epochs.iter().map(|e| e.val_accuracy).collect(),
-            macs,
-            params,
-        }),
-    }
+    let per_epoch: Vec<(f64, f64)> = report
+        .epochs
+        .iter()
+        .map(|e| (e.val_accuracy, e.val_loss))
+        .collect();
+    super::outcome(report.failure.as_deref(), &per_epoch, macs, params)
 }
 
 impl Evaluator for LiveEvaluator<'_> {

@@ -23,6 +23,32 @@ use nasarena_datasets::Splits;
 use nasarena_results::DatasetInfo;
 use nasarena_spaces::Realize;
 
+/// What a training tells the strategy: its failure, or the validation
+/// score and loss of its last epoch (`per_epoch`: score and loss after
+/// every epoch) with the architecture's MACs and parameters.
+pub(crate) fn outcome(
+    failure: Option<&str>,
+    per_epoch: &[(f64, f64)],
+    macs: u64,
+    params: u64,
+) -> Outcome {
+    match (failure, per_epoch.last()) {
+        (Some(reason), _) => Outcome::Failed {
+            reason: reason.to_string(),
+        },
+        (None, None) => Outcome::Failed {
+            reason: "no epoch finished".into(),
+        },
+        (None, Some(&(score, loss))) => Outcome::Evaluated(nasarena_core::Metrics {
+            val_accuracy: score,
+            val_loss: loss,
+            val_accuracy_per_epoch: per_epoch.iter().map(|&(s, _)| s).collect(),
+            macs,
+            params,
+        }),
+    }
+}
+
 /// The result of the final protocol.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FinalTest {

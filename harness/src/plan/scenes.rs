@@ -116,11 +116,11 @@ pub(super) fn load_scenes(
             ));
         }
     }
-    if train.classes != val.classes || train.classes != test.classes {
-        problems.push((
-            "dataset.data_dir".into(),
-            "the train, val and test splits name different classes".into(),
-        ));
+    match SceneSplits::new(train, val, test) {
+        Ok(splits) => Some(splits),
+        Err(e) => {
+            problems.push(("dataset.data_dir".into(), e.to_string()));
+            None
+        }
     }
-    Some(SceneSplits::new(train, val, test))
 }

@@ -31,17 +31,6 @@ pub fn joint_augment(schedule: &crate::trainer::Schedule, shape: [usize; 3]) -> 
     }
 }
 
-/// The three splits of a segmentation run.
-#[derive(Clone, Copy, Debug)]
-pub struct SegSplits<'a> {
-    /// Training split.
-    pub train: &'a SegSet,
-    /// Validation split.
-    pub val: &'a SegSet,
-    /// Test split.
-    pub test: &'a SegSet,
-}
-
 /// The three splits of a segmentation experiment, read once.
 #[derive(Clone, Debug)]
 pub struct SceneSplits {
@@ -56,24 +45,21 @@ pub struct SceneSplits {
 }
 
 impl SceneSplits {
-    /// The splits, normalised with the training split's statistics.
-    pub fn new(train: SegSet, val: SegSet, test: SegSet) -> Self {
+    /// The splits, normalised with the training split's statistics; an
+    /// error when they name different classes.
+    pub fn new(train: SegSet, val: SegSet, test: SegSet) -> Result<Self> {
+        if val.classes != train.classes || test.classes != train.classes {
+            return Err(Error::DataMismatch(
+                "the train, val and test splits name different classes".into(),
+            ));
+        }
         let stats = train.channel_stats();
-        SceneSplits {
+        Ok(SceneSplits {
             train,
             val,
             test,
             stats,
-        }
-    }
-
-    /// Borrowed splits for the trainer.
-    pub fn borrowed(&self) -> SegSplits<'_> {
-        SegSplits {
-            train: &self.train,
-            val: &self.val,
-            test: &self.test,
-        }
+        })
     }
 
     /// Hex sha256 over every split's images and masks, in order.

@@ -13,7 +13,7 @@ use crate::journal::JournalSync;
 use crate::trainer::Schedule;
 use crate::Result;
 use candle_core::Device;
-use nasarena_core::{Arch, Cost, Metrics, Outcome, Seed};
+use nasarena_core::{Arch, Cost, Outcome, Seed};
 use nasarena_results::DatasetInfo;
 use nasarena_spaces::{Realize, SeededInit};
 use std::time::Instant;
@@ -48,11 +48,10 @@ impl<'a> SegEvaluator<'a> {
         let varmap = candle_nn::VarMap::new();
         let vb = SeededInit::var_builder(&varmap, seed.derive("init", 0), self.device);
         let net = space.build(arch, vb)?;
-        let splits = self.data.borrowed();
         let trained = train_epochs(
             net.as_ref(),
             &varmap,
-            &splits,
+            self.data,
             schedule,
             seed,
             self.device,
@@ -112,21 +111,13 @@ impl Evaluator for SegEvaluator<'_> {
         self.device.synchronize()?;
         let mut cost = cost_of(&trained, report.macs, started.elapsed().as_secs_f64());
         cost.evaluations = 1;
-        let outcome = match (&trained.failure, trained.epochs.last()) {
-            (Some(reason), _) => Outcome::Failed {
-                reason: reason.clone(),
-            },
-            (None, None) => Outcome::Failed {
-                reason: "no epoch finished".into(),
-            },
-            (None, Some(last)) => Outcome::Evaluated(Metrics {
-                val_accuracy: last.val.miou,
-                val_loss: last.val_loss,
-                val_accuracy_per_epoch: trained.epochs.iter().map(|e| e.val.miou).collect(),
-                macs: report.macs,
-                params: report.params,
-            }),
-        };
+        let per_epoch: Vec<(f64, f64)> = trained
+            .epochs
+            .iter()
+            .map(|e| (e.val.miou, e.val_loss))
+            .collect();
+        let failure = trained.failure.as_deref();
+        let outcome = crate::evaluation::outcome(failure, &per_epoch, report.macs, report.params);
         Ok((outcome, cost))
     }
 
@@ -145,9 +136,8 @@ impl Evaluator for SegEvaluator<'_> {
         let test = match &trained.failure {
             Some(_) => None,
             None => {
-                let splits = self.data.borrowed();
                 let (test, _) =
-                    test_scores(net.as_ref(), &splits, schedule.batch_size, self.device)?;
+                    test_scores(net.as_ref(), self.data, schedule.batch_size, self.device)?;
                 Some(test.miou)
             }
         };

@@ -5,8 +5,7 @@
 //! and test mIoU at the end ([`super::metric`]). Seeded: batch order and
 //! augmentation come from the seed, initial weights from [`SeededInit`].
 
-use super::data::SegSet;
-use super::data::{joint_augment, SegSplits};
+use super::data::{joint_augment, SceneSplits, SegSet};
 use super::loss::pixel_cross_entropy;
 use super::metric::ConfusionMatrix;
 use super::score::confusion;
@@ -86,19 +85,14 @@ pub struct SegTraining {
 pub fn train_epochs(
     net: &dyn Network,
     varmap: &candle_nn::VarMap,
-    data: &SegSplits<'_>,
+    data: &SceneSplits,
     schedule: &Schedule,
     seed: Seed,
     device: &Device,
     mut epoch_done: impl FnMut(usize, &SegEpoch),
 ) -> Result<SegTraining> {
-    if data.val.classes != data.train.classes || data.test.classes != data.train.classes {
-        return Err(Error::DataMismatch(
-            "the splits name different classes".into(),
-        ));
-    }
     let augment = joint_augment(schedule, data.train.shape);
-    let stats = data.train.channel_stats();
+    let stats = &data.stats;
     let mut sgd = Sgd::new(trainable_vars(varmap), schedule.optimizer);
     let steps_per_epoch = data.train.len().div_ceil(schedule.batch_size);
     let mut order: Vec<usize> = (0..data.train.len()).collect();
@@ -116,7 +110,7 @@ pub fn train_epochs(
         for (k, idx) in order.chunks(schedule.batch_size).enumerate() {
             let (x, y) = data
                 .train
-                .batch(idx, &stats, Some((&augment, &mut rng)), device)?;
+                .batch(idx, stats, Some((&augment, &mut rng)), device)?;
             let loss = pixel_cross_entropy(&net.forward_t(&x, true)?, &y)?;
             let value = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             if !value.is_finite() {
@@ -133,7 +127,7 @@ pub fn train_epochs(
             };
             train_step(&mut sgd, &loss, schedule, at)?;
         }
-        let (val, val_loss) = evaluate(net, data.val, &stats, schedule.batch_size, device)?;
+        let (val, val_loss) = evaluate(net, &data.val, stats, schedule.batch_size, device)?;
         done.train_samples += data.train.len() as u64;
         done.eval_samples += data.val.len() as u64;
         let e = SegEpoch {
@@ -152,12 +146,11 @@ pub fn train_epochs(
 /// and of predicting background everywhere.
 pub fn test_scores(
     net: &dyn Network,
-    data: &SegSplits<'_>,
+    data: &SceneSplits,
     batch_size: usize,
     device: &Device,
 ) -> Result<(SegScores, SegScores)> {
-    let stats = data.train.channel_stats();
-    let (test, _) = evaluate(net, data.test, &stats, batch_size, device)?;
+    let (test, _) = evaluate(net, &data.test, &data.stats, batch_size, device)?;
     let mut background = ConfusionMatrix::new(data.test.classes.len());
     let labels = data.test.masks(&(0..data.test.len()).collect::<Vec<_>>());
     background
@@ -183,7 +176,7 @@ pub fn evaluate(
 pub fn train_squeezenas(
     space: &nasarena_spaces::SqueezeNasSpace,
     arch: &nasarena_core::Arch,
-    data: &SegSplits<'_>,
+    data: &SceneSplits,
     schedule: &Schedule,
     seed: Seed,
     epoch_done: impl FnMut(usize, &SegEpoch),
