@@ -48,3 +48,21 @@ pub(crate) fn operand_f32<'a>(
 ) -> Result<&'a [f32], Error> {
     contiguous_f32(op, s, l, |op, reason| Error::BadOperands { op, reason })
 }
+
+/// The f32 data of a gradient and of the input it belongs to, for the
+/// element-wise backward ops: both contiguous and of the same dimensions,
+/// else [`Error::BadOperands`] naming both shapes.
+pub(crate) fn gradient_and_input<'a>(
+    op: &'static str,
+    (s1, l1): (&'a CpuStorage, &Layout),
+    (s2, l2): (&'a CpuStorage, &Layout),
+) -> Result<(&'a [f32], &'a [f32]), Error> {
+    let (grad, input) = (operand_f32(op, s1, l1)?, operand_f32(op, s2, l2)?);
+    if l1.dims() != l2.dims() {
+        return Err(Error::BadOperands {
+            op,
+            reason: format!("gradient {:?} and input {:?} differ", l1.dims(), l2.dims()),
+        });
+    }
+    Ok((grad, input))
+}

@@ -11,8 +11,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::error::Error;
-use crate::operand::operand_f32;
+use crate::operand::{gradient_and_input, operand_f32};
 
 /// Elements per rayon task: large enough that scheduling is noise.
 const CHUNK: usize = 1 << 15;
@@ -65,17 +64,7 @@ impl CustomOp2 for ReluGrad {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (gy, x) = (
-            operand_f32(self.name(), s1, l1)?,
-            operand_f32(self.name(), s2, l2)?,
-        );
-        if l1.dims() != l2.dims() {
-            return Err(Error::BadOperands {
-                op: self.name(),
-                reason: format!("gradient {:?} and input {:?} differ", l1.dims(), l2.dims()),
-            }
-            .into());
-        }
+        let (gy, x) = gradient_and_input(self.name(), (s1, l1), (s2, l2))?;
         let mut gx = vec![0.0f32; x.len()];
         gx.par_chunks_mut(CHUNK)
             .zip(gy.par_chunks(CHUNK).zip(x.par_chunks(CHUNK)))

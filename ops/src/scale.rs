@@ -11,7 +11,7 @@ use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::error::Error;
-use crate::operand::operand_f32;
+use crate::operand::{gradient_and_input, operand_f32};
 
 /// Elements per rayon task; fixed, so sums do not depend on the threads.
 const CHUNK: usize = 1 << 15;
@@ -103,17 +103,7 @@ impl CustomOp2 for Dot {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (a, b) = (
-            operand_f32(self.name(), s1, l1)?,
-            operand_f32(self.name(), s2, l2)?,
-        );
-        if l1.dims() != l2.dims() {
-            return Err(Error::BadOperands {
-                op: self.name(),
-                reason: format!("gradient {:?} and input {:?} differ", l1.dims(), l2.dims()),
-            }
-            .into());
-        }
+        let (a, b) = gradient_and_input(self.name(), (s1, l1), (s2, l2))?;
         let partial: Vec<f64> = a
             .par_chunks(CHUNK)
             .zip(b.par_chunks(CHUNK))
