@@ -294,17 +294,10 @@ fn print_quality(t: &Table) -> Result<()> {
     )?;
     let chance = 1.0 / space.classes() as f64;
     let last = h.fidelities.len() - 1;
-    let mean_over_seeds = |i: usize, f: fn(&nasarena_harness::tabular::EpochValues) -> f64| {
-        (0..h.seeds).map(|s| f(&t.values(i, s, last))).sum::<f64>() / h.seeds as f64
-    };
     let canonical: Vec<(f64, f64)> = (0..t.len())
         .filter(|&i| t.canonical_of(i) == i)
-        .map(|i| {
-            (
-                mean_over_seeds(i, |v| v.val_accuracy),
-                mean_over_seeds(i, |v| v.test_accuracy),
-            )
-        })
+        .map(|i| t.mean_over_seeds(i, last))
+        .map(|v| (v.val_accuracy, v.test_accuracy))
         .filter(|(v, t)| v.is_finite() && t.is_finite())
         .collect();
     let alive: Vec<f64> = canonical

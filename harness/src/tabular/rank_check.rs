@@ -2,7 +2,8 @@
 //! retrains a seeded random sample of the table's non-degenerate
 //! architectures with a schedule `factor` times longer (same data split,
 //! another training seed) and reports Spearman's and Kendall's rank
-//! correlation between the table's final validation accuracy and the
+//! correlation between the table's final validation accuracy (the mean
+//! over its seeds, what a table-scored search is judged by) and the
 //! longer schedule's. Factor 1 retrains with the table's own schedule: how
 //! well the ranking survives another training seed alone. NAS-Bench-201 (Dong & Yang 2020, Sec. 5) judges its
 //! short-schedule results the same way, by how well they rank
@@ -51,9 +52,9 @@ pub struct CheckedArch {
     pub genotype: String,
     /// The table entry's choices.
     pub arch: Vec<u32>,
-    /// The table's validation accuracy at its last epoch.
+    /// The table's validation accuracy at its last epoch (seed mean).
     pub table_val: f64,
-    /// The table's test accuracy at its last epoch.
+    /// The table's test accuracy at its last epoch (seed mean).
     pub table_test: f64,
     /// Validation accuracy after the longer schedule.
     pub long_val: f64,
@@ -126,7 +127,7 @@ pub fn rank_check(
             &Device::Cpu,
             TestEval::AtEnd,
         )?;
-        let values = table.values(i, 0, last);
+        let values = table.mean_over_seeds(i, last);
         let end = report.epochs.last();
         let checked = CheckedArch {
             genotype: space.format(&arch),
@@ -174,8 +175,8 @@ fn bad_setting(setting: &str, reason: &str) -> Error {
     }
 }
 
-/// The table entries to retrain: canonical entries whose validation
-/// accuracy is above chance by the margin, shuffled by the seed.
+/// The table entries to retrain: canonical entries whose seed-mean
+/// validation accuracy is above chance by the margin, shuffled by the seed.
 fn sample(
     source: &TableSource,
     settings: &RankCheckSettings,
@@ -186,7 +187,7 @@ fn sample(
     let chance = 1.0 / classes as f64;
     let mut pool: Vec<usize> = (0..table.len())
         .filter(|&i| table.canonical_of(i) == i)
-        .filter(|&i| table.values(i, 0, last).val_accuracy > chance + settings.chance_margin)
+        .filter(|&i| table.mean_over_seeds(i, last).val_accuracy > chance + settings.chance_margin)
         .collect();
     if pool.len() < settings.cells {
         return Err(Error::Table {

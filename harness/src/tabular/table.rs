@@ -247,6 +247,28 @@ impl Table {
         EpochValues::from_slice(self.values.get(start..start + VALUES).unwrap_or(&[]))
     }
 
+    /// The values of entry `i` at fidelity position `f`, each averaged over
+    /// the table's seeds (NaN where any seed failed). The expected result
+    /// of training the architecture once, as NAS-Bench-201 reports it; for
+    /// a one-seed table it equals `values(i, 0, f)` exactly.
+    pub fn mean_over_seeds(&self, i: usize, f: usize) -> EpochValues {
+        let seeds = self.header.seeds.max(1);
+        let mut sum = [0.0f64; VALUES];
+        for s in 0..seeds {
+            for (acc, v) in sum.iter_mut().zip(self.values(i, s, f).to_array()) {
+                *acc += f64::from(v);
+            }
+        }
+        let mean = sum.map(|x| x / seeds as f64);
+        EpochValues {
+            val_accuracy: mean[0],
+            val_loss: mean[1],
+            test_accuracy: mean[2],
+            train_loss: mean[3],
+            device_seconds: mean[4],
+        }
+    }
+
     /// Entry `i` as built (its canonical link as an architecture).
     pub fn entry(&self, i: usize) -> EntryData {
         let fids = self.header.fidelities.len();

@@ -193,3 +193,55 @@ fn write_and_open() {
     assert!(n < 1_000_000, "{n} bytes");
     assert_eq!(reader::open(&path).expect("open"), t);
 }
+
+/// The imported one-seed table turned into a two-seed one: seed 1's values
+/// are seed 0's plus known offsets, and entry 0's seed 1 failed (NaN).
+fn two_seed_table() -> Table {
+    let (t, _) = imported();
+    let mut header = t.header().clone();
+    header.seeds = 2;
+    let entries = (0..t.len())
+        .map(|i| {
+            let mut e = t.entry(i);
+            // The import records no device seconds: give each seed some.
+            e.values[0].iter_mut().for_each(|v| v.device_seconds = 2.0);
+            let mut second = e.values[0].clone();
+            for v in &mut second {
+                v.val_accuracy += 0.02;
+                v.test_accuracy -= 0.04;
+                v.device_seconds = 3.0;
+                if i == 0 {
+                    v.val_accuracy = f64::NAN;
+                }
+            }
+            e.values.push(second);
+            e
+        })
+        .collect();
+    Table::from_entries(header, entries).expect("two-seed table")
+}
+
+#[test]
+fn mean_over_seeds_averages_every_value_and_keeps_failures() {
+    let (one, _) = imported();
+    let last = one.header().fidelities.len() - 1;
+    // Bit for bit, NaN (not recorded) included.
+    let bits = |v: EpochValues| v.to_array().map(f32::to_bits);
+    for i in [0, 7, one.len() - 1] {
+        assert_eq!(
+            bits(one.mean_over_seeds(i, last)),
+            bits(one.values(i, 0, last))
+        );
+    }
+    let two = two_seed_table();
+    assert!(two.mean_over_seeds(0, last).val_accuracy.is_nan());
+    for i in [1, 7, two.len() - 1] {
+        let (a, b) = (two.values(i, 0, last), two.values(i, 1, last));
+        let mean = two.mean_over_seeds(i, last);
+        let close = |m: f64, x: f64, y: f64| (m - (x + y) / 2.0).abs() < 1e-6;
+        assert!(close(mean.val_accuracy, a.val_accuracy, b.val_accuracy));
+        assert!(close(mean.test_accuracy, a.test_accuracy, b.test_accuracy));
+        assert_eq!(mean.device_seconds, 2.5);
+        assert!(mean.test_accuracy < a.test_accuracy, "{mean:?} vs {a:?}");
+    }
+}
