@@ -15,7 +15,9 @@
 //! move (entropy stays at ln 2 to 3 decimals), while next to a residual
 //! stream the scale matters, as it does in NAS-Bench-201's cell, where
 //! edges into a node are summed. It gets 20,000 training samples (6 of 6
-//! planted, entropy down 33% of ln 2; at 15,000: 5 of 6, 26%).
+//! planted, entropy down 33% of ln 2, on the AVX-512 kernels; at 15,000:
+//! 5 of 6, 26%), but that outcome does not survive other rounding or
+//! other seeds (see the test), so the check is ignored by default.
 //!
 //! DARTS runs on the residual chain too, with its batch norms' affine
 //! parameters off during the search as the paper prescribes (Liu et al.
@@ -148,7 +150,33 @@ fn without_architecture_steps_the_planted_chain_is_not_found() {
     assert!(found.entropy_fall.abs() < 1e-12, "frozen theta moved");
 }
 
+/// What GDAS does on every ISA measured: its architecture step moves the
+/// logits (entropy down 24-36% of ln 2 over the seeds and kernels below;
+/// frozen logits do not move at all), even where the derived cell is not
+/// the planted one.
 #[test]
+fn gdas_architecture_step_moves_the_logits_next_to_a_residual_stream() {
+    let found = search_on("gdas", "", r#", residual = "true""#, 20_000);
+    assert!(
+        found.entropy_fall >= 0.20,
+        "gdas: entropy fell only {:.1}% of ln 2 ({})",
+        100.0 * found.entropy_fall,
+        found.derived
+    );
+}
+
+/// Ignored: the pass was a property of one ISA's rounding, not of GDAS.
+/// On the AVX2 kernels (2026-12-05, 2-core AMD EPYC without AVX-512) the
+/// same search derives 3 of 6 (entropy down 29.4% of ln 2), and four
+/// seeds of it (`repeats = 4`, 20,000 samples) derive 3, 5, 2 and 5 of 6
+/// with entropy down 29, 24, 25 and 36%: one of four passes. More samples
+/// do not help on AVX2 (30,000: 5 of 6, 47%; 40,000: 4 of 6, 32%). The
+/// portable kernels pass at 20,000 (5 of 6, 33%) and 30,000 (5 of 6, 34%)
+/// and miss at 40,000 (6 of 6, 29.95%). Its straight-through gradient
+/// is too weak a signal here for a per-seed check; run it with
+/// `--ignored` when working on GDAS's architecture step.
+#[test]
+#[ignore = "GDAS learns the planted chain on 1 of 4 seeds on AVX2; see the comment"]
 fn gdas_finds_the_planted_conv_chain_next_to_a_residual_stream() {
     assert_learns_on("gdas", r#", residual = "true""#, 20_000);
 }
