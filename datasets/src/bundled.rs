@@ -7,7 +7,7 @@
 //!
 //! Also compiled in: `fashion-mnist@16`, the full Fashion-MNIST (60,000 +
 //! 10,000 images) reduced to 16x16 ([`crate::downsample`]), the data of
-//! nasarena's ground-truth table (`data/tables/fmnist16-cell4-2ep-val12k`), so
+//! nasarena's ground-truth table (`data/tables/fmnist16-cell4-2ep-2seed`), so
 //! that one-shot searches scored on that table train on its images on a
 //! machine without Debian's package. Made by `cargo run --release -p
 //! nasarena-datasets --example make_fashion_mnist_16` from the package;
