@@ -100,13 +100,19 @@ impl EpochValues {
     }
 
     fn from_slice(v: &[f32]) -> Self {
-        let at = |i: usize| v.get(i).map_or(f64::NAN, |&x| f64::from(x));
+        Self::from_array(std::array::from_fn(|i| {
+            v.get(i).map_or(f64::NAN, |&x| f64::from(x))
+        }))
+    }
+
+    /// The inverse of [`Self::to_array`], in f64.
+    fn from_array(a: [f64; VALUES]) -> Self {
         EpochValues {
-            val_accuracy: at(0),
-            val_loss: at(1),
-            test_accuracy: at(2),
-            train_loss: at(3),
-            device_seconds: at(4),
+            val_accuracy: a[0],
+            val_loss: a[1],
+            test_accuracy: a[2],
+            train_loss: a[3],
+            device_seconds: a[4],
         }
     }
 }
@@ -259,14 +265,7 @@ impl Table {
                 *acc += f64::from(v);
             }
         }
-        let mean = sum.map(|x| x / seeds as f64);
-        EpochValues {
-            val_accuracy: mean[0],
-            val_loss: mean[1],
-            test_accuracy: mean[2],
-            train_loss: mean[3],
-            device_seconds: mean[4],
-        }
+        EpochValues::from_array(sum.map(|x| x / seeds as f64))
     }
 
     /// Entry `i` as built (its canonical link as an architecture).
