@@ -21,14 +21,15 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value = "md")]
     pub format: Format,
     /// Also write table.md, table.csv, table.tex, summary.json, the plots
-    /// (SVG, PNG) and index.html here.
+    /// (SVG, PNG) and index.html here; for runs scored on a table also
+    /// cost-to-target.md and families.md (the family comparison).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Logarithmic cost axis for the anytime plot.
     #[arg(long)]
     pub log_x: bool,
-    /// The table runs were scored on, for cost-to-target (default: the one
-    /// their journals name).
+    /// The table runs were scored on, for cost-to-target and the family
+    /// comparison (default: the one their journals name).
     #[arg(long, value_name = "FILE")]
     pub table: Option<PathBuf>,
     /// Cost-to-target: accuracy points below the table's best test accuracy
@@ -116,12 +117,13 @@ fn write(path: &Path, text: &str) -> Result<()> {
 }
 
 /// Prints the Markdown tables of every journal under `dir` (used by `run`),
-/// and cost-to-target when the runs were scored on `table`.
+/// and cost-to-target and the family comparison when the runs were scored
+/// on `table`.
 pub fn print_markdown(dir: &Path, table: Option<&Path>) -> Result<()> {
     let loaded = load(dir)?;
     print!("{}", format::markdown::render(&summarise(&loaded)));
-    if let Some(md) = crate::report_target::section(&loaded, table, 0.5)? {
-        print!("{md}");
+    if let Some(t) = crate::report_target::section(&loaded, table, 0.5)? {
+        print!("{}{}", t.cost_to_target, t.families);
     }
     Ok(())
 }
@@ -158,13 +160,14 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     };
     print!("{text}");
     let target = crate::report_target::section(&loaded, args.table.as_deref(), args.target_gap)?;
-    if let (Some(md), Format::Md) = (&target, args.format) {
-        print!("{md}");
+    if let (Some(t), Format::Md) = (&target, args.format) {
+        print!("{}{}", t.cost_to_target, t.families);
     }
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-        if let Some(md) = &target {
-            write(&out.join("cost-to-target.md"), md)?;
+        if let Some(t) = &target {
+            write(&out.join("cost-to-target.md"), &t.cost_to_target)?;
+            write(&out.join("families.md"), &t.families)?;
         }
         write(&out.join("table.md"), &format::markdown::render(&summary))?;
         write(&out.join("table.csv"), &format::csv::render(&summary))?;
@@ -196,7 +199,10 @@ pub fn report(args: &ReportArgs) -> Result<()> {
                 &title,
                 &summary,
                 &figures,
-                &target.as_deref().into_iter().collect::<Vec<_>>(),
+                &target
+                    .iter()
+                    .flat_map(|t| [t.cost_to_target.as_str(), t.families.as_str()])
+                    .collect::<Vec<_>>(),
             ),
         )?;
         eprintln!(

@@ -1,11 +1,13 @@
-//! The cost-to-target section of `report` and `run` for runs scored on a
-//! tabular benchmark: their incumbents' test accuracies are looked up in
-//! the table (nasarena-harness), the statistics come from
-//! `nasarena_results::cost_target`.
+//! The sections of `report` and `run` for runs scored on a tabular
+//! benchmark, cost-to-target and the family comparison: their incumbents'
+//! test accuracies are looked up in the table (nasarena-harness), the
+//! statistics come from `nasarena_results::cost_target` and
+//! `nasarena_results::families`.
 
 use anyhow::{bail, Context, Result};
 use nasarena_harness::tabular::{reader, TableScores};
-use nasarena_results::cost_target::{markdown, target_tables};
+use nasarena_results::cost_target::{self, target_tables};
+use nasarena_results::families::{self, family_reports};
 use nasarena_results::load::RunData;
 use nasarena_results::Loaded;
 use std::path::{Path, PathBuf};
@@ -19,10 +21,18 @@ fn table_of(runs: &[&RunData]) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The cost-to-target tables (Markdown) of the finished runs scored on a
-/// table: `table`, or the one their headers name. `None` when no run was
-/// scored on a table, or the table is not found (a note says so).
-pub fn section(loaded: &Loaded, table: Option<&Path>, gap: f64) -> Result<Option<String>> {
+/// What a report adds for runs scored on a table (Markdown).
+pub struct TableSections {
+    /// Cost-to-target per strategy and space.
+    pub cost_to_target: String,
+    /// Families compared, and the papers' claims next to the measurements.
+    pub families: String,
+}
+
+/// The table sections of the finished runs scored on a table: `table`, or
+/// the one their headers name. `None` when no run was scored on a table,
+/// or the table is not found (a note says so).
+pub fn section(loaded: &Loaded, table: Option<&Path>, gap: f64) -> Result<Option<TableSections>> {
     if !(gap.is_finite() && gap >= 0.0) {
         bail!("--target-gap is in accuracy points, a finite number >= 0; got {gap}");
     }
@@ -74,10 +84,9 @@ pub fn section(loaded: &Loaded, table: Option<&Path>, gap: f64) -> Result<Option
         bail!("{}: the table records no test accuracy", path.display());
     };
     let test_of = |arch: &str| scores.test_accuracy(arch);
-    Ok(Some(markdown(&target_tables(
-        &runs,
-        &test_of,
-        100.0 * best,
-        gap,
-    ))))
+    let best = 100.0 * best;
+    Ok(Some(TableSections {
+        cost_to_target: cost_target::markdown(&target_tables(&runs, &test_of, best, gap)),
+        families: families::markdown(&family_reports(&runs, &test_of, best, gap)),
+    }))
 }

@@ -118,6 +118,19 @@ fn table_experiment_runs_resumes_and_is_summarised() {
             && table.contains("search cost in evaluations"),
         "{table}"
     );
+    // And the family comparison, with the papers' claims stated even where
+    // a family is missing (no one-shot strategy here).
+    for needle in [
+        "### Families: cell (C=16, N=5, classes=10, input=3x32x32)",
+        "| evolutionary | evolution/nb201, ga | 8 |",
+        "| RL controller | reinforce/nb201, reinforce/zoph2017 | 8 |",
+        "- Search cost. Claim:",
+        "no one-shot runs here, nothing to compare.",
+        "- random search: ",
+        "| random | random search | 4 |",
+    ] {
+        assert!(table.contains(needle), "`{needle}` missing from:\n{table}");
+    }
     let runs = dir.path().join("a/nb201-cifar10");
     let journal = runs.join("cell-C_16-N_5-classes_10-input_3x32x32/evolution_nb201/seed-0.jsonl");
     let text = std::fs::read_to_string(&journal).expect("journal");
@@ -159,6 +172,24 @@ fn table_experiment_runs_resumes_and_is_summarised() {
         curve.contains("| random | 4 |") && curve.contains("Wilcoxon"),
         "{curve}"
     );
+
+    // `report --out` keeps both table sections as files and in the page.
+    ok(&nasarena(
+        &[
+            "report",
+            runs.to_str().expect("utf8"),
+            "--table",
+            shipped_table().to_str().expect("utf8"),
+            "--out",
+            "o",
+        ],
+        dir.path(),
+    ));
+    let read = |name: &str| std::fs::read_to_string(dir.path().join("o").join(name)).expect(name);
+    let heading = "Families: cell (C=16, N=5, classes=10, input=3x32x32)";
+    assert!(read("families.md").starts_with(&format!("### {heading}\n")));
+    assert!(read("cost-to-target.md").contains("| random | black-box | 4 |"));
+    assert!(read("index.html").contains(&format!("<h2>{heading}</h2>")));
 }
 
 #[test]

@@ -135,20 +135,14 @@ impl TargetTable {
     }
 }
 
-/// Cost-to-target of `runs` (one table's, any spaces) against the table's
-/// best test accuracy `best` (percent), one table per space. Costs are
-/// normalised, or in the budget's unit when no run records device time
+/// The axis costs-to-target of `runs` are counted on, and its name in
+/// words: normalised, or the budget's unit when no run records device time
 /// (an imported table without times).
-pub fn target_tables(
-    runs: &[&RunData],
-    test_of: &dyn Fn(&str) -> Option<f64>,
-    best: f64,
-    gap: f64,
-) -> Vec<TargetTable> {
+pub fn cost_axis(runs: &[&RunData]) -> (CostAxis, String) {
     let timed = runs
         .iter()
         .any(|r| r.incumbents.iter().any(|i| i.normalised > 0.0));
-    let (axis, unit) = match runs.first() {
+    match runs.first() {
         Some(r) if !timed => (
             CostAxis::Budget,
             format!(
@@ -160,7 +154,20 @@ pub fn target_tables(
             CostAxis::Normalised,
             "normalised search cost (device seconds / calibration seconds of the machine that spent them: the table's build machine for replays, this machine for supernets)".to_string(),
         ),
-    };
+    }
+}
+
+/// Cost-to-target of `runs` (one table's, any spaces) against the table's
+/// best test accuracy `best` (percent), one table per space. Costs are
+/// normalised, or in the budget's unit when no run records device time
+/// (an imported table without times).
+pub fn target_tables(
+    runs: &[&RunData],
+    test_of: &dyn Fn(&str) -> Option<f64>,
+    best: f64,
+    gap: f64,
+) -> Vec<TargetTable> {
+    let (axis, unit) = cost_axis(runs);
     type ByLabel = BTreeMap<String, (bool, Vec<Option<f64>>)>;
     let mut spaces: BTreeMap<String, ByLabel> = BTreeMap::new();
     for r in runs {
@@ -194,7 +201,8 @@ pub fn target_tables(
         .collect()
 }
 
-fn cost(x: f64) -> String {
+/// A cost as tables show it: one decimal, or `never` for an infinite one.
+pub(crate) fn cost(x: f64) -> String {
     if x.is_finite() {
         format!("{x:.1}")
     } else {

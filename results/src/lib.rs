@@ -8,6 +8,7 @@ pub mod compare;
 pub mod cost_target;
 pub mod curve;
 mod error;
+pub mod families;
 pub mod format;
 pub mod journal;
 pub mod load;
