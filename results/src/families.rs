@@ -187,21 +187,13 @@ pub struct FamilyStat {
     pub fastest: StrategyStat,
 }
 
-fn mean(xs: impl Iterator<Item = f64>) -> f64 {
-    let (sum, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
-    if n == 0 {
-        f64::NAN
-    } else {
-        sum / n as f64
-    }
-}
-
 fn tests_of<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Vec<f64> {
     outcomes.filter_map(|o| o.test).collect()
 }
 
 fn mmacs<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> f64 {
-    mean(outcomes.map(|o| o.macs as f64 / 1e6))
+    let xs: Vec<f64> = outcomes.map(|o| o.macs as f64 / 1e6).collect();
+    Describe::of(&xs).map_or(f64::NAN, |d| d.mean)
 }
 
 impl SpaceFamilies {

@@ -5,6 +5,7 @@
 
 use super::{CellShapes, Family, FamilyStat, SpaceFamilies, StrategyStat};
 use crate::cost_target::cost;
+use crate::stats::Describe;
 use std::fmt::Write;
 
 /// The family comparison of every space.
@@ -267,8 +268,8 @@ fn darts_claim(o: &mut String, s: &SpaceFamilies) {
             share(bb.skips, bb.edges)
         );
     }
-    if !tests.is_empty() {
-        let mean = tests.iter().sum::<f64>() / tests.len() as f64;
+    if let Some(t) = Describe::of(&tests) {
+        let mean = t.mean;
         let _ = write!(
             o,
             "; their mean test accuracy is {mean:.2}% against the table's best {:.2}%",
