@@ -10,6 +10,8 @@
 //! - Dot block: 3 rows of `a` x 4 rows of `b` = 12 accumulators of 8-lane
 //!   partial sums, plus 3 loaded rows of `a` and 1 of `b`: 16 registers;
 //!   the partial sums of a row are reduced by a tree of three `hadd`s.
+//!   The ragged edges (rows past a multiple of 3, columns past one of 4)
+//!   run the same block with fewer rows or columns.
 //!
 //! Every output sums its reduction in a fixed order (FMA chains along `k`
 //! per lane), so results do not depend on threads or panel positions.
@@ -134,7 +136,9 @@ unsafe fn products<const VECS: usize, R: RowStarts>(
 }
 
 /// `c[i][j] += Σ_p a[i][p] · b[starts(j) + p]`, see
-/// [`super::dot_accumulate`].
+/// [`super::dot_accumulate`]: blocks of 3 rows of `a` by 4 of `b`, and at
+/// the ragged edges the same kernel with fewer rows or columns (never one
+/// dot product at a time: a lone accumulator waits on its own FMA latency).
 ///
 /// # Safety
 /// AVX2 and FMA; `a` is `m x len`, `c` `m x n`, and `b[starts.start(j)..]`
@@ -151,47 +155,80 @@ pub(super) unsafe fn dot_accumulate<R: RowStarts>(
     if len == 0 {
         return;
     }
-    let (m3, n4) = (m / 3 * 3, n / 4 * 4);
     let b_row = |j: usize| b[starts.start(j)..][..len].as_ptr();
-    for i in (0..m3).step_by(3) {
-        for j in (0..n4).step_by(4) {
-            let b_rows = [b_row(j), b_row(j + 1), b_row(j + 2), b_row(j + 3)];
-            // SAFETY: rows i..i+3 of a and j..j+4 of b hold `len` values.
-            let sums = unsafe { dot_3x4(a[i * len..(i + 3) * len].as_ptr(), b_rows, len) };
-            for (r, row) in sums.iter().enumerate() {
-                for (s, v) in row.iter().enumerate() {
-                    c[(i + r) * n + j + s] += v;
-                }
+    let a_row = |i: usize| a[i * len..][..len].as_ptr();
+    for i in (0..m).step_by(3) {
+        let c_rows = &mut c[i * n..(i + 3).min(m) * n];
+        // SAFETY: rows i.. of `a` and every row of `b` hold `len` values.
+        unsafe {
+            match m - i {
+                1 => dot_rows::<1>([a_row(i)], &b_row, n, len, c_rows),
+                2 => dot_rows::<2>([a_row(i), a_row(i + 1)], &b_row, n, len, c_rows),
+                _ => dot_rows::<3>(
+                    [a_row(i), a_row(i + 1), a_row(i + 2)],
+                    &b_row,
+                    n,
+                    len,
+                    c_rows,
+                ),
             }
-        }
-    }
-    // The ragged edges, one pair at a time.
-    for i in 0..m {
-        let first = if i < m3 { n4 } else { 0 };
-        let a_i = a[i * len..(i + 1) * len].as_ptr();
-        for j in first..n {
-            // SAFETY: both rows hold `len` values.
-            c[i * n + j] += unsafe { dot_1(a_i, b_row(j), len) };
         }
     }
 }
 
-/// The 3 x 4 dot products of rows `a[0..3]` (consecutive, `len` apart)
-/// and `b[0..4]`.
+/// `ROWS` rows of [`dot_accumulate`]: `c` holds their `ROWS x n` results.
+///
+/// # Safety
+/// AVX2 and FMA; every row of `a` and every `b_row(j)`, `j < n`, holds
+/// `len` values.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_rows<const ROWS: usize>(
+    a: [*const f32; ROWS],
+    b_row: &impl Fn(usize) -> *const f32,
+    n: usize,
+    len: usize,
+    c: &mut [f32],
+) {
+    for j in (0..n).step_by(4) {
+        // SAFETY: forwarded from the caller.
+        let sums: [[f32; 4]; ROWS] = unsafe {
+            match n - j {
+                1 => dot_block(a, [b_row(j)], len),
+                2 => dot_block(a, [b_row(j), b_row(j + 1)], len),
+                3 => dot_block(a, [b_row(j), b_row(j + 1), b_row(j + 2)], len),
+                _ => dot_block(a, [b_row(j), b_row(j + 1), b_row(j + 2), b_row(j + 3)], len),
+            }
+        };
+        let cols = (n - j).min(4);
+        for (r, row) in sums.iter().enumerate() {
+            for (s, v) in row[..cols].iter().enumerate() {
+                c[r * n + j + s] += v;
+            }
+        }
+    }
+}
+
+/// The `ROWS x COLS` dot products of rows `a` and `b` (`ROWS <= 3`,
+/// `COLS <= 4`); column `s >= COLS` of the result is zero.
 ///
 /// # Safety
 /// AVX2 and FMA; every row holds `len` values.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn dot_3x4(a: *const f32, b: [*const f32; 4], len: usize) -> [[f32; 4]; 3] {
-    let mut acc = [[_mm256_setzero_ps(); 4]; 3];
+#[inline]
+unsafe fn dot_block<const ROWS: usize, const COLS: usize>(
+    a: [*const f32; ROWS],
+    b: [*const f32; COLS],
+    len: usize,
+) -> [[f32; 4]; ROWS] {
+    let mut acc = [[_mm256_setzero_ps(); 4]; ROWS];
     let full = len / LANES * LANES;
     for p in (0..full).step_by(LANES) {
         // SAFETY: p + 8 <= len for every row.
         unsafe {
-            let av: [__m256; 3] = std::array::from_fn(|r| _mm256_loadu_ps(a.add(r * len + p)));
+            let av: [__m256; ROWS] = std::array::from_fn(|r| _mm256_loadu_ps(a[r].add(p)));
             for (s, bs) in b.iter().enumerate() {
                 let bv = _mm256_loadu_ps(bs.add(p));
-                for r in 0..3 {
+                for r in 0..ROWS {
                     acc[r][s] = _mm256_fmadd_ps(av[r], bv, acc[r][s]);
                 }
             }
@@ -201,17 +238,16 @@ unsafe fn dot_3x4(a: *const f32, b: [*const f32; 4], len: usize) -> [[f32; 4]; 3
         let m = lanes_below(len - full);
         // SAFETY: the mask covers only values below len.
         unsafe {
-            let av: [__m256; 3] =
-                std::array::from_fn(|r| _mm256_maskload_ps(a.add(r * len + full), m));
+            let av: [__m256; ROWS] = std::array::from_fn(|r| _mm256_maskload_ps(a[r].add(full), m));
             for (s, bs) in b.iter().enumerate() {
                 let bv = _mm256_maskload_ps(bs.add(full), m);
-                for r in 0..3 {
+                for r in 0..ROWS {
                     acc[r][s] = _mm256_fmadd_ps(av[r], bv, acc[r][s]);
                 }
             }
         }
     }
-    let mut out = [[0.0f32; 4]; 3];
+    let mut out = [[0.0f32; 4]; ROWS];
     for (o, row) in out.iter_mut().zip(&acc) {
         // SAFETY: `o` holds 4 values.
         unsafe { _mm_storeu_ps(o.as_mut_ptr(), sum4(row)) };
@@ -224,29 +260,4 @@ unsafe fn dot_3x4(a: *const f32, b: [*const f32; 4], len: usize) -> [[f32; 4]; 3
 fn sum4(v: &[__m256; 4]) -> __m128 {
     let t = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
     _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps::<1>(t))
-}
-
-/// `Σ_p x[p] · y[p]` over `len` values.
-///
-/// # Safety
-/// AVX2 and FMA; both rows hold `len` values.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn dot_1(x: *const f32, y: *const f32, len: usize) -> f32 {
-    let mut acc = _mm256_setzero_ps();
-    let mut p = 0;
-    while p < len {
-        let m = lanes_below(len - p);
-        // SAFETY: the mask covers only values below len.
-        unsafe {
-            acc = _mm256_fmadd_ps(
-                _mm256_maskload_ps(x.add(p), m),
-                _mm256_maskload_ps(y.add(p), m),
-                acc,
-            );
-        }
-        p += LANES;
-    }
-    let z = _mm256_setzero_ps();
-    let s = sum4(&[acc, z, z, z]);
-    _mm_cvtss_f32(s)
 }

@@ -107,6 +107,9 @@ fn dot_accumulate_matches_a_plain_loop() {
             (3, 27, 5),
             (8, 12, 64),
             (5, 4, 0),
+            (2, 5, 9),
+            (1, 3, 8),
+            (7, 2, 17),
         ] {
             let a = values(m * len, 5);
             let b = values(n * len, 6);
