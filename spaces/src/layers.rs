@@ -91,22 +91,49 @@ impl Conv {
         x: &Tensor,
         bn: &BatchNorm,
     ) -> Result<(Tensor, nasarena_ops::BnStats)> {
-        let s = &self.spec;
-        let params = nasarena_ops::ConvParams {
-            stride: s.stride,
-            padding: s.padding,
-            dilation: s.dilation,
-            groups: s.groups,
-        };
         let out = nasarena_ops::relu_conv_bn_train(
             x,
             &self.weight,
-            params,
+            self.params(),
             [&bn.weight, &bn.bias],
             bn.eps,
         )?;
         self.count_macs(x)?;
         Ok(out)
+    }
+
+    /// Inference-mode `act(bn(self(x)))` (of `relu(x)` when `relu_input`)
+    /// as one op where the CPU kernels can
+    /// ([`nasarena_ops::conv_bn_eval`]); the layer must have no bias.
+    fn conv_bn_eval(
+        &self,
+        x: &Tensor,
+        bn: &BatchNorm,
+        relu: bool,
+        relu_input: bool,
+    ) -> Result<Tensor> {
+        let coefficients = bn.eval_coefficients()?;
+        let y = nasarena_ops::conv_bn_eval(
+            x,
+            &self.weight,
+            self.params(),
+            coefficients,
+            relu,
+            relu_input,
+        )?;
+        self.count_macs(x)?;
+        Ok(y)
+    }
+
+    /// The hyper-parameters nasarena-ops takes.
+    fn params(&self) -> nasarena_ops::ConvParams {
+        let s = &self.spec;
+        nasarena_ops::ConvParams {
+            stride: s.stride,
+            padding: s.padding,
+            dilation: s.dilation,
+            groups: s.groups,
+        }
     }
 
     fn count_macs(&self, x: &Tensor) -> Result<()> {
@@ -238,20 +265,27 @@ impl BatchNorm {
             self.update_running(&stats)?;
             Ok(y)
         } else {
-            let mean: Vec<f32> = self.running_mean.as_tensor().to_vec1()?;
-            let var: Vec<f32> = self.running_var.as_tensor().to_vec1()?;
-            let gamma: Vec<f32> = self.weight.to_vec1()?;
-            let beta: Vec<f32> = self.bias.to_vec1()?;
-            let scale: Vec<f32> = gamma
-                .iter()
-                .zip(&var)
-                .map(|(g, v)| g / (v + self.eps as f32).sqrt())
-                .collect();
-            let shift: Vec<f32> = (0..scale.len())
-                .map(|i| beta[i] - mean[i] * scale[i])
-                .collect();
+            let (scale, shift) = self.eval_coefficients()?;
             nasarena_ops::batch_norm_eval(x, scale, shift, relu)
         }
+    }
+
+    /// Inference mode's per-channel `(scale, shift)`: `gamma / sqrt(var +
+    /// eps)` and `beta - mean * scale` over the running statistics.
+    fn eval_coefficients(&self) -> Result<(Vec<f32>, Vec<f32>)> {
+        let mean: Vec<f32> = self.running_mean.as_tensor().to_vec1()?;
+        let var: Vec<f32> = self.running_var.as_tensor().to_vec1()?;
+        let gamma: Vec<f32> = self.weight.to_vec1()?;
+        let beta: Vec<f32> = self.bias.to_vec1()?;
+        let scale: Vec<f32> = gamma
+            .iter()
+            .zip(&var)
+            .map(|(g, v)| g / (v + self.eps as f32).sqrt())
+            .collect();
+        let shift: Vec<f32> = (0..scale.len())
+            .map(|i| beta[i] - mean[i] * scale[i])
+            .collect();
+        Ok((scale, shift))
     }
 
     /// Whether `x` is normalised by nasarena-ops' fused kernels.
@@ -346,26 +380,44 @@ impl ConvBn {
         self.bn.describe(g, c)
     }
 
-    /// Conv then BN (batch statistics when `train`).
+    /// Conv then BN (batch statistics when `train`; in inference, both in
+    /// one op where the fused kernels run).
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if !train && self.fuses(x) {
+            return self.conv.conv_bn_eval(x, &self.bn, false, false);
+        }
         self.bn.forward_act(&self.conv.forward(x)?, train, false)
     }
 
     /// ReLU, conv, then BN (the ReLU fused into the conv where it can be;
-    /// in training, all three in one op where the fused kernels run).
+    /// all three in one op where the fused kernels run).
     pub fn relu_forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        if train && self.conv.bias.is_none() && self.bn.runs_fused(x) {
-            let (y, stats) = self.conv.relu_conv_bn_train(x, &self.bn)?;
-            self.bn.update_running(&stats)?;
-            return Ok(y);
+        if !self.fuses(x) {
+            return self
+                .bn
+                .forward_act(&self.conv.forward_relu_input(x)?, train, false);
         }
-        self.bn
-            .forward_act(&self.conv.forward_relu_input(x)?, train, false)
+        if !train {
+            return self.conv.conv_bn_eval(x, &self.bn, false, true);
+        }
+        let (y, stats) = self.conv.relu_conv_bn_train(x, &self.bn)?;
+        self.bn.update_running(&stats)?;
+        Ok(y)
     }
 
-    /// Conv, BN, then ReLU (fused into the BN where it can be).
+    /// Conv, BN, then ReLU (fused into the BN where it can be; in
+    /// inference, all three in one op where the fused kernels run).
     pub fn forward_relu(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if !train && self.fuses(x) {
+            return self.conv.conv_bn_eval(x, &self.bn, true, false);
+        }
         self.bn.forward_act(&self.conv.forward(x)?, train, true)
+    }
+
+    /// Whether conv and BN can run as one op on `x`: no bias, and the BN
+    /// on nasarena-ops' kernels.
+    fn fuses(&self, x: &Tensor) -> bool {
+        self.conv.bias.is_none() && self.bn.runs_fused(x)
     }
 }
 

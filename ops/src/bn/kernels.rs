@@ -121,6 +121,40 @@ isa_dispatch!(
     pub fn affine = affine_k(xs: Planes, out: OutPlanes, scale: &[f32], shift: &[f32], relu: bool) -> ()
 );
 
+/// `y = act(y * scale[c] + shift[c])` in place over `y`, which holds
+/// planes of `plane` values, one per channel `c`: inference-mode batch norm
+/// applied to a convolution's output while it is still in cache.
+#[inline(always)]
+fn affine_in_place_k<V: F32x16>(
+    y: &mut [f32],
+    plane: usize,
+    scale: &[f32],
+    shift: &[f32],
+    relu: bool,
+) {
+    let planes = y.chunks_exact_mut(plane.max(1));
+    for ((yp, &a), &b) in planes.zip(scale).zip(shift) {
+        let (av, bv) = (V::splat(a), V::splat(b));
+        let mut chunks = yp.chunks_exact_mut(WIDTH);
+        for chunk in &mut chunks {
+            let t = V::load(chunk).mul(av).add(bv);
+            let t = if relu { t.relu() } else { t };
+            // SAFETY: same layout; only initialised floats are stored.
+            t.store(unsafe { &mut *(chunk as *mut [f32] as *mut [MaybeUninit<f32>]) });
+        }
+        for v in chunks.into_remainder() {
+            let t = *v * a + b;
+            *v = if !relu || t > 0.0 { t } else { 0.0 };
+        }
+    }
+}
+
+isa_dispatch!(
+    /// `y = act(y * scale + shift)` in place, plane by plane, one
+    /// coefficient pair per plane (channel) of `plane` values.
+    pub fn affine_in_place = affine_in_place_k(y: &mut [f32], plane: usize, scale: &[f32], shift: &[f32], relu: bool) -> ()
+);
+
 /// `(sum g, sum g * (x - m))` of one channel, `g = dy` masked by `y > 0`
 /// under ReLU.
 #[inline(always)]

@@ -29,6 +29,7 @@ use crate::simd::write_once;
 mod kernels;
 mod small_plane;
 
+pub(crate) use kernels::affine_in_place;
 use kernels::GradCoefs;
 
 /// Per-channel batch statistics of one training-mode forward.

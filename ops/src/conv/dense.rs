@@ -40,6 +40,7 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
+use super::epilogue::Epilogue;
 use super::geom::ConvGeom;
 use super::shifted::{self, Shifted};
 use super::unfold::{patch_len, Unfold};
@@ -139,8 +140,15 @@ pub fn fuses_relu(g: &ConvGeom) -> bool {
 }
 
 /// `y = conv2d(x, w)`, or `conv2d(relu(x), w)` when `relu_input` (which
-/// needs [`fuses_relu`]).
-pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], relu_input: bool) -> Vec<f32> {
+/// needs [`fuses_relu`]); `epilogue` maps each sample's output channels
+/// as soon as they are written.
+pub fn forward(
+    g: &ConvGeom,
+    x: &[f32],
+    w: &[f32],
+    relu_input: bool,
+    epilogue: Option<Epilogue>,
+) -> Vec<f32> {
     assert!(
         !relu_input || fuses_relu(g),
         "this convolution cannot fuse a ReLU"
@@ -151,6 +159,13 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], relu_input: bool) -> Vec<f32>
         .chunks_exact(lens.w)
         .map(|w_g| PackedA::rows(w_g, sub.c_out, k))
         .collect();
+    // Group `grp`'s output of one sample, just written whole.
+    let finish = |grp: usize, y_g: &mut [MaybeUninit<f32>]| {
+        if let Some(e) = epilogue {
+            // SAFETY: both products write every output of the group.
+            unsafe { e.apply_written(grp * sub.c_out, sub.out_plane(), y_g) }
+        }
+    };
     let fill = |y: &mut [MaybeUninit<f32>]| {
         if shifted::applies(&sub) {
             let plan = Shifted::new(&sub, relu_input);
@@ -160,7 +175,10 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], relu_input: bool) -> Vec<f32>
                 (y, lens.y),
                 (x, lens.x),
                 (frame, wide),
-                |_, grp, y_g, x_g, s| plan.forward(&packs[grp], x_g, y_g, s),
+                |_, grp, y_g, x_g, s| {
+                    plan.forward(&packs[grp], x_g, y_g, s);
+                    finish(grp, y_g);
+                },
             );
         } else {
             let unfold = Unfold::new(&sub);
@@ -170,7 +188,10 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], relu_input: bool) -> Vec<f32>
                 (y, lens.y),
                 (x, lens.x),
                 (panels_len, 0),
-                |_, grp, y_g, x_g, s| forward_one(&unfold, &packs[grp], x_g, y_g, s.0),
+                |_, grp, y_g, x_g, s| {
+                    forward_one(&unfold, &packs[grp], x_g, y_g, s.0);
+                    finish(grp, y_g);
+                },
             );
         }
     };

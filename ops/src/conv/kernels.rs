@@ -20,6 +20,7 @@
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
+use super::epilogue::Epilogue;
 use super::geom::ConvGeom;
 use super::lanes::{correlate_rows, dot_taps_plane, LANES};
 use super::padded::{GradPad, InputPad};
@@ -197,10 +198,11 @@ fn min_planes(macs_per_plane: usize) -> usize {
     (16_384 / macs_per_plane.max(1)).max(1)
 }
 
-/// Forward: `y = conv(x, w)`, `x` NCHW, `w` OIHW, both contiguous.
-pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+/// Forward: `y = conv(x, w)`, `x` NCHW, `w` OIHW, both contiguous;
+/// `epilogue` maps each output plane as soon as it is written.
+pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Option<Epilogue>) -> Vec<f32> {
     if tiny_plane::applies(g) {
-        return tiny_plane::forward(g, x, w);
+        return tiny_plane::forward(g, x, w, epilogue);
     }
     let per_co = g.cin_g() * g.k_h * g.k_w;
     let group_in = g.cin_g() * g.in_plane();
@@ -220,6 +222,10 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
                     yp,
                     sc,
                 );
+                if let Some(e) = epilogue {
+                    // SAFETY: `fwd_plane` wrote the whole plane.
+                    unsafe { e.apply_written(co, yp.len(), yp) }
+                }
             });
     };
     // SAFETY: the chunks cover the output and `correlate_rows` writes

@@ -47,7 +47,9 @@ macro_rules! multiversion {
     };
 }
 
+mod bn_eval;
 mod dense;
+mod epilogue;
 mod geom;
 mod kernels;
 mod lanes;
@@ -62,6 +64,7 @@ mod unfold;
 
 use candle_core::{DType, Tensor};
 
+pub use bn_eval::ConvBnEval;
 pub use geom::ConvGeom;
 pub use op::{
     relu_conv_fuses, ConvParams, GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGradWeight,
@@ -165,6 +168,47 @@ pub fn relu_conv2d(
             .apply_op2(&w.contiguous()?, ReluConv2d(params));
     }
     grouped_conv2d(&crate::relu(x)?, w, stride, padding, dilation, groups)
+}
+
+/// Inference-mode `act(batch_norm(conv2d(x, w)))` (of `relu(x)` when
+/// `relu_input`) with per-channel `scale = gamma / sqrt(running_var + eps)`
+/// and `shift = beta - running_mean * scale`, the ReLU `act` when `relu`:
+/// one op ([`ConvBnEval`]) on the CPU path, the convolution then
+/// [`crate::batch_norm_eval`] elsewhere; the same result either way.
+/// Gradients flow to `x` and `w` (the coefficients are constants, as in
+/// [`crate::batch_norm_eval`]).
+pub fn conv_bn_eval(
+    x: &Tensor,
+    w: &Tensor,
+    params: ConvParams,
+    (scale, shift): (Vec<f32>, Vec<f32>),
+    relu: bool,
+    relu_input: bool,
+) -> candle_core::Result<Tensor> {
+    let fuses = conv_path(x, w, params.groups) != ConvPath::Candle
+        && (!relu_input || relu_conv_fuses(&params, x.dims(), w.dims()));
+    if !fuses {
+        let ConvParams {
+            stride,
+            padding,
+            dilation,
+            groups,
+        } = params;
+        let conv = if relu_input {
+            relu_conv2d(x, w, stride, padding, dilation, groups)?
+        } else {
+            grouped_conv2d(x, w, stride, padding, dilation, groups)?
+        };
+        return crate::batch_norm_eval(&conv, scale, shift, relu);
+    }
+    let op = ConvBnEval {
+        params,
+        scale,
+        shift,
+        relu,
+        relu_input,
+    };
+    x.contiguous()?.apply_op2(&w.contiguous()?, op)
 }
 
 /// Training-mode `batch_norm(conv2d(relu(x), w))` with batch statistics,

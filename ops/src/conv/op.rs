@@ -65,7 +65,7 @@ fn expect_dims(op: &'static str, what: &str, got: &[usize], want: [usize; 4]) ->
 }
 
 /// A 4-D tensor's shape as an array.
-fn dims4(t: &Tensor) -> candle_core::Result<[usize; 4]> {
+pub(super) fn dims4(t: &Tensor) -> candle_core::Result<[usize; 4]> {
     let (a, b, c, d) = t.dims4()?;
     Ok([a, b, c, d])
 }
@@ -144,9 +144,9 @@ impl CustomOp2 for GroupedConv2d {
         let w = f32_slice(self.name(), s2, l2)?;
         Ok((
             CpuStorage::F32(if dense::handles(&g) {
-                small_plane::forward(&g, x, w)
+                small_plane::forward(&g, x, w, None)
             } else {
-                kernels::forward(&g, x, w)
+                kernels::forward(&g, x, w, None)
             }),
             Shape::from(g.y_dims().to_vec()),
         ))
@@ -254,7 +254,7 @@ impl CustomOp2 for ReluConv2d {
         }
         let x = f32_slice(self.name(), s1, l1)?;
         let w = f32_slice(self.name(), s2, l2)?;
-        let y = dense::forward(&g, x, w, true);
+        let y = dense::forward(&g, x, w, true, None);
         Ok((CpuStorage::F32(y), Shape::from(g.y_dims().to_vec())))
     }
 

@@ -101,7 +101,7 @@ impl CustomOp3 for ReluConvBnTrain {
             );
             return Err(Error::BadConv { op, reason }.into());
         }
-        let conv = dense::forward(&g, x, w, true);
+        let conv = dense::forward(&g, x, w, true, None);
         let (gamma, beta) = affine.split_at(c);
         let (y, stats) = train_forward(&conv, (n, c, h * wd), gamma, beta, self.eps, false);
         let conv_out = Tensor::from_vec(conv, g.y_dims().to_vec(), &Device::Cpu)?;

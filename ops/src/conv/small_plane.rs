@@ -16,6 +16,7 @@
 //! bit of it) is the same on any pool.
 
 use super::dense;
+use super::epilogue::Epilogue;
 use super::geom::ConvGeom;
 use crate::matmul::NR;
 use rayon::prelude::*;
@@ -110,13 +111,22 @@ impl Chunks {
 }
 
 /// `y = conv2d(x, w)` of a convolution [`super::dense`] handles, regrouped
-/// when [`applies`].
-pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+/// when [`applies`], `epilogue` applied to every output channel.
+pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Option<Epilogue>) -> Vec<f32> {
     if !applies(g) {
-        return dense::forward(g, x, w, false);
+        return dense::forward(g, x, w, false, epilogue);
     }
     let chunks = Chunks::of(g);
-    let y = dense::forward(&chunks.geom(g), &chunks.gather(x, g.c_in), w, false);
+    // A chunk's output is laid out by channel like a sample's, so the
+    // epilogue runs on it as it would on a sample (the zero padding
+    // samples get mapped too, then dropped).
+    let y = dense::forward(
+        &chunks.geom(g),
+        &chunks.gather(x, g.c_in),
+        w,
+        false,
+        epilogue,
+    );
     chunks.scatter(&y, g.c_out)
 }
 

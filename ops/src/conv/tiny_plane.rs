@@ -15,6 +15,7 @@
 //! so no result depends on the thread count.
 
 use super::dense::sum_in_order;
+use super::epilogue::Epilogue;
 use super::geom::ConvGeom;
 use super::lanes::madd;
 use crate::layout::{channels_first, channels_last};
@@ -122,8 +123,9 @@ multiversion!(input_grad_sample, input_grad_sample_fast, input_grad_sample_impl,
 multiversion!(weight_grad_sample, weight_grad_sample_fast, weight_grad_sample_impl,
     (reach: &[Vec<(usize, usize)>], c: usize, x: &[f32], gy: &[f32], gw: &mut [f32]));
 
-/// Forward: `y = conv(x, w)`, `x` NCHW, `w` `(c, 1, kh, kw)`.
-pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+/// Forward: `y = conv(x, w)`, `x` NCHW, `w` `(c, 1, kh, kw)`, each
+/// sample's output mapped by `epilogue` while it is channels-last.
+pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Option<Epilogue>) -> Vec<f32> {
     let (c, reach) = (g.c_in, reaches(g));
     let (x, w) = (
         channels_last(x, c, g.in_plane()),
@@ -134,7 +136,12 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
     y.par_chunks_mut(g.out_plane() * c)
         .zip(x.par_chunks(g.in_plane() * c))
         .with_min_len(samples_per_task(g))
-        .for_each(|(y_n, x_n)| forward_sample(&reach, c, x_n, &w, y_n));
+        .for_each(|(y_n, x_n)| {
+            forward_sample(&reach, c, x_n, &w, y_n);
+            if let Some(e) = epilogue {
+                e.apply_channels_last(y_n);
+            }
+        });
     channels_first(y, c, g.out_plane())
 }
 
