@@ -3,7 +3,8 @@
 //! would need 32 of them and spilled on every step of the reduction).
 //!
 //! - Panel block: [`MR`] = 6 rows x 16 columns (2 vectors) = 12
-//!   accumulators, plus 2 panel vectors and 1 broadcast: 15 registers. A
+//!   accumulators, plus 2 panel vectors and 1 broadcast: 15 registers
+//!   (or [`MR_SHORT`] = 4 rows, where that pads fewer rows). A
 //!   32-column panel is swept in two such halves (the packed rows of `A`,
 //!   `depth x 6` floats, stay in L1 between them); per step of the
 //!   reduction two panel loads and six broadcasts feed 12 FMAs.
@@ -25,6 +26,23 @@ use super::block::{RowStarts, Tile};
 
 /// Rows of `A` per register block.
 pub(super) const MR: usize = 6;
+/// Rows per block of the short kernel: 4 rows x 16 columns = 8
+/// accumulators, for matrices whose row count 4 divides and 6 does not
+/// (8, 16, 32, 56: a 16-row weight in 6-row blocks computes 18 rows).
+pub(super) const MR_SHORT: usize = 4;
+
+/// The rows per register block for a matrix of `rows` rows: the block
+/// that pads fewer rows, the short one only when it saves more than the
+/// 5% it loses per row (fewer FMAs per broadcast and per loaded panel
+/// vector; measured with the kernel-rate probe, bench/README.md).
+pub(super) fn rows_per_block(rows: usize) -> usize {
+    let padded = |mr: usize| rows.div_ceil(mr) * mr;
+    if padded(MR_SHORT) * 21 < padded(MR) * 20 {
+        MR_SHORT
+    } else {
+        MR
+    }
+}
 /// f32 lanes of a YMM register.
 const LANES: usize = 8;
 /// Columns of one sweep of a panel (two vectors).
@@ -43,12 +61,12 @@ fn lanes_below(n: usize) -> __m256i {
 /// a[k][i] · b[starts(k) + j]` for `i < tile.rows`, `j < tile.width`.
 ///
 /// # Safety
-/// AVX2 and FMA; `a` holds `depth * MR` values, `b + starts.start(k)`
+/// AVX2 and FMA; `a` holds `depth * ROWS` values, `b + starts.start(k)`
 /// points at [`super::block::NR`] readable values for every `k < depth`, and `c`
 /// holds at least `(tile.rows - 1) * tile.stride + tile.width`,
 /// initialised where `tile.accumulate`.
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn panel_block<R: RowStarts>(
+pub(super) unsafe fn panel_block<const ROWS: usize, R: RowStarts>(
     a: &[f32],
     b: *const f32,
     starts: R,
@@ -56,7 +74,7 @@ pub(super) unsafe fn panel_block<R: RowStarts>(
     c: &mut [MaybeUninit<f32>],
     tile: Tile,
 ) {
-    debug_assert!(a.len() >= depth * MR);
+    debug_assert!(a.len() >= depth * ROWS);
     let cp = c.as_mut_ptr().cast::<f32>();
     for col in (0..tile.width).step_by(HALF) {
         let width = (tile.width - col).min(HALF);
@@ -65,20 +83,20 @@ pub(super) unsafe fn panel_block<R: RowStarts>(
         let acc = unsafe {
             let b = b.add(col);
             if width <= LANES {
-                products::<1, R>(a, b, starts, depth)
+                products::<ROWS, 1, R>(a, b, starts, depth)
             } else {
-                products::<2, R>(a, b, starts, depth)
+                products::<ROWS, 2, R>(a, b, starts, depth)
             }
         };
-        for i in 0..tile.rows {
-            for v in 0..width.div_ceil(LANES) {
+        for (i, row) in acc.iter().enumerate().take(tile.rows) {
+            for (v, &sum) in row.iter().enumerate().take(width.div_ceil(LANES)) {
                 let lanes = (width - v * LANES).min(LANES);
                 // SAFETY: row i's columns col + v * 8 + 0..lanes lie in the
                 // destination (col + width <= tile.width); a partial vector
                 // is loaded and stored through its mask only.
                 unsafe {
                     let at = cp.add(i * tile.stride + col + v * LANES);
-                    let mut x = acc[2 * i + v];
+                    let mut x = sum;
                     if lanes == LANES {
                         if tile.accumulate {
                             x = _mm256_add_ps(x, _mm256_loadu_ps(at));
@@ -97,20 +115,20 @@ pub(super) unsafe fn panel_block<R: RowStarts>(
     }
 }
 
-/// The accumulators of one sweep: `acc[2i + v]` holds vector `v` of row
+/// The accumulators of one sweep: `acc[i][v]` holds vector `v` of row
 /// `i` over 16 columns from `b` (`v < VECS`; the others stay zero).
 ///
 /// # Safety
 /// As [`panel_block`], reading `VECS` vectors per row of `b`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn products<const VECS: usize, R: RowStarts>(
+unsafe fn products<const ROWS: usize, const VECS: usize, R: RowStarts>(
     a: &[f32],
     b: *const f32,
     starts: R,
     depth: usize,
-) -> [__m256; 2 * MR] {
-    let mut acc = [_mm256_setzero_ps(); 2 * MR];
+) -> [[__m256; 2]; ROWS] {
+    let mut acc = [[_mm256_setzero_ps(); 2]; ROWS];
     let ap = a.as_ptr();
     for k in 0..depth {
         // SAFETY: k < depth, so every read lies inside the operands.
@@ -122,12 +140,12 @@ unsafe fn products<const VECS: usize, R: RowStarts>(
             } else {
                 p0
             };
-            let ak = ap.add(k * MR);
-            for i in 0..MR {
+            let ak = ap.add(k * ROWS);
+            for (i, acc) in acc.iter_mut().enumerate() {
                 let av = _mm256_broadcast_ss(&*ak.add(i));
-                acc[2 * i] = _mm256_fmadd_ps(av, p0, acc[2 * i]);
+                acc[0] = _mm256_fmadd_ps(av, p0, acc[0]);
                 if VECS == 2 {
-                    acc[2 * i + 1] = _mm256_fmadd_ps(av, p1, acc[2 * i + 1]);
+                    acc[1] = _mm256_fmadd_ps(av, p1, acc[1]);
                 }
             }
         }

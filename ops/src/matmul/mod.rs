@@ -38,18 +38,23 @@ use std::ops::Range;
 /// Bytes of packed `A` one run of row blocks may take (half of a 2 MiB L2).
 const L2_BUDGET: usize = 1 << 20;
 
-/// Rows per register block of `isa`'s panel kernel: sized so that the
-/// accumulators, the panel vectors and a broadcast fit its registers.
-fn mr(isa: Isa) -> usize {
+/// Rows per register block of `isa`'s panel kernel for a matrix of `rows`
+/// rows: sized so that the accumulators, the panel vectors and a broadcast
+/// fit its registers.
+fn mr(isa: Isa, rows: usize) -> usize {
     match isa {
         // 8 rows x 2 ZMM = 16 of 32 registers.
         Isa::Avx512 => MR,
-        // 6 rows x 2 YMM = 12 accumulators + 2 panel + 1 broadcast of 16.
+        // 6 rows x 2 YMM = 12 accumulators + 2 panel + 1 broadcast of 16,
+        // or 4 rows where that pads fewer.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => avx2::MR,
+        Isa::Avx2 => avx2::rows_per_block(rows),
         // Never selected off x86-64 (`Isa::supported`).
         #[cfg(not(target_arch = "x86_64"))]
-        Isa::Avx2 => MR,
+        Isa::Avx2 => {
+            let _ = rows;
+            MR
+        }
         // 8 rows x 2 q-registers = 16 of NEON's 32 registers.
         Isa::Neon => portable::MR_NEON,
         // 4 rows x 2 registers of SSE2's 16.
@@ -91,7 +96,7 @@ impl PackedA {
 
     /// Packs for the kernel of `isa` (which must be one this CPU runs).
     fn pack(isa: Isa, rows: usize, depth: usize, value: impl Fn(usize, usize) -> f32) -> Self {
-        let mr = mr(isa);
+        let mr = mr(isa, rows);
         let blocks = rows.div_ceil(mr);
         let mut data = vec![0.0f32; blocks * depth * mr];
         if depth > 0 {
@@ -317,8 +322,19 @@ fn product_with<R: RowStarts>(
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => {
                 note(isa);
-                // SAFETY: see above; AVX2 and FMA are present.
-                unsafe { avx2::panel_block(a_blk, rows_of_b, starts, a.depth, c, tile) }
+                // SAFETY: see above; AVX2 and FMA are present; the block
+                // was packed `mr` rows wide.
+                unsafe {
+                    if mr == avx2::MR_SHORT {
+                        avx2::panel_block::<{ avx2::MR_SHORT }, R>(
+                            a_blk, rows_of_b, starts, a.depth, c, tile,
+                        )
+                    } else {
+                        avx2::panel_block::<{ avx2::MR }, R>(
+                            a_blk, rows_of_b, starts, a.depth, c, tile,
+                        )
+                    }
+                }
             }
             _ => {
                 note(if mr == portable::MR_NEON {
