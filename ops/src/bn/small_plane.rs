@@ -11,6 +11,7 @@
 //! one by one in f64 in row order, whatever the thread count.
 
 use rayon::prelude::*;
+use std::ops::Range;
 
 use super::kernels::GradCoefs;
 use crate::layout::{channels_first, channels_last};
@@ -24,38 +25,42 @@ pub fn applies(plane: usize) -> bool {
     plane < WIDTH
 }
 
-/// Per-channel sums `Σ f(row, ch)` in f64, channel blocks in parallel,
-/// rows in order.
-fn channel_sums<T: Copy + Default + Send>(
+/// `K` per-channel sums in f64, channel blocks in parallel: `add_row(r,
+/// channels, acc)` adds row `r`'s values of the block's `channels` to the
+/// block's accumulators (`acc[k][j]` for sum `k` of channel `first + j`),
+/// rows in order. The loops over a row's contiguous channels vectorise
+/// (the f32 to f64 conversions too), where a closure per element did not.
+fn channel_sums<const K: usize>(
     rows: usize,
     c: usize,
-    add: impl Fn(usize, usize, &mut T) + Sync,
-) -> Vec<T> {
-    let mut sums = vec![T::default(); c];
-    sums.par_chunks_mut(BLOCK)
-        .enumerate()
-        .for_each(|(block, acc)| {
-            let first = block * BLOCK;
+    add_row: impl Fn(usize, Range<usize>, &mut [[f64; BLOCK]; K]) + Sync,
+) -> [Vec<f64>; K] {
+    let blocks: Vec<[[f64; BLOCK]; K]> = (0..c.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|block| {
+            let channels = block * BLOCK..(block * BLOCK + BLOCK).min(c);
+            let mut acc = [[0.0f64; BLOCK]; K];
             for r in 0..rows {
-                for (j, a) in acc.iter_mut().enumerate() {
-                    add(r, first + j, a);
-                }
+                add_row(r, channels.clone(), &mut acc);
             }
-        });
-    sums
+            acc
+        })
+        .collect();
+    std::array::from_fn(|k| {
+        let mut sums: Vec<f64> = blocks.iter().flat_map(|acc| acc[k]).collect();
+        sums.truncate(c);
+        sums
+    })
 }
 
-/// `out[r][ch] = f(r, ch)` over rows of `c` channels, rows in parallel.
-fn map_rows(rows: usize, c: usize, f: impl Fn(usize, usize) -> f32 + Sync) -> Vec<f32> {
+/// `out[r] = f(r, row)` over rows of `c` channels, rows in parallel:
+/// `fill(r, out_row)` writes one row.
+fn map_rows(rows: usize, c: usize, fill: impl Fn(usize, &mut [f32]) + Sync) -> Vec<f32> {
     let mut out = vec![0.0f32; rows * c];
     out.par_chunks_mut(c.max(1))
         .enumerate()
         .with_min_len(64)
-        .for_each(|(r, row)| {
-            for (ch, o) in row.iter_mut().enumerate() {
-                *o = f(r, ch);
-            }
-        });
+        .for_each(|(r, row)| fill(r, row));
     out
 }
 
@@ -87,12 +92,19 @@ pub(super) fn train_forward(
 ) -> (Vec<f32>, Moments) {
     let (rows, count) = (n * p, (n * p).max(1) as f64);
     let xl = channels_last(x, c, p);
-    let at = |r: usize, ch: usize| xl[r * c + ch];
-    let sums = channel_sums(rows, c, |r, ch, s: &mut f64| *s += f64::from(at(r, ch)));
+    let row = |r: usize, channels: Range<usize>| &xl[r * c..][channels];
+    let [sums] = channel_sums(rows, c, |r, channels, [acc]| {
+        for (a, &v) in acc.iter_mut().zip(row(r, channels)) {
+            *a += f64::from(v);
+        }
+    });
     let mean: Vec<f32> = sums.iter().map(|s| (s / count) as f32).collect();
-    let squares = channel_sums(rows, c, |r, ch, s: &mut f64| {
-        let d = at(r, ch) - mean[ch];
-        *s += f64::from(d * d);
+    let [squares] = channel_sums(rows, c, |r, channels, [acc]| {
+        let m = &mean[channels.clone()];
+        for ((a, &v), &m) in acc.iter_mut().zip(row(r, channels)).zip(m) {
+            let d = v - m;
+            *a += f64::from(d * d);
+        }
     });
     let var: Vec<f64> = squares.iter().map(|s| s / count).collect();
     let invstd: Vec<f32> = var
@@ -101,8 +113,11 @@ pub(super) fn train_forward(
         .collect();
     let scale: Vec<f32> = gamma.iter().zip(&invstd).map(|(g, s)| g * s).collect();
     let shift: Vec<f32> = (0..c).map(|ch| beta[ch] - mean[ch] * scale[ch]).collect();
-    let y = map_rows(rows, c, |r, ch| {
-        act(at(r, ch) * scale[ch] + shift[ch], relu)
+    let y = map_rows(rows, c, |r, out| {
+        let coefs = scale.iter().zip(&shift);
+        for ((o, &v), (&a, &b)) in out.iter_mut().zip(row(r, 0..c)).zip(coefs) {
+            *o = act(v * a + b, relu);
+        }
     });
     let moments = Moments {
         mean,
@@ -129,27 +144,42 @@ pub(super) fn backward(
         channels_last(y, c, p),
         channels_last(gy, c, p),
     );
-    let g = |r: usize, ch: usize| {
-        let i = r * c + ch;
-        if !relu || yl[i] > 0.0 {
-            gl[i]
-        } else {
-            0.0
-        }
+    let rows_of = |r: usize, channels: Range<usize>| {
+        let at = r * c;
+        (
+            &xl[at..][channels.clone()],
+            &yl[at..][channels.clone()],
+            &gl[at..][channels],
+        )
     };
-    let sums = channel_sums(rows, c, |r, ch, s: &mut (f64, f64)| {
-        let gv = g(r, ch);
-        s.0 += f64::from(gv);
-        s.1 += f64::from(gv * (xl[r * c + ch] - mean[ch]));
+    // The output gradient through the ReLU: zero where `y` is not positive.
+    let masked = |g: f32, y: f32| if !relu || y > 0.0 { g } else { 0.0 };
+    let [sum_g, sum_gx] = channel_sums(rows, c, |r, channels, [ag, agx]| {
+        let m = &mean[channels.clone()];
+        let (xs, ys, gs) = rows_of(r, channels);
+        let values = xs.iter().zip(ys).zip(gs).zip(m);
+        for ((((&x, &y), &g), &m), (ag, agx)) in values.zip(ag.iter_mut().zip(agx.iter_mut())) {
+            let gv = masked(g, y);
+            *ag += f64::from(gv);
+            *agx += f64::from(gv * (x - m));
+        }
     });
-    let k: Vec<_> = sums
-        .iter()
-        .enumerate()
-        .map(|(ch, &(sg, sgx))| coefs(ch, sg, sgx))
-        .collect();
-    let gx = map_rows(rows, c, |r, ch| {
-        let co = k[ch].1;
-        co.k * g(r, ch) - co.b - (xl[r * c + ch] - co.mean) * co.a
+    let k: Vec<_> = (0..c).map(|ch| coefs(ch, sum_g[ch], sum_gx[ch])).collect();
+    // The input-gradient constants as one vector each, for the row loop.
+    let field = |f: fn(&GradCoefs) -> f32| -> Vec<f32> { k.iter().map(|(_, co)| f(co)).collect() };
+    let (kk, kb, km, ka) = (
+        field(|co| co.k),
+        field(|co| co.b),
+        field(|co| co.mean),
+        field(|co| co.a),
+    );
+    let gx = map_rows(rows, c, |r, out| {
+        let (xs, ys, gs) = rows_of(r, 0..c);
+        let coefs = kk.iter().zip(&kb).zip(&km).zip(&ka);
+        let values = xs.iter().zip(ys).zip(gs);
+        for ((o, ((&x, &y), &g)), (((&k, &b), &m), &a)) in out.iter_mut().zip(values).zip(coefs) {
+            *o = k * masked(g, y) - b - (x - m) * a;
+        }
     });
     let sums = k.iter().map(|(sums, _)| *sums).collect();
     (sums, channels_first(gx, c, p))
