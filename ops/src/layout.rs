@@ -6,23 +6,28 @@
 
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
+
+use crate::simd::write_once;
 
 /// `(n, c, p)` to `(n, p, c)`; borrowed when `p == 1`.
 pub(crate) fn channels_last(src: &[f32], c: usize, p: usize) -> Cow<'_, [f32]> {
     if p == 1 {
         return Cow::Borrowed(src);
     }
-    let mut out = vec![0.0f32; src.len()];
-    out.par_chunks_mut((c * p).max(1))
-        .zip(src.par_chunks((c * p).max(1)))
-        .for_each(|(dst, src)| {
-            for (ch, plane) in src.chunks_exact(p).enumerate() {
-                for (pos, &v) in plane.iter().enumerate() {
-                    dst[pos * c + ch] = v;
+    let fill = |out: &mut [MaybeUninit<f32>]| {
+        out.par_chunks_mut((c * p).max(1))
+            .zip(src.par_chunks((c * p).max(1)))
+            .for_each(|(dst, src)| {
+                for (ch, plane) in src.chunks_exact(p).enumerate() {
+                    for (pos, &v) in plane.iter().enumerate() {
+                        dst[pos * c + ch].write(v);
+                    }
                 }
-            }
-        });
-    Cow::Owned(out)
+            });
+    };
+    // SAFETY: every (channel, position) of every sample is written.
+    Cow::Owned(unsafe { write_once(src.len(), fill) })
 }
 
 /// `(n, p, c)` back to `(n, c, p)`; returned as is when `p == 1`.
@@ -30,17 +35,19 @@ pub(crate) fn channels_first(src: Vec<f32>, c: usize, p: usize) -> Vec<f32> {
     if p == 1 {
         return src;
     }
-    let mut out = vec![0.0f32; src.len()];
-    out.par_chunks_mut((c * p).max(1))
-        .zip(src.par_chunks((c * p).max(1)))
-        .for_each(|(dst, src)| {
-            for (pos, row) in src.chunks_exact(c).enumerate() {
-                for (ch, &v) in row.iter().enumerate() {
-                    dst[ch * p + pos] = v;
+    let fill = |out: &mut [MaybeUninit<f32>]| {
+        out.par_chunks_mut((c * p).max(1))
+            .zip(src.par_chunks((c * p).max(1)))
+            .for_each(|(dst, src)| {
+                for (pos, row) in src.chunks_exact(c).enumerate() {
+                    for (ch, &v) in row.iter().enumerate() {
+                        dst[ch * p + pos].write(v);
+                    }
                 }
-            }
-        });
-    out
+            });
+    };
+    // SAFETY: every (position, channel) of every sample is written.
+    unsafe { write_once(src.len(), fill) }
 }
 
 #[cfg(test)]

@@ -19,7 +19,9 @@ use super::dense;
 use super::epilogue::Epilogue;
 use super::geom::ConvGeom;
 use crate::matmul::NR;
+use crate::simd::write_once;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Output positions per chunk: whole panels, at least two.
 const CHUNK_POSITIONS: usize = 2 * NR;
@@ -79,34 +81,49 @@ impl Chunks {
     /// samples of the last chunk zero.
     fn gather(&self, src: &[f32], c: usize) -> Vec<f32> {
         let (p, width) = (self.p, self.width());
-        let mut out = vec![0.0f32; self.count() * c * width];
-        out.par_chunks_mut(c * width)
-            .enumerate()
-            .for_each(|(chunk, dst)| {
-                let first = chunk * self.per_chunk;
-                for s in first..self.n.min(first + self.per_chunk) {
-                    let at = (s - first) * p;
+        let fill = |out: &mut [MaybeUninit<f32>]| {
+            out.par_chunks_mut(c * width)
+                .enumerate()
+                .for_each(|(chunk, dst)| {
+                    let first = chunk * self.per_chunk;
+                    let present = self.n.min(first + self.per_chunk) - first;
                     for (ch, row) in dst.chunks_exact_mut(width).enumerate() {
-                        let from = (s * c + ch) * p;
-                        row[at..at + p].copy_from_slice(&src[from..from + p]);
+                        for (i, slot) in row.chunks_exact_mut(p).enumerate() {
+                            if i < present {
+                                let from = ((first + i) * c + ch) * p;
+                                copy_into(slot, &src[from..from + p]);
+                            } else {
+                                slot.fill(MaybeUninit::new(0.0));
+                            }
+                        }
                     }
-                }
-            });
-        out
+                });
+        };
+        // SAFETY: every sample slot of every channel row is copied or zeroed.
+        unsafe { write_once(self.count() * c * width, fill) }
     }
 
     /// The inverse of [`Chunks::gather`], dropping the padding samples.
     fn scatter(&self, src: &[f32], c: usize) -> Vec<f32> {
         let (p, width) = (self.p, self.width());
-        let mut out = vec![0.0f32; self.n * c * p];
-        out.par_chunks_mut(c * p).enumerate().for_each(|(s, dst)| {
-            let (chunk, at) = (s / self.per_chunk, (s % self.per_chunk) * p);
-            for (ch, row) in dst.chunks_exact_mut(p).enumerate() {
-                let from = (chunk * c + ch) * width + at;
-                row.copy_from_slice(&src[from..from + p]);
-            }
-        });
-        out
+        let fill = |out: &mut [MaybeUninit<f32>]| {
+            out.par_chunks_mut(c * p).enumerate().for_each(|(s, dst)| {
+                let (chunk, at) = (s / self.per_chunk, (s % self.per_chunk) * p);
+                for (ch, row) in dst.chunks_exact_mut(p).enumerate() {
+                    let from = (chunk * c + ch) * width + at;
+                    copy_into(row, &src[from..from + p]);
+                }
+            });
+        };
+        // SAFETY: every channel row of every sample is copied.
+        unsafe { write_once(self.n * c * p, fill) }
+    }
+}
+
+/// Copies `src` into the memory `dst` (as long).
+fn copy_into(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        d.write(s);
     }
 }
 
@@ -183,6 +200,10 @@ mod tests {
         // Sample 17, channel 2, position 3 sits in chunk 1 at column
         // (17 - 16) * 4 + 3 of row 2.
         assert_eq!(grouped[(3 + 2) * 64 + 4 + 3], x[(17 * 3 + 2) * 4 + 3]);
+        // Chunk 1 holds samples 16..21: columns 20.. of its rows pad.
+        for row in grouped[3 * 64..].chunks_exact(64) {
+            assert!(row[20..].iter().all(|&v| v == 0.0), "padding is zero");
+        }
         assert_eq!(chunks.scatter(&grouped, 3), x);
     }
 
