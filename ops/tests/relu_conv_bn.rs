@@ -11,7 +11,8 @@
 use candle_core::{Device, Tensor, Var};
 use nasarena_core::Seed;
 use nasarena_ops::{
-    batch_norm_train, relu_conv2d, relu_conv_bn_train, relu_conv_fuses, BnStats, ConvParams,
+    batch_norm_train, conv_bn_train, grouped_conv2d, relu_conv2d, relu_conv_bn_train,
+    relu_conv_fuses, BnStats, ConvParams,
 };
 mod common;
 
@@ -114,6 +115,65 @@ fn fused_relu_conv_bn_is_bit_identical_to_the_pair_it_replaces() {
         }
     }
     assert_eq!(fused_cases, 4, "the first four cases must run fused");
+}
+
+/// Cases for the conv-BN op without an input ReLU: every forward path
+/// (shifted views, unfolded stride 2, a pointwise plane wider than a
+/// panel, a regrouped 4x4 pointwise plane, `g2`, depthwise direct and on a
+/// tiny plane, the last also a small-plane batch norm).
+const CONV_BN_CASES: &[Case] = &[
+    (3, 5, 8, 8, 5, 3, 1, 1, 1, 1),
+    (2, 4, 9, 8, 6, 3, 2, 1, 1, 1),
+    (2, 8, 7, 7, 13, 1, 1, 0, 1, 1),
+    (5, 8, 4, 4, 6, 1, 1, 0, 1, 1),
+    (2, 8, 6, 6, 6, 1, 1, 0, 1, 2),
+    (2, 6, 9, 9, 6, 3, 1, 1, 1, 6),
+    (3, 20, 4, 4, 20, 3, 2, 1, 1, 20),
+];
+
+/// `grouped_conv2d` then `batch_norm_train` (with the output ReLU when
+/// `RELU`), the pair [`conv_bn_train`] replaces.
+fn conv_then_bn<const RELU: bool>(
+    x: &Tensor,
+    w: &Tensor,
+    p: ConvParams,
+    [g, b]: [&Tensor; 2],
+) -> (Tensor, BnStats) {
+    let conv = grouped_conv2d(x, w, p.stride, p.padding, p.dilation, p.groups).unwrap();
+    batch_norm_train(&conv, g, b, EPS, RELU).unwrap()
+}
+
+fn conv_bn<const RELU: bool>(
+    x: &Tensor,
+    w: &Tensor,
+    p: ConvParams,
+    gb: [&Tensor; 2],
+) -> (Tensor, BnStats) {
+    conv_bn_train(x, w, p, gb, EPS, RELU).unwrap()
+}
+
+#[test]
+fn fused_conv_bn_is_bit_identical_to_the_pair_it_replaces() {
+    let pairs: [(Unit, Unit, bool); 2] = [
+        (conv_then_bn::<false>, conv_bn::<false>, false),
+        (conv_then_bn::<true>, conv_bn::<true>, true),
+    ];
+    for (unfused, fused, relu) in pairs {
+        for (i, &c) in CONV_BN_CASES.iter().enumerate() {
+            let inputs = inputs(100 + i, c);
+            let (y_want, stats_want, grads_want) = run(unfused, c, &inputs);
+            let (y, stats, grads) = run(fused, c, &inputs);
+            let what = format!("case {i} {c:?}, relu {relu}");
+            assert_eq!(bits(&y), bits(&y_want), "output, {what}");
+            assert_eq!(stats, stats_want, "statistics, {what}");
+            for (name, (got, want)) in ["x", "w", "gamma", "beta"]
+                .iter()
+                .zip(grads.iter().zip(&grads_want))
+            {
+                assert_eq!(bits(got), bits(want), "gradient of {name}, {what}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -102,6 +102,27 @@ impl Conv {
         Ok(out)
     }
 
+    /// Training-mode `act(bn(self(x)))` with batch statistics as one op
+    /// where the CPU kernels can ([`nasarena_ops::conv_bn_train`]), `act`
+    /// a ReLU when `relu`; the layer must have no bias.
+    fn conv_bn_train(
+        &self,
+        x: &Tensor,
+        bn: &BatchNorm,
+        relu: bool,
+    ) -> Result<(Tensor, nasarena_ops::BnStats)> {
+        let out = nasarena_ops::conv_bn_train(
+            x,
+            &self.weight,
+            self.params(),
+            [&bn.weight, &bn.bias],
+            bn.eps,
+            relu,
+        )?;
+        self.count_macs(x)?;
+        Ok(out)
+    }
+
     /// Inference-mode `act(bn(self(x)))` (of `relu(x)` when `relu_input`)
     /// as one op where the CPU kernels can
     /// ([`nasarena_ops::conv_bn_eval`]); the layer must have no bias.
@@ -380,13 +401,24 @@ impl ConvBn {
         self.bn.describe(g, c)
     }
 
-    /// Conv then BN (batch statistics when `train`; in inference, both in
-    /// one op where the fused kernels run).
+    /// Conv then BN (batch statistics when `train`), both in one op where
+    /// the fused kernels run.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        if !train && self.fuses(x) {
-            return self.conv.conv_bn_eval(x, &self.bn, false, false);
+        self.conv_bn(x, train, false)
+    }
+
+    /// Conv, BN, then ReLU when `relu`: one op where the fused kernels
+    /// run, conv then BN (with the ReLU fused into it) elsewhere.
+    fn conv_bn(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
+        if !self.fuses(x) {
+            return self.bn.forward_act(&self.conv.forward(x)?, train, relu);
         }
-        self.bn.forward_act(&self.conv.forward(x)?, train, false)
+        if !train {
+            return self.conv.conv_bn_eval(x, &self.bn, relu, false);
+        }
+        let (y, stats) = self.conv.conv_bn_train(x, &self.bn, relu)?;
+        self.bn.update_running(&stats)?;
+        Ok(y)
     }
 
     /// ReLU, conv, then BN (the ReLU fused into the conv where it can be;
@@ -405,13 +437,10 @@ impl ConvBn {
         Ok(y)
     }
 
-    /// Conv, BN, then ReLU (fused into the BN where it can be; in
-    /// inference, all three in one op where the fused kernels run).
+    /// Conv, BN, then ReLU (all three in one op where the fused kernels
+    /// run).
     pub fn forward_relu(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        if !train && self.fuses(x) {
-            return self.conv.conv_bn_eval(x, &self.bn, true, false);
-        }
-        self.bn.forward_act(&self.conv.forward(x)?, train, true)
+        self.conv_bn(x, train, true)
     }
 
     /// Whether conv and BN can run as one op on `x`: no bias, and the BN

@@ -70,7 +70,7 @@ pub use op::{
     relu_conv_fuses, ConvParams, GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGradWeight,
     ReluConv2d,
 };
-pub use relu_conv_bn::ReluConvBnTrain;
+pub use relu_conv_bn::{ConvBnTrain, ReluConvBnTrain};
 
 /// Which implementation [`grouped_conv2d`] picks for a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,6 +209,41 @@ pub fn conv_bn_eval(
         relu_input,
     };
     x.contiguous()?.apply_op2(&w.contiguous()?, op)
+}
+
+/// Training-mode `act(batch_norm(conv2d(x, w)))` with batch statistics,
+/// `act` a ReLU when `relu`: the conv-BN pairs of FBNet's blocks. One op
+/// ([`ConvBnTrain`]) on the CPU path, [`grouped_conv2d`] then
+/// [`crate::batch_norm_train`] elsewhere; bit-identical either way.
+/// Returns the output and the batch statistics (for the running
+/// averages). Gradients flow to `x`, `w`, `gamma` and `beta`.
+pub fn conv_bn_train(
+    x: &Tensor,
+    w: &Tensor,
+    params: ConvParams,
+    [gamma, beta]: [&Tensor; 2],
+    eps: f64,
+    relu: bool,
+) -> candle_core::Result<(Tensor, crate::BnStats)> {
+    let fuses = conv_path(x, w, params.groups) != ConvPath::Candle
+        && gamma.dtype() == DType::F32
+        && beta.dtype() == DType::F32;
+    if !fuses {
+        let ConvParams {
+            stride,
+            padding,
+            dilation,
+            groups,
+        } = params;
+        let conv = grouped_conv2d(x, w, stride, padding, dilation, groups)?;
+        return crate::batch_norm_train(&conv, gamma, beta, eps, relu);
+    }
+    let affine = Tensor::cat(&[gamma, beta], 0)?;
+    let op = ConvBnTrain::with_relus(params, eps, false, relu);
+    let y = x
+        .contiguous()?
+        .apply_op3(&w.contiguous()?, &affine, op.clone())?;
+    Ok((y, op.stats()?))
 }
 
 /// Training-mode `batch_norm(conv2d(relu(x), w))` with batch statistics,

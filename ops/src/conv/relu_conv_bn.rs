@@ -1,5 +1,7 @@
-//! NAS-Bench-201's ReLU-conv-BN unit (Dong & Yang 2020; the same order as
-//! DARTS, Liu et al. 2019) as one training-mode candle op.
+//! Training-mode convolution + batch norm as one candle op: NAS-Bench-201's
+//! ReLU-conv-BN unit (Dong & Yang 2020; the same order as DARTS, Liu et
+//! al. 2019), and the conv-BN(-ReLU) pairs of FBNet's MBConv blocks (Wu et
+//! al. 2019) and the other spaces' `ConvBn` layers.
 //!
 //! Why one op: candle's backward hands every intermediate tensor's
 //! gradient to a fresh zero-filled accumulator and adds it there, on the
@@ -8,14 +10,18 @@
 //! activation for every such unit. Here the convolution's output gradient
 //! stays inside the op's backward: the batch-norm backward writes it, and
 //! the convolution's two gradient kernels read it. The arithmetic is
-//! exactly that of [`super::ReluConv2d`] followed by the batch-norm op, so
-//! results are bit-identical to the unfused pair.
+//! exactly that of the convolution op ([`super::GroupedConv2d`], or
+//! [`super::ReluConv2d`] with the input ReLU) followed by the batch-norm
+//! op, so results are bit-identical to the unfused pair.
 
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Tensor};
 use std::sync::{Arc, Mutex};
 
-use super::dense;
-use super::op::{f32_slice, grad_weight, relu_not_fused, ConvParams, ReluConv2dGradInput};
+use super::op::{
+    dims4, f32_slice, grad_weight, relu_not_fused, ConvParams, GroupedConv2dGradInput,
+    ReluConv2dGradInput,
+};
+use super::{dense, kernels, small_plane};
 use crate::bn::{train_backward, train_forward, BnStats};
 use crate::error::Error;
 
@@ -28,23 +34,38 @@ struct Saved {
     stats: BnStats,
 }
 
-/// `batch_norm_train(conv2d(relu(x), w))` for arguments
-/// `(x, w, [gamma, beta])`, the last the two per-channel vectors
-/// concatenated; only for convolutions [`super::relu_conv_fuses`] accepts.
+/// `act(batch_norm_train(conv2d(x', w)))` for arguments `(x, w, [gamma,
+/// beta])`, the last the two per-channel vectors concatenated: `x' =
+/// relu(x)` with the input ReLU (only for convolutions
+/// [`super::relu_conv_fuses`] accepts), `x` otherwise; `act` a ReLU or
+/// nothing.
 #[derive(Clone, Debug)]
-pub struct ReluConvBnTrain {
+pub struct ConvBnTrain {
     params: ConvParams,
     eps: f64,
+    relu_input: bool,
+    relu: bool,
     saved: Arc<Mutex<Option<Saved>>>,
 }
 
-impl ReluConvBnTrain {
-    /// The op for a convolution with `params` and a batch norm adding
-    /// `eps` to the variance.
+/// The op NAS-Bench-201's cells train with: input ReLU, no output ReLU.
+pub type ReluConvBnTrain = ConvBnTrain;
+
+impl ConvBnTrain {
+    /// The ReLU-conv-BN op for a convolution with `params` and a batch
+    /// norm adding `eps` to the variance.
     pub fn new(params: ConvParams, eps: f64) -> Self {
-        ReluConvBnTrain {
+        Self::with_relus(params, eps, true, false)
+    }
+
+    /// The op with a ReLU on the input (`relu_input`) and after the batch
+    /// norm (`relu`), each or neither.
+    pub fn with_relus(params: ConvParams, eps: f64, relu_input: bool, relu: bool) -> Self {
+        ConvBnTrain {
             params,
             eps,
+            relu_input,
+            relu,
             saved: Arc::new(Mutex::new(None)),
         }
     }
@@ -69,9 +90,13 @@ impl ReluConvBnTrain {
     }
 }
 
-impl CustomOp3 for ReluConvBnTrain {
+impl CustomOp3 for ConvBnTrain {
     fn name(&self) -> &'static str {
-        "relu-conv-bn-train"
+        if self.relu_input {
+            "relu-conv-bn-train"
+        } else {
+            "conv-bn-train"
+        }
     }
 
     fn cpu_fwd(
@@ -85,7 +110,7 @@ impl CustomOp3 for ReluConvBnTrain {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let op = self.name();
         let g = self.params.geom(op, l1.dims(), l2.dims())?;
-        if !dense::fuses_relu(&g) {
+        if self.relu_input && !dense::fuses_relu(&g) {
             return Err(relu_not_fused(op, &g));
         }
         let (x, w, affine) = (
@@ -101,9 +126,15 @@ impl CustomOp3 for ReluConvBnTrain {
             );
             return Err(Error::BadConv { op, reason }.into());
         }
-        let conv = dense::forward(&g, x, w, true, None);
+        let conv = if self.relu_input {
+            dense::forward(&g, x, w, true, None)
+        } else if dense::handles(&g) {
+            small_plane::forward(&g, x, w, None)
+        } else {
+            kernels::forward(&g, x, w, None)
+        };
         let (gamma, beta) = affine.split_at(c);
-        let (y, stats) = train_forward(&conv, (n, c, h * wd), gamma, beta, self.eps, false);
+        let (y, stats) = train_forward(&conv, (n, c, h * wd), gamma, beta, self.eps, self.relu);
         let conv_out = Tensor::from_vec(conv, g.y_dims().to_vec(), &Device::Cpu)?;
         match self.saved.lock() {
             Ok(mut guard) => *guard = Some(Saved { conv_out, stats }),
@@ -126,9 +157,17 @@ impl CustomOp3 for ReluConvBnTrain {
         let Saved { conv_out, stats } = self.saved()?;
         let c = stats.mean.len();
         let gamma = affine.narrow(0, 0, c)?.to_vec1()?;
-        let (g_conv, dgamma, dbeta) = train_backward(&conv_out, gamma, y, gy, stats, false)?;
-        let gx = g_conv.apply_op3_no_bwd(w, x, &ReluConv2dGradInput(self.params))?;
-        let gw = grad_weight(self.params, x, w, &g_conv, true)?;
+        let (g_conv, dgamma, dbeta) = train_backward(&conv_out, gamma, y, gy, stats, self.relu)?;
+        let gx = if self.relu_input {
+            g_conv.apply_op3_no_bwd(w, x, &ReluConv2dGradInput(self.params))?
+        } else {
+            let op = GroupedConv2dGradInput {
+                params: self.params,
+                x_dims: dims4(x)?,
+            };
+            g_conv.apply_op2_no_bwd(w, &op)?
+        };
+        let gw = grad_weight(self.params, x, w, &g_conv, self.relu_input)?;
         let g_affine = Tensor::from_vec([dgamma, dbeta].concat(), 2 * c, x.device())?;
         Ok((Some(gx), Some(gw), Some(g_affine)))
     }
