@@ -7,7 +7,9 @@
 //! [`batch_norm_eval`] are batch norm fused with an optional ReLU, forward
 //! and backward in a few passes. [`relu_conv2d`] fuses a preceding ReLU
 //! into a convolution, [`relu_conv_bn_train`] runs NAS-Bench-201's whole
-//! ReLU-conv-BN unit in training as one op, and [`add_n`] sums
+//! ReLU-conv-BN unit in training as one op, [`conv_bn_train`] and
+//! [`conv_bn_eval`] run any convolution with the batch norm (+ ReLU) after
+//! it as one op in training and in inference, and [`add_n`] sums
 //! activations on all threads. Off the CPU (CUDA) every entry point
 //! computes the same thing with stock candle ops. Threads come from rayon's current pool:
 //! `RAYON_NUM_THREADS`, or a pool the caller `install`s, sets the count.

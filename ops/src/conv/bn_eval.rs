@@ -12,8 +12,8 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 
 use super::epilogue::Epilogue;
-use super::op::{dims4, f32_slice, grad_weight, relu_not_fused, ReluConv2dGradInput};
-use super::{dense, kernels, small_plane, ConvParams, GroupedConv2dGradInput};
+use super::op::{f32_slice, input_and_weight_grads, relu_not_fused};
+use super::{dense, kernels, small_plane, ConvParams};
 use crate::error::Error;
 
 /// `act(conv2d(x, w) * scale + shift)` per output channel, or of
@@ -92,17 +92,8 @@ impl CustomOp2 for ConvBnEval {
         if self.relu {
             g = (g * y.gt(0f32)?.to_dtype(gy.dtype())?)?;
         }
-        let g = g.contiguous()?;
-        let gx = if self.relu_input {
-            g.apply_op3_no_bwd(w, x, &ReluConv2dGradInput(self.params))?
-        } else {
-            let op = GroupedConv2dGradInput {
-                params: self.params,
-                x_dims: dims4(x)?,
-            };
-            g.apply_op2_no_bwd(w, &op)?
-        };
-        let gw = grad_weight(self.params, x, w, &g, self.relu_input)?;
+        let (gx, gw) =
+            input_and_weight_grads(self.params, x, w, &g.contiguous()?, self.relu_input)?;
         Ok((Some(gx), Some(gw)))
     }
 }

@@ -188,17 +188,7 @@ pub fn conv_bn_eval(
     let fuses = conv_path(x, w, params.groups) != ConvPath::Candle
         && (!relu_input || relu_conv_fuses(&params, x.dims(), w.dims()));
     if !fuses {
-        let ConvParams {
-            stride,
-            padding,
-            dilation,
-            groups,
-        } = params;
-        let conv = if relu_input {
-            relu_conv2d(x, w, stride, padding, dilation, groups)?
-        } else {
-            grouped_conv2d(x, w, stride, padding, dilation, groups)?
-        };
+        let conv = unfused_conv(x, w, params, relu_input)?;
         return crate::batch_norm_eval(&conv, scale, shift, relu);
     }
     let op = ConvBnEval {
@@ -221,29 +211,11 @@ pub fn conv_bn_train(
     x: &Tensor,
     w: &Tensor,
     params: ConvParams,
-    [gamma, beta]: [&Tensor; 2],
+    gamma_beta: [&Tensor; 2],
     eps: f64,
     relu: bool,
 ) -> candle_core::Result<(Tensor, crate::BnStats)> {
-    let fuses = conv_path(x, w, params.groups) != ConvPath::Candle
-        && gamma.dtype() == DType::F32
-        && beta.dtype() == DType::F32;
-    if !fuses {
-        let ConvParams {
-            stride,
-            padding,
-            dilation,
-            groups,
-        } = params;
-        let conv = grouped_conv2d(x, w, stride, padding, dilation, groups)?;
-        return crate::batch_norm_train(&conv, gamma, beta, eps, relu);
-    }
-    let affine = Tensor::cat(&[gamma, beta], 0)?;
-    let op = ConvBnTrain::with_relus(params, eps, false, relu);
-    let y = x
-        .contiguous()?
-        .apply_op3(&w.contiguous()?, &affine, op.clone())?;
-    Ok((y, op.stats()?))
+    train_conv_bn(x, w, params, gamma_beta, eps, (false, relu))
 }
 
 /// Training-mode `batch_norm(conv2d(relu(x), w))` with batch statistics,
@@ -256,27 +228,54 @@ pub fn relu_conv_bn_train(
     x: &Tensor,
     w: &Tensor,
     params: ConvParams,
-    [gamma, beta]: [&Tensor; 2],
+    gamma_beta: [&Tensor; 2],
     eps: f64,
 ) -> candle_core::Result<(Tensor, crate::BnStats)> {
-    let fuses = conv_path(x, w, params.groups) == ConvPath::Gemm
-        && relu_conv_fuses(&params, x.dims(), w.dims())
+    train_conv_bn(x, w, params, gamma_beta, eps, (true, false))
+}
+
+/// [`conv_bn_train`] and [`relu_conv_bn_train`]: `(relu_input, relu)`.
+fn train_conv_bn(
+    x: &Tensor,
+    w: &Tensor,
+    params: ConvParams,
+    [gamma, beta]: [&Tensor; 2],
+    eps: f64,
+    (relu_input, relu): (bool, bool),
+) -> candle_core::Result<(Tensor, crate::BnStats)> {
+    let fuses = conv_path(x, w, params.groups) != ConvPath::Candle
+        && (!relu_input || relu_conv_fuses(&params, x.dims(), w.dims()))
         && gamma.dtype() == DType::F32
         && beta.dtype() == DType::F32;
     if !fuses {
-        let ConvParams {
-            stride,
-            padding,
-            dilation,
-            groups,
-        } = params;
-        let conv = relu_conv2d(x, w, stride, padding, dilation, groups)?;
-        return crate::batch_norm_train(&conv, gamma, beta, eps, false);
+        let conv = unfused_conv(x, w, params, relu_input)?;
+        return crate::batch_norm_train(&conv, gamma, beta, eps, relu);
     }
     let affine = Tensor::cat(&[gamma, beta], 0)?;
-    let op = ReluConvBnTrain::new(params, eps);
+    let op = ConvBnTrain::with_relus(params, eps, relu_input, relu);
     let y = x
         .contiguous()?
         .apply_op3(&w.contiguous()?, &affine, op.clone())?;
     Ok((y, op.stats()?))
+}
+
+/// The convolution a fused conv-BN op replaces, on its own:
+/// [`relu_conv2d`] when `relu_input`, [`grouped_conv2d`] otherwise.
+fn unfused_conv(
+    x: &Tensor,
+    w: &Tensor,
+    params: ConvParams,
+    relu_input: bool,
+) -> candle_core::Result<Tensor> {
+    let ConvParams {
+        stride,
+        padding,
+        dilation,
+        groups,
+    } = params;
+    if relu_input {
+        relu_conv2d(x, w, stride, padding, dilation, groups)
+    } else {
+        grouped_conv2d(x, w, stride, padding, dilation, groups)
+    }
 }

@@ -65,7 +65,7 @@ fn expect_dims(op: &'static str, what: &str, got: &[usize], want: [usize; 4]) ->
 }
 
 /// A 4-D tensor's shape as an array.
-pub(super) fn dims4(t: &Tensor) -> candle_core::Result<[usize; 4]> {
+fn dims4(t: &Tensor) -> candle_core::Result<[usize; 4]> {
     let (a, b, c, d) = t.dims4()?;
     Ok([a, b, c, d])
 }
@@ -85,6 +85,27 @@ pub(super) fn grad_weight(
         relu_input,
     };
     x.apply_op2_no_bwd(gy, &op)
+}
+
+/// The input and weight gradients of a forward op with `params` on `x`
+/// and `w` (through a ReLU when `relu_input`), from the contiguous `gy`.
+pub(super) fn input_and_weight_grads(
+    params: ConvParams,
+    x: &Tensor,
+    w: &Tensor,
+    gy: &Tensor,
+    relu_input: bool,
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let gx = if relu_input {
+        gy.apply_op3_no_bwd(w, x, &ReluConv2dGradInput(params))?
+    } else {
+        let op = GroupedConv2dGradInput {
+            params,
+            x_dims: dims4(x)?,
+        };
+        gy.apply_op2_no_bwd(w, &op)?
+    };
+    Ok((gx, grad_weight(params, x, w, gy, relu_input)?))
 }
 
 /// `y = conv2d(x, w)` for arguments `(x, w)`.
@@ -159,13 +180,7 @@ impl CustomOp2 for GroupedConv2d {
         _y: &Tensor,
         gy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let gy = gy.contiguous()?;
-        let grad_input = GroupedConv2dGradInput {
-            params: self.0,
-            x_dims: dims4(x)?,
-        };
-        let gx = gy.apply_op2_no_bwd(w, &grad_input)?;
-        let gw = grad_weight(self.0, x, w, &gy, false)?;
+        let (gx, gw) = input_and_weight_grads(self.0, x, w, &gy.contiguous()?, false)?;
         Ok((Some(gx), Some(gw)))
     }
 }
@@ -265,9 +280,7 @@ impl CustomOp2 for ReluConv2d {
         _y: &Tensor,
         gy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let gy = gy.contiguous()?;
-        let gx = gy.apply_op3_no_bwd(w, x, &ReluConv2dGradInput(self.0))?;
-        let gw = grad_weight(self.0, x, w, &gy, true)?;
+        let (gx, gw) = input_and_weight_grads(self.0, x, w, &gy.contiguous()?, true)?;
         Ok((Some(gx), Some(gw)))
     }
 }

@@ -17,10 +17,7 @@
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Tensor};
 use std::sync::{Arc, Mutex};
 
-use super::op::{
-    dims4, f32_slice, grad_weight, relu_not_fused, ConvParams, GroupedConv2dGradInput,
-    ReluConv2dGradInput,
-};
+use super::op::{f32_slice, input_and_weight_grads, relu_not_fused, ConvParams};
 use super::{dense, kernels, small_plane};
 use crate::bn::{train_backward, train_forward, BnStats};
 use crate::error::Error;
@@ -158,16 +155,7 @@ impl CustomOp3 for ConvBnTrain {
         let c = stats.mean.len();
         let gamma = affine.narrow(0, 0, c)?.to_vec1()?;
         let (g_conv, dgamma, dbeta) = train_backward(&conv_out, gamma, y, gy, stats, self.relu)?;
-        let gx = if self.relu_input {
-            g_conv.apply_op3_no_bwd(w, x, &ReluConv2dGradInput(self.params))?
-        } else {
-            let op = GroupedConv2dGradInput {
-                params: self.params,
-                x_dims: dims4(x)?,
-            };
-            g_conv.apply_op2_no_bwd(w, &op)?
-        };
-        let gw = grad_weight(self.params, x, w, &g_conv, self.relu_input)?;
+        let (gx, gw) = input_and_weight_grads(self.params, x, w, &g_conv, self.relu_input)?;
         let g_affine = Tensor::from_vec([dgamma, dbeta].concat(), 2 * c, x.device())?;
         Ok((Some(gx), Some(gw), Some(g_affine)))
     }
