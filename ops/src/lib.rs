@@ -57,6 +57,13 @@ pub use conv::{
     GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGradWeight, ReluConv2d, ReluConvBnTrain,
 };
 pub use error::{Error, Result};
+
+/// Single-thread rates of the GEMM kernels, for tuning their blocking
+/// (the `kernel_rates` example); not part of the ops' interface.
+#[doc(hidden)]
+pub mod kernel_probe {
+    pub use crate::matmul::probe::{dot_rate, panel_rate};
+}
 pub use isa::{init_isa, isa, isas_used, Isa, ISA_ENV};
 pub use pool::{avg_pool_3x3, avg_pool_3x3_composed};
 pub use relu::relu;

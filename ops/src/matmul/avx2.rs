@@ -34,7 +34,7 @@ pub(super) const MR_SHORT: usize = 4;
 /// The rows per register block for a matrix of `rows` rows: the block
 /// that pads fewer rows, the short one only when it saves more than the
 /// 5% it loses per row (fewer FMAs per broadcast and per loaded panel
-/// vector; measured with the kernel-rate probe, bench/README.md).
+/// vector; measured with the `kernel_rates` example, bench/README.md).
 pub(super) fn rows_per_block(rows: usize) -> usize {
     let padded = |mr: usize| rows.div_ceil(mr) * mr;
     if padded(MR_SHORT) * 21 < padded(MR) * 20 {

@@ -28,6 +28,7 @@ mod avx2;
 mod avx512;
 mod block;
 mod portable;
+pub(crate) mod probe;
 
 use crate::isa::{isa, note, Isa};
 pub(crate) use block::{RowStarts, Strided, Tile, MR, NR};
