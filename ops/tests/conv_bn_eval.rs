@@ -15,7 +15,7 @@ use nasarena_ops::{
 };
 mod common;
 
-use common::{random_in as random, ConvCase as Case};
+use common::{conv_params as params, random_in as random, ConvCase as Case};
 
 /// One case per path of the forward: shifted views (stride-1 3x3), an
 /// unfolded strided 3x3, a pointwise plane wider than a panel, a pointwise
@@ -32,16 +32,6 @@ const CASES: &[Case] = &[
     (3, 20, 4, 4, 20, 3, 1, 1, 1, 20),
     (2, 3, 12, 10, 5, 5, 1, 2, 1, 1),
 ];
-
-fn params(c: Case) -> ConvParams {
-    let (_, _, _, _, _, _, stride, padding, dilation, groups) = c;
-    ConvParams {
-        stride,
-        padding,
-        dilation,
-        groups,
-    }
-}
 
 /// `(scale, shift)` of a batch norm over `c` channels.
 type Affine = (Vec<f32>, Vec<f32>);

@@ -16,7 +16,7 @@ use nasarena_ops::{
 };
 mod common;
 
-use common::{random_in as random, ConvCase as Case};
+use common::{conv_params as params, random_in as random, ConvCase as Case};
 
 const EPS: f64 = 1e-5;
 
@@ -32,16 +32,6 @@ const CASES: &[Case] = &[
     (2, 4, 9, 8, 6, 3, 2, 1, 1, 1),
     (2, 4, 5, 6, 6, 1, 1, 0, 1, 1),
 ];
-
-fn params(c: Case) -> ConvParams {
-    let (_, _, _, _, _, _, stride, padding, dilation, groups) = c;
-    ConvParams {
-        stride,
-        padding,
-        dilation,
-        groups,
-    }
-}
 
 /// `relu_conv2d` then `batch_norm_train`, the pair the fused op replaces.
 fn unfused(x: &Tensor, w: &Tensor, p: ConvParams, [g, b]: [&Tensor; 2]) -> (Tensor, BnStats) {

@@ -97,7 +97,18 @@ impl PackedA {
 
     /// Packs for the kernel of `isa` (which must be one this CPU runs).
     fn pack(isa: Isa, rows: usize, depth: usize, value: impl Fn(usize, usize) -> f32) -> Self {
-        let mr = mr(isa, rows);
+        Self::pack_in_blocks(isa, mr(isa, rows), rows, depth, value)
+    }
+
+    /// [`PackedA::pack`] in blocks of `mr` rows, which `isa`'s kernel must
+    /// run (the path's own choice, or one the kernel-rate probe compares).
+    fn pack_in_blocks(
+        isa: Isa,
+        mr: usize,
+        rows: usize,
+        depth: usize,
+        value: impl Fn(usize, usize) -> f32,
+    ) -> Self {
         let blocks = rows.div_ceil(mr);
         let mut data = vec![0.0f32; blocks * depth * mr];
         if depth > 0 {

@@ -11,27 +11,6 @@ use super::{dot_accumulate, isa, strided_product, PackedA, PanelOut, NR};
 /// Multiply-adds per timed run: long enough to swamp the timer.
 const MACS_PER_RUN: f64 = 3e8;
 
-/// `rows x depth` weights packed in blocks of `mr` rows.
-fn pack_with_rows_per_block(a: &[f32], rows: usize, depth: usize, mr: usize) -> PackedA {
-    let mut data = vec![0.0f32; rows.div_ceil(mr) * depth * mr];
-    for (b, block) in data.chunks_exact_mut((depth * mr).max(1)).enumerate() {
-        for (k, step) in block.chunks_exact_mut(mr).enumerate() {
-            for (i, v) in step.iter_mut().enumerate() {
-                if b * mr + i < rows {
-                    *v = a[(b * mr + i) * depth + k];
-                }
-            }
-        }
-    }
-    PackedA {
-        data,
-        rows,
-        depth,
-        isa: isa(),
-        mr,
-    }
-}
-
 /// GFLOP/s of `Y (rows x p) = A (rows x depth) · X (depth x p)` through
 /// the panel kernel, `A` in blocks of `mr` rows (`None`: the path's own
 /// choice); useful flops only, so padded rows count as lost time.
@@ -39,7 +18,7 @@ pub fn panel_rate(rows: usize, depth: usize, p: usize, mr: Option<usize>) -> f64
     let a: Vec<f32> = (0..rows * depth).map(|i| (i % 7) as f32 * 0.1).collect();
     let x: Vec<f32> = (0..depth * p + NR).map(|i| (i % 5) as f32 * 0.1).collect();
     let packed = match mr {
-        Some(mr) => pack_with_rows_per_block(&a, rows, depth, mr),
+        Some(mr) => PackedA::pack_in_blocks(isa(), mr, rows, depth, |r, k| a[r * depth + k]),
         None => PackedA::rows(&a, rows, depth),
     };
     let mut y = vec![0.0f32; rows * p];

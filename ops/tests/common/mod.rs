@@ -21,6 +21,17 @@ pub type ConvCase = (
     usize,
 );
 
+/// A case's convolution hyper-parameters.
+pub fn conv_params(c: ConvCase) -> nasarena_ops::ConvParams {
+    let (_, _, _, _, _, _, stride, padding, dilation, groups) = c;
+    nasarena_ops::ConvParams {
+        stride,
+        padding,
+        dilation,
+        groups,
+    }
+}
+
 /// A CPU f32 tensor of `dims` with values drawn uniformly from `lo..hi`
 /// by `seed`'s generator.
 pub fn random_in(seed: Seed, dims: &[usize], lo: f32, hi: f32) -> Tensor {
