@@ -319,3 +319,63 @@ pub unsafe fn write_once(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>]))
     unsafe { v.set_len(len) };
     v
 }
+
+/// Copies `src` over `dst` (as long): a plane row into its padded copy.
+/// Rows shorter than 16 floats move as two overlapping fixed-size blocks
+/// (8, 4 or 2 floats each), which compile to a few vector moves; a
+/// library `memcpy` per short row cost more than the row.
+#[inline(always)]
+pub(crate) fn copy_row(dst: &mut [f32], src: &[f32]) {
+    assert_eq!(dst.len(), src.len(), "row lengths differ");
+    // SAFETY: `dst` is valid for `src.len()` writes.
+    unsafe { copy_short(dst.as_mut_ptr(), src) }
+}
+
+/// [`copy_row`] to memory that may be uninitialised.
+///
+/// # Safety
+/// `dst` is valid for `src.len()` writes and does not overlap `src`.
+#[inline(always)]
+pub(crate) unsafe fn copy_short(dst: *mut f32, src: &[f32]) {
+    /// The first and the last `K` floats of `src` (`K <= len <= 2K`).
+    #[inline(always)]
+    unsafe fn ends<const K: usize>(dst: *mut f32, src: &[f32]) {
+        let n = src.len();
+        // SAFETY: `K <= n`: both runs lie in `0..n` of both buffers.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), dst, K);
+            std::ptr::copy_nonoverlapping(src.as_ptr().add(n - K), dst.add(n - K), K);
+        }
+    }
+    // SAFETY: the caller's promise, and in each arm `K <= len <= 2K`.
+    unsafe {
+        match src.len() {
+            0 => {}
+            1 => *dst = src[0],
+            2..=3 => ends::<2>(dst, src),
+            4..=7 => ends::<4>(dst, src),
+            8..=16 => ends::<8>(dst, src),
+            n => std::ptr::copy_nonoverlapping(src.as_ptr(), dst, n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod row_copy_tests {
+    use super::*;
+
+    #[test]
+    fn short_rows_copy_exactly_their_floats() {
+        for len in 0..40 {
+            let src: Vec<f32> = (0..len).map(|i| i as f32 + 0.5).collect();
+            // Guards on both sides: the overlapping blocks stay inside.
+            let mut buf = vec![-1.0f32; len + 16];
+            copy_row(&mut buf[8..8 + len], &src);
+            assert_eq!(&buf[8..8 + len], &src[..], "len {len}");
+            assert!(
+                buf[..8].iter().chain(&buf[8 + len..]).all(|&v| v == -1.0),
+                "len {len}"
+            );
+        }
+    }
+}

@@ -38,6 +38,16 @@ impl Epilogue<'_> {
         self.apply(first, plane, y);
     }
 
+    /// The map of output channel `c` alone, for kernels that apply it
+    /// while storing.
+    pub fn channel(&self, c: usize) -> super::lanes::Affine {
+        super::lanes::Affine {
+            scale: self.scale[c],
+            shift: self.shift[c],
+            relu: self.relu,
+        }
+    }
+
     /// The map on channels-last rows (`position, channel`): every row holds
     /// all channels.
     pub fn apply_channels_last(&self, y: &mut [f32]) {

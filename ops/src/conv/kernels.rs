@@ -22,7 +22,7 @@ use std::mem::MaybeUninit;
 
 use super::epilogue::Epilogue;
 use super::geom::ConvGeom;
-use super::lanes::{correlate_rows, dot_taps_plane, LANES};
+use super::lanes::{correlate_rows, dot_taps_plane, Affine, LANES};
 use super::padded::{GradPad, InputPad};
 use super::tiny_plane;
 use crate::simd::{prefetch, write_once};
@@ -53,21 +53,58 @@ fn tap_offsets(g: &ConvGeom, lay: &InputPad) -> Vec<usize> {
 
 /// One output plane from the group's `cin_g` input planes `x` and the
 /// output channel's weight `w` (`[cin_g, k_h, k_w]`), whose taps lie at
-/// `offs` ([`tap_offsets`]) in the padded input.
+/// `offs` ([`tap_offsets`]) in the padded input laid out as `lay`; the
+/// outputs go through `affine` (the channel's epilogue) as they are stored.
 #[inline(always)]
 fn fwd_plane_impl<const FMA: bool>(
-    g: &ConvGeom,
+    (g, lay): (&ConvGeom, &InputPad),
     x: &[f32],
-    w: &[f32],
-    offs: &[usize],
-    y: &mut [MaybeUninit<f32>],
+    (w, offs): (&[f32], &[usize]),
+    (y, affine): (&mut [MaybeUninit<f32>], Option<Affine>),
     sc: &mut Scratch,
 ) {
-    let lay = InputPad::new(g);
     lay.fill(g, x, g.cin_g(), &mut sc.pad);
     sc.taps.clear();
     sc.taps.extend(offs.iter().copied().zip(w.iter().copied()));
-    correlate_rows::<FMA>(y, g.w_out, &sc.pad, lay.out_row(g, 1), &sc.taps);
+    let source = (sc.pad.as_slice(), lay.out_row(g, 1));
+    correlate_rows::<FMA>(y, g.w_out, source, &sc.taps, affine);
+}
+
+/// A run of depthwise output planes (one input plane per output plane,
+/// so the run's input planes `x` are consecutive too), the first of
+/// output channel `co`: all input planes are padded first, then each
+/// output plane is computed. Filling a plane right before reading it made
+/// every vector load wait for the narrower stores that had just written
+/// it; a run apart, they have reached the cache.
+#[inline(always)]
+fn fwd_depthwise_run_impl<const FMA: bool>(
+    (g, lay): (&ConvGeom, &InputPad),
+    x: &[f32],
+    (w, offs): (&[f32], &[usize]),
+    (ys, co, epilogue): (&mut [MaybeUninit<f32>], usize, Option<Epilogue>),
+    sc: &mut Scratch,
+) {
+    let planes = ys.len() / g.out_plane().max(1);
+    lay.fill(g, x, planes, &mut sc.pad);
+    let per_co = g.k_h * g.k_w;
+    let mut co = co;
+    for (j, y) in ys.chunks_exact_mut(g.out_plane().max(1)).enumerate() {
+        sc.taps.clear();
+        sc.taps.extend(
+            offs.iter()
+                .copied()
+                .zip(w[co * per_co..][..per_co].iter().copied()),
+        );
+        let source = (&sc.pad[j * lay.plane..], lay.out_row(g, 1));
+        correlate_rows::<FMA>(
+            y,
+            g.w_out,
+            source,
+            &sc.taps,
+            epilogue.map(|e| e.channel(co)),
+        );
+        co = if co + 1 == g.c_out { 0 } else { co + 1 };
+    }
 }
 
 /// Per input phase `(ry, rx)` (index `ry * stride + rx`), the taps that
@@ -110,7 +147,7 @@ fn phase_taps(g: &ConvGeom, lay: &GradPad) -> Vec<Vec<(usize, usize)>> {
 /// k_h, k_w]`), with the taps of each input phase from [`phase_taps`].
 #[inline(always)]
 fn bwd_input_plane_impl<const FMA: bool>(
-    g: &ConvGeom,
+    (g, lay): (&ConvGeom, &GradPad),
     gy: &[f32],
     w: &[f32],
     phases: &[Vec<(usize, usize)>],
@@ -118,7 +155,6 @@ fn bwd_input_plane_impl<const FMA: bool>(
     gx: &mut [MaybeUninit<f32>],
     sc: &mut Scratch,
 ) {
-    let lay = GradPad::new(g);
     lay.fill(g, gy, g.cout_g(), &mut sc.pad);
     let s = g.stride;
     for ry in 0..s.min(g.h) {
@@ -132,12 +168,12 @@ fn bwd_input_plane_impl<const FMA: bool>(
             );
             let (rows, cols) = ((g.h - ry).div_ceil(s), (g.w - rx).div_ceil(s));
             if s == 1 {
-                correlate_rows::<FMA>(gx, g.w, &sc.pad, lay.len, &sc.taps);
+                correlate_rows::<FMA>(gx, g.w, (&sc.pad, lay.len), &sc.taps, None);
                 continue;
             }
             // Strided: the phase's rows into scratch, then scattered.
             sc.row.resize(rows * cols, MaybeUninit::uninit());
-            correlate_rows::<FMA>(&mut sc.row, cols, &sc.pad, lay.len, &sc.taps);
+            correlate_rows::<FMA>(&mut sc.row, cols, (&sc.pad, lay.len), &sc.taps, None);
             for (jy, src) in sc.row.chunks(cols.max(1)).enumerate() {
                 let dst = &mut gx[(jy * s + ry) * g.w..][..g.w];
                 for (d, v) in dst[rx..].iter_mut().step_by(s).zip(src) {
@@ -185,10 +221,13 @@ fn bwd_weight_impl<const FMA: bool>(
 }
 
 multiversion!(fwd_plane, fwd_plane_fast, fwd_plane_impl,
-    (g: &ConvGeom, x: &[f32], w: &[f32], offs: &[usize], y: &mut [MaybeUninit<f32>],
-     sc: &mut Scratch));
+    (geom: (&ConvGeom, &InputPad), x: &[f32], w: (&[f32], &[usize]),
+     y: (&mut [MaybeUninit<f32>], Option<Affine>), sc: &mut Scratch));
+multiversion!(fwd_depthwise_run, fwd_depthwise_run_fast, fwd_depthwise_run_impl,
+    (geom: (&ConvGeom, &InputPad), x: &[f32], w: (&[f32], &[usize]),
+     y: (&mut [MaybeUninit<f32>], usize, Option<Epilogue>), sc: &mut Scratch));
 multiversion!(bwd_input_plane, bwd_input_plane_fast, bwd_input_plane_impl,
-    (g: &ConvGeom, gy: &[f32], w: &[f32], phases: &[Vec<(usize, usize)>], ci_l: usize,
+    (geom: (&ConvGeom, &GradPad), gy: &[f32], w: &[f32], phases: &[Vec<(usize, usize)>], ci_l: usize,
      gx: &mut [MaybeUninit<f32>], sc: &mut Scratch));
 multiversion!(bwd_weight, bwd_weight_fast, bwd_weight_impl,
     (g: &ConvGeom, x: &[f32], gy: &[f32], co: usize, gw: &mut [f32], sc: &mut Scratch));
@@ -206,7 +245,11 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Option<Epilogue>) -
     }
     let per_co = g.cin_g() * g.k_h * g.k_w;
     let group_in = g.cin_g() * g.in_plane();
-    let offs = tap_offsets(g, &InputPad::new(g));
+    let lay = InputPad::new(g);
+    let offs = tap_offsets(g, &lay);
+    if g.cin_g() == 1 && g.cout_g() == 1 {
+        return forward_depthwise(g, x, w, (&lay, &offs), epilogue);
+    }
     let fill = |y: &mut [MaybeUninit<f32>]| {
         y.par_chunks_mut(g.out_plane().max(1))
             .enumerate()
@@ -214,22 +257,43 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Option<Epilogue>) -
             .for_each_init(Scratch::default, |sc, (p, yp)| {
                 let (n, co) = (p / g.c_out, p % g.c_out);
                 let first = (n * g.c_in + (co / g.cout_g()) * g.cin_g()) * g.in_plane();
+                let affine = epilogue.map(|e| e.channel(co));
                 fwd_plane(
-                    g,
+                    (g, &lay),
                     &x[first..][..group_in],
-                    &w[co * per_co..][..per_co],
-                    &offs,
-                    yp,
+                    (&w[co * per_co..][..per_co], &offs),
+                    (yp, affine),
                     sc,
                 );
-                if let Some(e) = epilogue {
-                    // SAFETY: `fwd_plane` wrote the whole plane.
-                    unsafe { e.apply_written(co, yp.len(), yp) }
-                }
             });
     };
     // SAFETY: the chunks cover the output and `correlate_rows` writes
     // every element of each plane.
+    unsafe { write_once(g.n * g.c_out * g.out_plane(), fill) }
+}
+
+/// [`forward`] of a depthwise convolution (one input channel per output
+/// channel): runs of planes per rayon task ([`fwd_depthwise_run`]).
+fn forward_depthwise(
+    g: &ConvGeom,
+    x: &[f32],
+    w: &[f32],
+    (lay, offs): (&InputPad, &[usize]),
+    epilogue: Option<Epilogue>,
+) -> Vec<f32> {
+    let run = min_planes(g.out_plane() * g.k_h * g.k_w);
+    let fill = |y: &mut [MaybeUninit<f32>]| {
+        y.par_chunks_mut(run * g.out_plane().max(1))
+            .enumerate()
+            .for_each_init(Scratch::default, |sc, (t, ys)| {
+                let (first, planes) = (t * run, ys.len() / g.out_plane().max(1));
+                let xs = &x[first * g.in_plane()..][..planes * g.in_plane()];
+                let y = (ys, first % g.c_out, epilogue);
+                fwd_depthwise_run((g, lay), xs, (w, offs), y, sc);
+            });
+    };
+    // SAFETY: the runs cover the output and `correlate_rows` writes every
+    // element of each of their planes.
     unsafe { write_once(g.n * g.c_out * g.out_plane(), fill) }
 }
 
@@ -240,7 +304,8 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
     }
     let group_w = g.cout_g() * g.cin_g() * g.k_h * g.k_w;
     let group_out = g.cout_g() * g.out_plane();
-    let phases = phase_taps(g, &GradPad::new(g));
+    let lay = GradPad::new(g);
+    let phases = phase_taps(g, &lay);
     let fill = |gx: &mut [MaybeUninit<f32>]| {
         gx.par_chunks_mut(g.in_plane().max(1))
             .enumerate()
@@ -250,7 +315,7 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
                 let grp = ci / g.cin_g();
                 let gys = &gy[(n * g.c_out + grp * g.cout_g()) * g.out_plane()..][..group_out];
                 bwd_input_plane(
-                    g,
+                    (g, &lay),
                     gys,
                     &w[grp * group_w..][..group_w],
                     &phases,

@@ -23,6 +23,29 @@ pub(super) fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
+/// `y = act(y * scale + shift)` on every output of a plane as it is
+/// stored: inference-mode batch norm (+ ReLU) of one output channel
+/// ([`super::epilogue::Epilogue`]), with the same two roundings and the
+/// same ReLU (`t > 0 ? t : 0`) as its separate pass.
+#[derive(Clone, Copy, Debug)]
+pub struct Affine {
+    pub scale: f32,
+    pub shift: f32,
+    pub relu: bool,
+}
+
+impl Affine {
+    #[inline(always)]
+    fn map(self, v: f32) -> f32 {
+        let t = v * self.scale + self.shift;
+        if !self.relu || t > 0.0 {
+            t
+        } else {
+            0.0
+        }
+    }
+}
+
 /// The `LANES` values of `src` from `at`.
 #[inline(always)]
 fn block(src: &[f32], at: usize) -> &[f32; LANES] {
@@ -59,53 +82,36 @@ fn group_generic<const FMA: bool>(
     acc
 }
 
-/// [`group_generic`] with FMA, in AVX2 registers: one bounds check per
-/// group instead of one per load, which LLVM did not hoist. Same
-/// operations in the same order, so the same bits.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn group_avx2(base: &[f32], src: &[usize; UNITS], taps: &[(usize, f32)], reach: usize) -> Group {
-    use std::arch::x86_64::*;
-    let top = src.iter().max().map_or(0, |m| m + reach + LANES);
-    assert!(
-        top <= base.len(),
-        "register block reads past the padded source"
-    );
-    let p = base.as_ptr();
-    let mut acc = [_mm256_setzero_ps(); UNITS];
-    for &(off, a) in taps {
-        let av = _mm256_set1_ps(a);
-        for (acc, &s) in acc.iter_mut().zip(src) {
-            // SAFETY: `s + off + LANES <= top <= base.len()` (asserted
-            // above, `off <= reach`).
-            let v = unsafe { _mm256_loadu_ps(p.add(s + off)) };
-            *acc = _mm256_fmadd_ps(av, v, *acc);
-        }
-    }
-    let mut out = [[0f32; LANES]; UNITS];
-    for (o, a) in out.iter_mut().zip(acc) {
-        // SAFETY: `o` is LANES = 8 floats, one unaligned AVX store.
-        unsafe { _mm256_storeu_ps(o.as_mut_ptr(), a) };
-    }
-    out
-}
-
-/// One group of register blocks, on the AVX2 registers when `FMA` and the
-/// CPU has them.
+/// The register blocks of `rows` rows of `width` outputs, [`UNITS`] at a
+/// time in row-major order: per group, each unit's `(row, first column)`
+/// and how many units are real (`k`); units past `k` repeat unit 0 (valid
+/// reads, results dropped), so the inner loop always has UNITS chains and
+/// fully unrolls. The position is stepped forward, not divided out: a
+/// division per block cost more than a 3x3 block's multiply-adds on
+/// 7-wide planes.
 #[inline(always)]
-fn group<const FMA: bool>(
-    base: &[f32],
-    src: &[usize; UNITS],
-    taps: &[(usize, f32)],
-    reach: usize,
-) -> Group {
-    #[cfg(target_arch = "x86_64")]
-    if FMA && std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU was just checked to have AVX2 and FMA.
-        return unsafe { group_avx2(base, src, taps, reach) };
+fn for_each_group(
+    rows: usize,
+    width: usize,
+    mut each: impl FnMut(&[(usize, usize); UNITS], usize),
+) {
+    let blocks = width.div_ceil(LANES);
+    let total = rows * blocks;
+    let (mut row, mut block) = (0, 0);
+    let mut first = 0;
+    while first < total {
+        let k = (total - first).min(UNITS);
+        let mut at = [(row, block * LANES); UNITS];
+        for unit in at.iter_mut().take(k) {
+            *unit = (row, block * LANES);
+            block += 1;
+            if block == blocks {
+                (row, block) = (row + 1, 0);
+            }
+        }
+        each(&at, k);
+        first += k;
     }
-    let _ = reach;
-    group_generic::<FMA>(base, src, taps)
 }
 
 /// `out[r * width + j] = Σ_t a_t * base[r * pitch + off_t + j]` over the
@@ -114,41 +120,123 @@ fn group<const FMA: bool>(
 /// `base` must extend `LANES` past the last block's start for every tap.
 /// The register blocks of all rows are taken [`UNITS`] at a time, so that
 /// even 7-wide rows (one block each) run several accumulation chains at
-/// once. Every output sums its taps in tap order.
+/// once. Every output sums its taps in tap order, then goes through
+/// `affine` when there is one.
 #[inline(always)]
 pub fn correlate_rows<const FMA: bool>(
     out: &mut [MaybeUninit<f32>],
     width: usize,
-    base: &[f32],
-    pitch: usize,
+    (base, pitch): (&[f32], usize),
     taps: &[(usize, f32)],
+    affine: Option<Affine>,
 ) {
     if width == 0 {
         return;
     }
-    let blocks = width.div_ceil(LANES);
-    let total = out.len() / width * blocks;
-    let reach = taps.iter().map(|t| t.0).max().unwrap_or(0);
-    let mut first = 0;
-    while first < total {
-        let k = (total - first).min(UNITS);
-        let at = |u: usize| ((first + u) / blocks, (first + u) % blocks * LANES);
-        // Units past `k` repeat unit 0 (valid reads, results dropped), so
-        // the inner loop always has UNITS chains and fully unrolls.
-        let src: [usize; UNITS] = std::array::from_fn(|u| {
-            let (r, c) = at(if u < k { u } else { 0 });
-            r * pitch + c
-        });
-        let acc = group::<FMA>(base, &src, taps, reach);
-        for (u, acc) in acc.iter().enumerate().take(k) {
-            let (r, c) = at(u);
+    #[cfg(target_arch = "x86_64")]
+    if FMA && std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU was just checked to have AVX2 and FMA.
+        return unsafe { correlate_rows_avx2(out, width, (base, pitch), taps, affine) };
+    }
+    correlate_rows_generic::<FMA>(out, width, (base, pitch), taps, affine)
+}
+
+/// [`correlate_rows`] in portable code (`width > 0`).
+#[inline(always)]
+fn correlate_rows_generic<const FMA: bool>(
+    out: &mut [MaybeUninit<f32>],
+    width: usize,
+    (base, pitch): (&[f32], usize),
+    taps: &[(usize, f32)],
+    affine: Option<Affine>,
+) {
+    for_each_group(out.len() / width, width, |at, k| {
+        let src: [usize; UNITS] = std::array::from_fn(|u| at[u].0 * pitch + at[u].1);
+        let acc = group_generic::<FMA>(base, &src, taps);
+        for (&(r, c), acc) in at.iter().zip(&acc).take(k) {
             let dst = &mut out[r * width + c..][..(width - c).min(LANES)];
             for (d, &v) in dst.iter_mut().zip(acc) {
-                d.write(v);
+                d.write(affine.map_or(v, |f| f.map(v)));
             }
         }
-        first += k;
+    });
+}
+
+/// [`correlate_rows`] with FMA in AVX2 registers, stores included: one
+/// bounds check per call instead of one per load (which LLVM did not
+/// hoist), and each accumulator goes from its register through the affine
+/// map straight to the output (returning the group through memory and
+/// copying it out cost a library call per block, and the map a second
+/// pass over the plane).
+/// Same operations in the same order as the portable loop, so the same
+/// bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn correlate_rows_avx2(
+    out: &mut [MaybeUninit<f32>],
+    width: usize,
+    (base, pitch): (&[f32], usize),
+    taps: &[(usize, f32)],
+    affine: Option<Affine>,
+) {
+    use std::arch::x86_64::*;
+    let rows = out.len() / width;
+    if rows == 0 {
+        return;
     }
+    let reach = taps.iter().map(|t| t.0).max().unwrap_or(0);
+    let last_block = (rows - 1) * pitch + (width - 1) / LANES * LANES;
+    assert!(
+        last_block + reach + LANES <= base.len(),
+        "register block reads past the padded source"
+    );
+    let (p, o) = (base.as_ptr(), out.as_mut_ptr() as *mut f32);
+    let map = affine.map(|f| (_mm256_set1_ps(f.scale), _mm256_set1_ps(f.shift), f.relu));
+    for_each_group(rows, width, |at, k| {
+        let mut acc = [_mm256_setzero_ps(); UNITS];
+        for &(off, a) in taps {
+            let av = _mm256_set1_ps(a);
+            for (acc, &(r, c)) in acc.iter_mut().zip(at) {
+                // SAFETY: `r * pitch + c <= last_block` and `off <= reach`,
+                // so the read ends inside `base` (asserted above).
+                let v = unsafe { _mm256_loadu_ps(p.add(r * pitch + c + off)) };
+                *acc = _mm256_fmadd_ps(av, v, *acc);
+            }
+        }
+        for (&(r, c), &acc) in at.iter().zip(&acc).take(k) {
+            let v = match map {
+                Some((a, b, relu)) => {
+                    let t = _mm256_add_ps(_mm256_mul_ps(acc, a), b);
+                    // maxps returns its second operand unless the first is
+                    // greater: exactly `t > 0 ? t : 0`.
+                    if relu {
+                        _mm256_max_ps(t, _mm256_setzero_ps())
+                    } else {
+                        t
+                    }
+                }
+                None => acc,
+            };
+            // A block that ends past its row stores all its lanes all the
+            // same: the extra ones land on the next row's first outputs,
+            // which a later unit (units run in row-major order) stores
+            // again. Only a block that would end past `out` goes through
+            // a copy of its lanes. (AVX2's masked store is microcoded and
+            // slow on AMD Zen.)
+            let at = r * width + c;
+            // SAFETY: the full store ends inside `out` (checked); the
+            // partial one writes `out.len() - at` lanes from `at < out.len()`.
+            unsafe {
+                if at + LANES <= out.len() {
+                    _mm256_storeu_ps(o.add(at), v);
+                } else {
+                    let mut lanes = [0f32; LANES];
+                    _mm256_storeu_ps(lanes.as_mut_ptr(), v);
+                    crate::simd::copy_short(o.add(at), &lanes[..out.len() - at]);
+                }
+            }
+        }
+    });
 }
 
 /// Taps whose weight-gradient lanes [`dot_taps_plane`] keeps in
@@ -327,16 +415,48 @@ mod tests {
     }
 
     #[test]
-    fn the_avx2_group_gives_the_portable_bits() {
-        let base: Vec<f32> = (0..512).map(|i| (i as f32 * 0.37).sin()).collect();
+    fn the_avx2_rows_give_the_portable_bits() {
+        let base: Vec<f32> = (0..2048).map(|i| (i as f32 * 0.37).sin()).collect();
         let taps = [(0usize, 0.5f32), (3, -1.0), (17, 2.0), (40, 0.3)];
-        let src: [usize; UNITS] = std::array::from_fn(|u| u * 37 + 1);
-        let want = group_generic::<true>(&base, &src, &taps);
-        assert_eq!(group::<true>(&base, &src, &taps, 40), want);
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has AVX2 and FMA.
-            assert_eq!(unsafe { group_avx2(&base, &src, &taps, 40) }, want);
+        let affines = [
+            None,
+            Some(Affine {
+                scale: 0.7,
+                shift: -0.1,
+                relu: false,
+            }),
+            Some(Affine {
+                scale: 1.3,
+                shift: 0.05,
+                relu: true,
+            }),
+        ];
+        for (rows, width, pitch) in [(1, 3, 8), (7, 7, 16), (5, 20, 40), (3, 64, 80)] {
+            for affine in affines {
+                // A guard past the output: the masked stores must not reach it.
+                let run = |avx2: bool| {
+                    let mut buf = vec![MaybeUninit::new(7.0f32); rows * width + LANES];
+                    let out = &mut buf[..rows * width];
+                    if avx2 {
+                        correlate_rows::<true>(out, width, (&base, pitch), &taps, affine)
+                    } else {
+                        correlate_rows_generic::<true>(out, width, (&base, pitch), &taps, affine)
+                    }
+                    // SAFETY: initialised when made, and only floats stored since.
+                    buf.iter()
+                        .map(|v| unsafe { v.assume_init() })
+                        .collect::<Vec<f32>>()
+                };
+                let (avx2, portable) = (run(true), run(false));
+                assert_eq!(avx2, portable, "{rows} rows of {width}, {affine:?}");
+                assert!(avx2[rows * width..].iter().all(|&v| v == 7.0), "guard kept");
+                if affine.is_some_and(|f| f.relu) {
+                    assert!(
+                        avx2[..rows * width].iter().all(|&v| v >= 0.0),
+                        "ReLU applied"
+                    );
+                }
+            }
         }
     }
 
@@ -350,7 +470,7 @@ mod tests {
                 // SAFETY: `correlate_rows` writes every element.
                 let out = unsafe {
                     crate::simd::write_once(rows * len, |o| {
-                        correlate_rows::<true>(o, len, &base, pitch, &taps)
+                        correlate_rows::<true>(o, len, (&base, pitch), &taps, None)
                     })
                 };
                 for (i, o) in out.iter().enumerate() {

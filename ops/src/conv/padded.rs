@@ -72,21 +72,30 @@ impl InputPad {
         let (s, p) = (g.stride, g.padding);
         for ci in 0..planes {
             let plane = &mut dst[ci * self.plane..(ci + 1) * self.plane];
-            for ih in 0..g.h {
+            let rows = |ih: usize| {
                 let src = &x[(ci * g.h + ih) * g.w..][..g.w];
-                let row = &mut plane[(ih + p) * self.row..][..self.row];
-                if s == 1 {
-                    row[p..p + g.w].copy_from_slice(src);
-                } else {
-                    // Phase r holds the columns iw with (iw + p) % s == r,
-                    // in order: a strided gather, no division per element.
-                    for r in 0..s {
-                        let first = (r + s - p % s) % s;
-                        let dst = &mut row[r * self.len + (first + p) / s..];
-                        let col = src.get(first..).unwrap_or(&[]).iter().step_by(s);
-                        for (d, v) in dst.iter_mut().zip(col) {
-                            *d = *v;
-                        }
+                (src, (ih + p) * self.row)
+            };
+            if s == 1 {
+                for ih in 0..g.h {
+                    let (src, at) = rows(ih);
+                    crate::simd::copy_row(&mut plane[at + p..][..g.w], src);
+                }
+                continue;
+            }
+            // Phase r holds the columns iw with (iw + p) % s == r, in
+            // order. Where each phase starts is worked out once per plane:
+            // per row (and through `step_by`) the divisions cost more than
+            // the copy.
+            for r in 0..s {
+                let first = (r + s - p % s) % s;
+                let count = g.w.saturating_sub(first).div_ceil(s);
+                let start = r * self.len + (first + p) / s;
+                for ih in 0..g.h {
+                    let (src, at) = rows(ih);
+                    let dst = &mut plane[at + start..][..count];
+                    for (j, d) in dst.iter_mut().enumerate() {
+                        *d = src[first + j * s];
                     }
                 }
             }
