@@ -1,8 +1,9 @@
 //! Times inference-mode conv + BN + ReLU ([`nasarena_ops::conv_bn_eval`])
 //! on the layer shapes of FBNet's blocks at 28x28 input (the expansion,
-//! depthwise and projection convolutions at 14x14, 7x7, 2x2 and 1x1), batch
-//! 128, on the current rayon pool: where an eval forward's time goes, per
-//! layer, in GMAC/s.
+//! depthwise and projection convolutions of `fbnet` at 14x14, 7x7, 2x2 and
+//! 1x1, and of `fbnet-28`'s widest block at 28x28), batch 128 (or
+//! `EVAL_BATCH`), on the current rayon pool: where an eval forward's time
+//! goes, per layer, in GMAC/s.
 //! `cargo run --release -p nasarena-ops --example eval_parts [INDEX]`
 //! (INDEX: one shape only, timed longer, for a profiler).
 
@@ -30,9 +31,19 @@ const SHAPES: &[(usize, usize, usize, usize, usize)] = &[
     (184, 1104, 1, 1, 1),
     (1104, 1104, 1, 3, 1104),
     (1104, 184, 1, 1, 1),
+    (16, 96, 28, 1, 1),
+    (96, 96, 28, 5, 96),
+    (96, 16, 28, 1, 1),
 ];
 
-const BATCH: usize = 128;
+/// The batch: 128, or `EVAL_BATCH` (a small batch keeps the activations
+/// in cache, to tell a kernel's own rate from the memory traffic).
+fn batch() -> usize {
+    std::env::var("EVAL_BATCH")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(128)
+}
 
 fn random(seed: Seed, dims: &[usize]) -> candle_core::Result<Tensor> {
     let mut rng = seed.rng();
@@ -48,7 +59,7 @@ fn main() -> candle_core::Result<()> {
         if only.is_some_and(|o| o != i) {
             continue;
         }
-        let x = random(Seed(1), &[BATCH, ci, hw, hw])?;
+        let x = random(Seed(1), &[batch(), ci, hw, hw])?;
         let w = random(Seed(2), &[co, ci / groups, k, k])?;
         let params = ConvParams {
             stride: 1,
@@ -65,7 +76,7 @@ fn main() -> candle_core::Result<()> {
             conv_bn_eval(&x, &w, params, coefficients.clone(), true, false)?;
             best = best.min(t.elapsed().as_secs_f64());
         }
-        let macs = BATCH * co * hw * hw * (ci / groups) * k * k;
+        let macs = batch() * co * hw * hw * (ci / groups) * k * k;
         println!(
             "{i:>2} c{ci}->c{co} {hw}x{hw} k{k} g{groups}: {:7.3} ms, {:5.1} GMAC/s",
             best * 1e3,

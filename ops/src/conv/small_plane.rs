@@ -208,6 +208,24 @@ mod tests {
     }
 
     #[test]
+    fn every_run_length_round_trips() {
+        // Runs of 1, 9 and 16 floats.
+        for side in [1, 3, 4] {
+            let g = geom(37, 3, 5, side);
+            let chunks = Chunks::of(&g);
+            let x: Vec<f32> = (0..37 * 3 * side * side).map(|v| v as f32 + 1.0).collect();
+            let grouped = chunks.gather(&x, 3);
+            let real = 37 * 3 * side * side;
+            assert_eq!(
+                grouped.iter().filter(|&&v| v != 0.0).count(),
+                real,
+                "side {side}"
+            );
+            assert_eq!(chunks.scatter(&grouped, 3), x, "side {side}");
+        }
+    }
+
+    #[test]
     fn only_narrow_pointwise_planes_apply() {
         assert!(applies(&geom(8, 4, 4, 4)));
         assert!(!applies(&geom(8, 4, 4, 7)));
