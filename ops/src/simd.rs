@@ -321,8 +321,8 @@ pub unsafe fn write_once(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>]))
 }
 
 /// Copies `src` over `dst` (as long): a plane row into its padded copy.
-/// Rows shorter than 16 floats move as two overlapping fixed-size blocks
-/// (8, 4 or 2 floats each), which compile to a few vector moves; a
+/// Rows of up to 32 floats move as two overlapping fixed-size blocks
+/// (16, 8, 4 or 2 floats each), which compile to a few vector moves; a
 /// library `memcpy` per short row cost more than the row.
 #[inline(always)]
 pub(crate) fn copy_row(dst: &mut [f32], src: &[f32]) {
@@ -355,6 +355,7 @@ pub(crate) unsafe fn copy_short(dst: *mut f32, src: &[f32]) {
             2..=3 => ends::<2>(dst, src),
             4..=7 => ends::<4>(dst, src),
             8..=16 => ends::<8>(dst, src),
+            17..=32 => ends::<16>(dst, src),
             n => std::ptr::copy_nonoverlapping(src.as_ptr(), dst, n),
         }
     }
@@ -366,7 +367,7 @@ mod row_copy_tests {
 
     #[test]
     fn short_rows_copy_exactly_their_floats() {
-        for len in 0..40 {
+        for len in 0..70 {
             let src: Vec<f32> = (0..len).map(|i| i as f32 + 0.5).collect();
             // Guards on both sides: the overlapping blocks stay inside.
             let mut buf = vec![-1.0f32; len + 16];

@@ -22,7 +22,7 @@ use std::mem::MaybeUninit;
 
 use super::epilogue::Epilogue;
 use super::geom::ConvGeom;
-use super::lanes::{correlate_rows, dot_taps_plane, Affine, LANES};
+use super::lanes::{correlate_rows, correlate_square, dot_taps_plane, Affine, LANES};
 use super::padded::{GradPad, InputPad};
 use super::tiny_plane;
 use crate::simd::{prefetch, write_once};
@@ -87,6 +87,8 @@ fn fwd_depthwise_run_impl<const FMA: bool>(
     let planes = ys.len() / g.out_plane().max(1);
     lay.fill(g, x, planes, &mut sc.pad);
     let per_co = g.k_h * g.k_w;
+    // Stride 1, undilated: the taps lie at `kh * pitch + kw`.
+    let square = g.stride == 1 && g.dilation == 1 && g.k_h == g.k_w;
     let mut co = co;
     for (j, y) in ys.chunks_exact_mut(g.out_plane().max(1)).enumerate() {
         sc.taps.clear();
@@ -96,13 +98,13 @@ fn fwd_depthwise_run_impl<const FMA: bool>(
                 .zip(w[co * per_co..][..per_co].iter().copied()),
         );
         let source = (&sc.pad[j * lay.plane..], lay.out_row(g, 1));
-        correlate_rows::<FMA>(
-            y,
-            g.w_out,
-            source,
-            &sc.taps,
-            epilogue.map(|e| e.channel(co)),
-        );
+        let affine = epilogue.map(|e| e.channel(co));
+        if square {
+            let kernel = (&w[co * per_co..][..per_co], g.k_h, sc.taps.as_slice());
+            correlate_square::<FMA>(y, g.w_out, source, kernel, affine);
+        } else {
+            correlate_rows::<FMA>(y, g.w_out, source, &sc.taps, affine);
+        }
         co = if co + 1 == g.c_out { 0 } else { co + 1 };
     }
 }

@@ -239,6 +239,245 @@ fn correlate_rows_avx2(
     });
 }
 
+/// [`correlate_rows`] for a square `k x k`, stride-1, undilated kernel
+/// (`w` row-major, `[kh][kw]`), whose taps lie at `kh * pitch + kw`
+/// (`taps`, the same taps as pairs): the same sums in the same order, so
+/// the same bits. On AVX2, for `k` 3 or 5 and rows of more than one
+/// register block, it streams the input rows ([`square_avx2`]); otherwise
+/// it runs [`correlate_rows`].
+#[inline(always)]
+pub fn correlate_square<const FMA: bool>(
+    out: &mut [MaybeUninit<f32>],
+    width: usize,
+    (base, pitch): (&[f32], usize),
+    (w, k, taps): (&[f32], usize, &[(usize, f32)]),
+    affine: Option<Affine>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if FMA
+        && width > LANES
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+    {
+        let square = match k {
+            3 => square_avx2::<3>,
+            5 => square_avx2::<5>,
+            _ => return correlate_rows::<FMA>(out, width, (base, pitch), taps, affine),
+        };
+        // SAFETY: the CPU was just checked to have AVX2 and FMA.
+        return unsafe { square(out, width, (base, pitch), w, affine) };
+    }
+    let _ = (w, k);
+    correlate_rows::<FMA>(out, width, (base, pitch), taps, affine)
+}
+
+/// Output rows per register group of [`square_avx2`]: 4 rows x 2 blocks
+/// = 8 accumulators, plus two input vectors and a weight, of 16 registers.
+#[cfg(target_arch = "x86_64")]
+const SQUARE_ROWS: usize = 4;
+
+/// [`correlate_square`] on AVX2 for a `K x K` kernel. Where
+/// [`correlate_rows_avx2`] loads every input vector once per tap, here a
+/// group of output rows walks the input rows it covers, top to bottom,
+/// and each vector loaded feeds every row of the group it reaches (up to
+/// `K` of them), with each weight broadcast feeding two blocks: fewer
+/// loads, which bound the tap loop on AMD Zen (one 256-bit load per cycle,
+/// more when it splits a cache line). Each output still adds its taps in
+/// `(kh, kw)` order (input row `r + kh` comes before `r + kh + 1`, and `kw`
+/// runs inside it), so the bits are those of [`correlate_rows`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn square_avx2<const K: usize>(
+    out: &mut [MaybeUninit<f32>],
+    width: usize,
+    (base, pitch): (&[f32], usize),
+    w: &[f32],
+    affine: Option<Affine>,
+) {
+    let rows = out.len() / width;
+    if rows == 0 {
+        return;
+    }
+    assert_eq!(w.len(), K * K, "one weight per tap");
+    let blocks = width.div_ceil(LANES);
+    let last_read = (rows - 1 + K - 1) * pitch + (blocks - 1) * LANES + K - 1;
+    assert!(
+        last_read + LANES <= base.len(),
+        "register block reads past the padded source"
+    );
+    let plan = SquarePlan {
+        base: base.as_ptr(),
+        pitch,
+        out: out.as_mut_ptr() as *mut f32,
+        width,
+        len: out.len(),
+        map: affine,
+    };
+    let mut r0 = 0;
+    while r0 < rows {
+        let rr = (rows - r0).min(SQUARE_ROWS);
+        let rows_of = match rr {
+            4 => SquarePlan::rows::<K, 4>,
+            3 => SquarePlan::rows::<K, 3>,
+            2 => SquarePlan::rows::<K, 2>,
+            _ => SquarePlan::rows::<K, 1>,
+        };
+        // SAFETY: AVX2 and FMA are enabled here; rows `r0..r0 + rr` exist,
+        // and the reads and writes of their blocks stay inside the bounds
+        // asserted above.
+        unsafe { rows_of(&plan, r0, blocks, w) };
+        r0 += rr;
+    }
+}
+
+/// What [`square_avx2`]'s register groups read and write.
+#[cfg(target_arch = "x86_64")]
+struct SquarePlan {
+    base: *const f32,
+    pitch: usize,
+    out: *mut f32,
+    width: usize,
+    /// Floats in `out`.
+    len: usize,
+    map: Option<Affine>,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl SquarePlan {
+    /// Output rows `r0..r0 + R`, in pairs of blocks from the last one
+    /// back. A block that ends past its row stores whole (see
+    /// [`SquarePlan::store`]); going right to left, and row by row within
+    /// a pair, the block its extra lanes land on is always stored later.
+    ///
+    /// # Safety
+    /// AVX2 and FMA are present; the rows exist and every read lies in
+    /// the source (checked by [`square_avx2`]).
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn rows<const K: usize, const R: usize>(&self, r0: usize, blocks: usize, w: &[f32]) {
+        let mut b = blocks;
+        while b > 0 {
+            // SAFETY: the caller's promise; blocks `b - 2..b` or `0` exist.
+            unsafe {
+                if b >= 2 {
+                    self.group::<K, R, 2>(r0, b - 2, w);
+                    b -= 2;
+                } else {
+                    self.group::<K, R, 1>(r0, 0, w);
+                    b -= 1;
+                }
+            }
+        }
+    }
+
+    /// Output rows `r0..r0 + R` (`R <= 4`), blocks `b0..b0 + B` (`B <= 2`).
+    ///
+    /// # Safety
+    /// As [`SquarePlan::rows`], and the blocks exist.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn group<const K: usize, const R: usize, const B: usize>(
+        &self,
+        r0: usize,
+        b0: usize,
+        w: &[f32],
+    ) {
+        use std::arch::x86_64::*;
+        const {
+            assert!(
+                R <= 4 && B <= 2 && R + K - 1 <= 8,
+                "outside the unrolled steps"
+            )
+        };
+        // One named accumulator per output row and block, so that all
+        // stay in registers (an indexed array went through the stack).
+        let zero = _mm256_setzero_ps();
+        let (mut a0, mut a1, mut a2, mut a3) = (zero, zero, zero, zero);
+        let (mut b0v, mut b1v, mut b2v, mut b3v) = (zero, zero, zero, zero);
+        let w = &w[..K * K];
+        // Input row `r0 + i` is tap row `kh = i - u` of output row
+        // `r0 + u`, when that is a row of the kernel; `i` and `u` are
+        // literals, so every such test folds away at compile time.
+        macro_rules! tap {
+            ($i:literal, $u:literal, $kw:ident, $v0:ident, $v1:ident, $a:ident, $b:ident) => {
+                if $u < R && $i >= $u && $i - $u < K {
+                    let wv = _mm256_set1_ps(w[($i - $u) * K + $kw]);
+                    $a = _mm256_fmadd_ps(wv, $v0, $a);
+                    if B == 2 {
+                        $b = _mm256_fmadd_ps(wv, $v1, $b);
+                    }
+                }
+            };
+        }
+        macro_rules! input_rows {
+            ($($i:literal)*) => {$(
+                if $i < R + K - 1 {
+                    // SAFETY: input row `r0 + i` from block `b0` lies in
+                    // the source (the caller's bounds).
+                    let row = unsafe { self.base.add((r0 + $i) * self.pitch + b0 * LANES) };
+                    for kw in 0..K {
+                        // SAFETY: as above, both blocks.
+                        let (v0, v1) = unsafe {
+                            let v0 = _mm256_loadu_ps(row.add(kw));
+                            (v0, if B == 2 { _mm256_loadu_ps(row.add(LANES + kw)) } else { v0 })
+                        };
+                        tap!($i, 0, kw, v0, v1, a0, b0v);
+                        tap!($i, 1, kw, v0, v1, a1, b1v);
+                        tap!($i, 2, kw, v0, v1, a2, b2v);
+                        tap!($i, 3, kw, v0, v1, a3, b3v);
+                    }
+                }
+            )*};
+        }
+        input_rows!(0 1 2 3 4 5 6 7);
+        let rows = [(a0, b0v), (a1, b1v), (a2, b2v), (a3, b3v)];
+        for (u, &(a, b)) in rows.iter().enumerate().take(R) {
+            let at = (r0 + u) * self.width + b0 * LANES;
+            // SAFETY: the caller's promise (block `b0 + 1` exists when B = 2).
+            unsafe {
+                self.store(at, a);
+                if B == 2 {
+                    self.store(at + LANES, b);
+                }
+            }
+        }
+    }
+
+    /// Maps `v` and stores it at `at`: whole where 8 lanes fit in `out`
+    /// (lanes past the row's end land on the next row, stored later), its
+    /// first lanes only at the very end.
+    ///
+    /// # Safety
+    /// AVX2 is present; `at < self.len`.
+    #[inline(always)]
+    unsafe fn store(&self, at: usize, v: std::arch::x86_64::__m256) {
+        use std::arch::x86_64::*;
+        // SAFETY: AVX2 is present (the caller's promise), and `at + LANES
+        // <= len`, or only `len - at` lanes go out.
+        unsafe {
+            let v = match self.map {
+                Some(f) => {
+                    let t = _mm256_add_ps(
+                        _mm256_mul_ps(v, _mm256_set1_ps(f.scale)),
+                        _mm256_set1_ps(f.shift),
+                    );
+                    if f.relu {
+                        _mm256_max_ps(t, _mm256_setzero_ps())
+                    } else {
+                        t
+                    }
+                }
+                None => v,
+            };
+            if at + LANES <= self.len {
+                _mm256_storeu_ps(self.out.add(at), v);
+            } else {
+                let mut lanes = [0f32; LANES];
+                _mm256_storeu_ps(lanes.as_mut_ptr(), v);
+                crate::simd::copy_short(self.out.add(at), &lanes[..self.len - at]);
+            }
+        }
+    }
+}
+
 /// Taps whose weight-gradient lanes [`dot_taps_plane`] keeps in
 /// registers at once (independent chains, no accumulator traffic): a 3x3
 /// kernel in one group, a 5x5 one in three.
@@ -454,6 +693,61 @@ mod tests {
                     assert!(
                         avx2[..rows * width].iter().all(|&v| v >= 0.0),
                         "ReLU applied"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn square_kernels_give_the_tap_by_tap_bits() {
+        let base: Vec<f32> = (0..8192).map(|i| (i as f32 * 0.37).sin()).collect();
+        let affine = Some(Affine {
+            scale: 1.3,
+            shift: -0.05,
+            relu: true,
+        });
+        for k in [3usize, 5, 7] {
+            let w: Vec<f32> = (0..k * k).map(|i| (i as f32 * 0.7).cos()).collect();
+            let mut taps = Vec::new();
+            let shapes = [
+                (1usize, 1usize),
+                (7, 7),
+                (13, 14),
+                (6, 28),
+                (11, 20),
+                (2, 9),
+                (5, 33),
+            ];
+            for (rows, width) in shapes {
+                let pitch = width.div_ceil(LANES) * LANES + k + 3;
+                taps.clear();
+                for kh in 0..k {
+                    for kw in 0..k {
+                        taps.push((kh * pitch + kw, w[kh * k + kw]));
+                    }
+                }
+                for map in [None, affine] {
+                    // A guard past the output, as for the rows kernel.
+                    let run = |square: bool| {
+                        let mut buf = vec![MaybeUninit::new(7.0f32); rows * width + LANES];
+                        let out = &mut buf[..rows * width];
+                        let source = (base.as_slice(), pitch);
+                        if square {
+                            correlate_square::<true>(out, width, source, (&w, k, &taps), map)
+                        } else {
+                            correlate_rows_generic::<true>(out, width, source, &taps, map)
+                        }
+                        // SAFETY: initialised when made, only floats stored since.
+                        buf.iter()
+                            .map(|v| unsafe { v.assume_init() })
+                            .collect::<Vec<f32>>()
+                    };
+                    let (square, rows_form) = (run(true), run(false));
+                    assert_eq!(square, rows_form, "k {k}, {rows} rows of {width}, {map:?}");
+                    assert!(
+                        square[rows * width..].iter().all(|&v| v == 7.0),
+                        "guard kept"
                     );
                 }
             }
