@@ -73,9 +73,10 @@ fn fwd_plane_impl<const FMA: bool>(
 /// A run of depthwise output planes (one input plane per output plane,
 /// so the run's input planes `x` are consecutive too), the first of
 /// output channel `co`: all input planes are padded first, then each
-/// output plane is computed. Filling a plane right before reading it made
-/// every vector load wait for the narrower stores that had just written
-/// it; a run apart, they have reached the cache.
+/// output plane is computed. Padding each plane right before reading it
+/// was 20% slower on 7x7 planes (bench/README.md), most likely because the
+/// vector loads waited on the narrower stores that had just written the
+/// plane; a run apart, those have reached the cache.
 #[inline(always)]
 fn fwd_depthwise_run_impl<const FMA: bool>(
     (g, lay): (&ConvGeom, &InputPad),
