@@ -162,6 +162,67 @@ fn correlate_rows_generic<const FMA: bool>(
     });
 }
 
+/// Where the AVX2 kernels store their register blocks: `len` floats of
+/// (possibly uninitialised) output, and the channel's affine map with its
+/// coefficients already broadcast.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Avx2Out {
+    out: *mut f32,
+    len: usize,
+    map: Option<(std::arch::x86_64::__m256, std::arch::x86_64::__m256, bool)>,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Avx2Out {
+    #[target_feature(enable = "avx2")]
+    fn new(out: &mut [MaybeUninit<f32>], affine: Option<Affine>) -> Self {
+        use std::arch::x86_64::_mm256_set1_ps;
+        Avx2Out {
+            out: out.as_mut_ptr() as *mut f32,
+            len: out.len(),
+            map: affine.map(|f| (_mm256_set1_ps(f.scale), _mm256_set1_ps(f.shift), f.relu)),
+        }
+    }
+
+    /// Maps `v` and stores it at `at`. A block that ends past its row
+    /// stores all its lanes all the same: the extra ones land on the next
+    /// row's first outputs, which the kernels store again later. Only a
+    /// block that would end past the output goes through a copy of its
+    /// lanes. (AVX2's masked store is microcoded and slow on AMD Zen.)
+    ///
+    /// # Safety
+    /// AVX2 is present; `at < self.len`.
+    #[inline(always)]
+    unsafe fn store(&self, at: usize, v: std::arch::x86_64::__m256) {
+        use std::arch::x86_64::*;
+        // SAFETY: AVX2 is present (the caller's promise), and `at + LANES
+        // <= len`, or only `len - at` lanes go out.
+        unsafe {
+            let v = match self.map {
+                Some((scale, shift, relu)) => {
+                    let t = _mm256_add_ps(_mm256_mul_ps(v, scale), shift);
+                    // maxps returns its second operand unless the first is
+                    // greater: exactly `t > 0 ? t : 0`.
+                    if relu {
+                        _mm256_max_ps(t, _mm256_setzero_ps())
+                    } else {
+                        t
+                    }
+                }
+                None => v,
+            };
+            if at + LANES <= self.len {
+                _mm256_storeu_ps(self.out.add(at), v);
+            } else {
+                let mut lanes = [0f32; LANES];
+                _mm256_storeu_ps(lanes.as_mut_ptr(), v);
+                crate::simd::copy_short(self.out.add(at), &lanes[..self.len - at]);
+            }
+        }
+    }
+}
+
 /// [`correlate_rows`] with FMA in AVX2 registers, stores included: one
 /// bounds check per call instead of one per load (which LLVM did not
 /// hoist), and each accumulator goes from its register through the affine
@@ -190,8 +251,7 @@ fn correlate_rows_avx2(
         last_block + reach + LANES <= base.len(),
         "register block reads past the padded source"
     );
-    let (p, o) = (base.as_ptr(), out.as_mut_ptr() as *mut f32);
-    let map = affine.map(|f| (_mm256_set1_ps(f.scale), _mm256_set1_ps(f.shift), f.relu));
+    let (p, dst) = (base.as_ptr(), Avx2Out::new(out, affine));
     for_each_group(rows, width, |at, k| {
         let mut acc = [_mm256_setzero_ps(); UNITS];
         for &(off, a) in taps {
@@ -203,38 +263,12 @@ fn correlate_rows_avx2(
                 *acc = _mm256_fmadd_ps(av, v, *acc);
             }
         }
+        // Units run in row-major order, so a block's lanes past its row
+        // are stored again by a later unit (`Avx2Out::store`).
         for (&(r, c), &acc) in at.iter().zip(&acc).take(k) {
-            let v = match map {
-                Some((a, b, relu)) => {
-                    let t = _mm256_add_ps(_mm256_mul_ps(acc, a), b);
-                    // maxps returns its second operand unless the first is
-                    // greater: exactly `t > 0 ? t : 0`.
-                    if relu {
-                        _mm256_max_ps(t, _mm256_setzero_ps())
-                    } else {
-                        t
-                    }
-                }
-                None => acc,
-            };
-            // A block that ends past its row stores all its lanes all the
-            // same: the extra ones land on the next row's first outputs,
-            // which a later unit (units run in row-major order) stores
-            // again. Only a block that would end past `out` goes through
-            // a copy of its lanes. (AVX2's masked store is microcoded and
-            // slow on AMD Zen.)
-            let at = r * width + c;
-            // SAFETY: the full store ends inside `out` (checked); the
-            // partial one writes `out.len() - at` lanes from `at < out.len()`.
-            unsafe {
-                if at + LANES <= out.len() {
-                    _mm256_storeu_ps(o.add(at), v);
-                } else {
-                    let mut lanes = [0f32; LANES];
-                    _mm256_storeu_ps(lanes.as_mut_ptr(), v);
-                    crate::simd::copy_short(o.add(at), &lanes[..out.len() - at]);
-                }
-            }
+            // SAFETY: `r < rows` and `c < width`, so `r * width + c` is
+            // inside the output.
+            unsafe { dst.store(r * width + c, acc) };
         }
     });
 }
@@ -308,10 +342,8 @@ fn square_avx2<const K: usize>(
     let plan = SquarePlan {
         base: base.as_ptr(),
         pitch,
-        out: out.as_mut_ptr() as *mut f32,
         width,
-        len: out.len(),
-        map: affine,
+        dst: Avx2Out::new(out, affine),
     };
     let mut r0 = 0;
     while r0 < rows {
@@ -335,18 +367,15 @@ fn square_avx2<const K: usize>(
 struct SquarePlan {
     base: *const f32,
     pitch: usize,
-    out: *mut f32,
     width: usize,
-    /// Floats in `out`.
-    len: usize,
-    map: Option<Affine>,
+    dst: Avx2Out,
 }
 
 #[cfg(target_arch = "x86_64")]
 impl SquarePlan {
     /// Output rows `r0..r0 + R`, in pairs of blocks from the last one
     /// back. A block that ends past its row stores whole (see
-    /// [`SquarePlan::store`]); going right to left, and row by row within
+    /// [`Avx2Out::store`]); going right to left, and row by row within
     /// a pair, the block its extra lanes land on is always stored later.
     ///
     /// # Safety
@@ -433,46 +462,10 @@ impl SquarePlan {
             let at = (r0 + u) * self.width + b0 * LANES;
             // SAFETY: the caller's promise (block `b0 + 1` exists when B = 2).
             unsafe {
-                self.store(at, a);
+                self.dst.store(at, a);
                 if B == 2 {
-                    self.store(at + LANES, b);
+                    self.dst.store(at + LANES, b);
                 }
-            }
-        }
-    }
-
-    /// Maps `v` and stores it at `at`: whole where 8 lanes fit in `out`
-    /// (lanes past the row's end land on the next row, stored later), its
-    /// first lanes only at the very end.
-    ///
-    /// # Safety
-    /// AVX2 is present; `at < self.len`.
-    #[inline(always)]
-    unsafe fn store(&self, at: usize, v: std::arch::x86_64::__m256) {
-        use std::arch::x86_64::*;
-        // SAFETY: AVX2 is present (the caller's promise), and `at + LANES
-        // <= len`, or only `len - at` lanes go out.
-        unsafe {
-            let v = match self.map {
-                Some(f) => {
-                    let t = _mm256_add_ps(
-                        _mm256_mul_ps(v, _mm256_set1_ps(f.scale)),
-                        _mm256_set1_ps(f.shift),
-                    );
-                    if f.relu {
-                        _mm256_max_ps(t, _mm256_setzero_ps())
-                    } else {
-                        t
-                    }
-                }
-                None => v,
-            };
-            if at + LANES <= self.len {
-                _mm256_storeu_ps(self.out.add(at), v);
-            } else {
-                let mut lanes = [0f32; LANES];
-                _mm256_storeu_ps(lanes.as_mut_ptr(), v);
-                crate::simd::copy_short(self.out.add(at), &lanes[..self.len - at]);
             }
         }
     }
