@@ -448,6 +448,46 @@ impl ConvBn {
     fn fuses(&self, x: &Tensor) -> bool {
         self.conv.bias.is_none() && self.bn.runs_fused(x)
     }
+
+    /// This conv-BN as a unit of [`nasarena_ops::conv_bn_chain_train`],
+    /// a ReLU after the BN when `relu`.
+    fn chain_unit(&self, relu: bool) -> nasarena_ops::ChainUnit<'_> {
+        nasarena_ops::ChainUnit {
+            weight: &self.conv.weight,
+            params: self.conv.params(),
+            gamma_beta: [&self.bn.weight, &self.bn.bias],
+            eps: self.bn.eps,
+            relu,
+        }
+    }
+}
+
+/// Training-mode chain of conv-BN units, each `(unit, relu after its
+/// BN)`, linked as `links` says (a channel shuffle after the first unit,
+/// a residual), as one op ([`nasarena_ops::conv_bn_chain_train`]): FBNet's
+/// blocks. Updates every BN's running statistics and counts every
+/// convolution's MACs. `None` where the units do not fuse (a conv with a
+/// bias, or off the fused kernels' CPU path): the caller runs them one by
+/// one.
+pub fn conv_bn_chain_train(
+    x: &Tensor,
+    units: &[(&ConvBn, bool)],
+    links: nasarena_ops::ChainLinks,
+) -> Result<Option<Tensor>> {
+    if !units.iter().all(|(unit, _)| unit.fuses(x)) {
+        return Ok(None);
+    }
+    let chain: Vec<_> = units.iter().map(|(u, relu)| u.chain_unit(*relu)).collect();
+    let (y, stats) = nasarena_ops::conv_bn_chain_train(x, &chain, links)?;
+    let (_, _, mut h, mut w) = x.dims4()?;
+    for ((unit, _), stats) in units.iter().zip(&stats) {
+        unit.bn.update_running(stats)?;
+        if let Some(counter) = &unit.conv.counter {
+            counter.add(unit.conv.spec.macs(h, w));
+        }
+        (h, w) = (unit.conv.spec.out_size(h), unit.conv.spec.out_size(w));
+    }
+    Ok(Some(y))
 }
 
 /// Whether a VarMap entry is a BN running statistic: a buffer, not a

@@ -48,6 +48,7 @@ macro_rules! multiversion {
 }
 
 mod bn_eval;
+mod chain;
 mod dense;
 mod epilogue;
 mod geom;
@@ -65,6 +66,7 @@ mod unfold;
 use candle_core::{DType, Tensor};
 
 pub use bn_eval::ConvBnEval;
+pub use chain::{channel_shuffle, conv_bn_chain_train, ChainLinks, ChainUnit, ConvBnChainTrain};
 pub use geom::ConvGeom;
 pub use op::{
     relu_conv_fuses, ConvParams, GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGradWeight,

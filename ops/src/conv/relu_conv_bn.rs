@@ -72,6 +72,47 @@ impl ConvBnTrain {
         Ok(self.saved()?.stats)
     }
 
+    /// The forward on contiguous operands `[(x, x_dims), (w, w_dims)]`
+    /// and `[gamma, beta]`: the output and its dims, the convolution's
+    /// output and the statistics saved for [`CustomOp3::bwd`].
+    pub(super) fn forward(
+        &self,
+        [(x, x_dims), (w, w_dims)]: [(&[f32], &[usize]); 2],
+        affine: &[f32],
+    ) -> candle_core::Result<(Vec<f32>, [usize; 4])> {
+        let op = self.name();
+        let g = self.params.geom(op, x_dims, w_dims)?;
+        if self.relu_input && !dense::fuses_relu(&g) {
+            return Err(relu_not_fused(op, &g));
+        }
+        let [n, c, h, wd] = g.y_dims();
+        if affine.len() != 2 * c {
+            let reason = format!(
+                "[gamma, beta] must have 2 x {c} elements, got {}",
+                affine.len()
+            );
+            return Err(Error::BadConv { op, reason }.into());
+        }
+        let conv = if self.relu_input {
+            dense::forward(&g, x, w, true, None)
+        } else if dense::handles(&g) {
+            small_plane::forward(&g, x, w, None)
+        } else {
+            kernels::forward(&g, x, w, None)
+        };
+        let (gamma, beta) = affine.split_at(c);
+        let (y, stats) = train_forward(&conv, (n, c, h * wd), gamma, beta, self.eps, self.relu);
+        let conv_out = Tensor::from_vec(conv, g.y_dims().to_vec(), &Device::Cpu)?;
+        match self.saved.lock() {
+            Ok(mut guard) => *guard = Some(Saved { conv_out, stats }),
+            Err(_) => {
+                let reason = "saved state lock poisoned".into();
+                return Err(Error::BadConv { op, reason }.into());
+            }
+        }
+        Ok((y, g.y_dims()))
+    }
+
     fn saved(&self) -> candle_core::Result<Saved> {
         let fail = |reason: &str| -> candle_core::Error {
             Error::BadConv {
@@ -106,41 +147,13 @@ impl CustomOp3 for ConvBnTrain {
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let op = self.name();
-        let g = self.params.geom(op, l1.dims(), l2.dims())?;
-        if self.relu_input && !dense::fuses_relu(&g) {
-            return Err(relu_not_fused(op, &g));
-        }
         let (x, w, affine) = (
             f32_slice(op, s1, l1)?,
             f32_slice(op, s2, l2)?,
             f32_slice(op, s3, l3)?,
         );
-        let [n, c, h, wd] = g.y_dims();
-        if affine.len() != 2 * c {
-            let reason = format!(
-                "[gamma, beta] must have 2 x {c} elements, got {}",
-                affine.len()
-            );
-            return Err(Error::BadConv { op, reason }.into());
-        }
-        let conv = if self.relu_input {
-            dense::forward(&g, x, w, true, None)
-        } else if dense::handles(&g) {
-            small_plane::forward(&g, x, w, None)
-        } else {
-            kernels::forward(&g, x, w, None)
-        };
-        let (gamma, beta) = affine.split_at(c);
-        let (y, stats) = train_forward(&conv, (n, c, h * wd), gamma, beta, self.eps, self.relu);
-        let conv_out = Tensor::from_vec(conv, g.y_dims().to_vec(), &Device::Cpu)?;
-        match self.saved.lock() {
-            Ok(mut guard) => *guard = Some(Saved { conv_out, stats }),
-            Err(_) => {
-                let reason = "saved state lock poisoned".into();
-                return Err(Error::BadConv { op, reason }.into());
-            }
-        }
-        Ok((CpuStorage::F32(y), Shape::from(g.y_dims().to_vec())))
+        let (y, dims) = self.forward([(x, l1.dims()), (w, l2.dims())], affine)?;
+        Ok((CpuStorage::F32(y), Shape::from(dims.to_vec())))
     }
 
     fn bwd(

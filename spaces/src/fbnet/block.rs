@@ -128,11 +128,7 @@ pub fn cost(candidate: Candidate, slot: &Slot) -> Tally {
 /// (ShuffleNet): `(N, g*c, H, W) -> (N, c*g, H, W)` by transposing the
 /// group and channel axes.
 pub fn channel_shuffle(x: &Tensor, groups: usize) -> Result<Tensor> {
-    let (n, c, h, w) = x.dims4()?;
-    x.reshape((n, groups, c / groups, h, w))?
-        .transpose(1, 2)?
-        .contiguous()?
-        .reshape((n, c, h, w))
+    nasarena_ops::channel_shuffle(x, groups)
 }
 
 /// A built FBNet block.
@@ -193,6 +189,16 @@ impl IrBlock {
 
     /// Runs the block (`train` selects BN batch statistics).
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if train {
+            let units = [(&self.pw, true), (&self.dw, true), (&self.pwl, false)];
+            let links = nasarena_ops::ChainLinks {
+                shuffle_groups: if self.shuffle { self.groups } else { 1 },
+                residual: self.residual,
+            };
+            if let Some(y) = crate::layers::conv_bn_chain_train(x, &units, links)? {
+                return Ok(y);
+            }
+        }
         let mut y = self.pw.forward_relu(x, train)?;
         if self.shuffle && self.groups > 1 {
             y = channel_shuffle(&y, self.groups)?;
