@@ -24,7 +24,7 @@ use super::epilogue::Epilogue;
 use super::geom::ConvGeom;
 use super::lanes::{correlate_rows, correlate_square, dot_taps_plane, Affine, LANES};
 use super::padded::{GradPad, InputPad};
-use super::tiny_plane;
+use super::{tiny_plane, whole_plane};
 use crate::simd::{prefetch, write_once};
 
 /// Per-task scratch, reused across the tasks a rayon worker runs.
@@ -243,6 +243,9 @@ fn min_planes(macs_per_plane: usize) -> usize {
 /// Forward: `y = conv(x, w)`, `x` NCHW, `w` OIHW, both contiguous;
 /// `epilogue` maps each output plane as soon as it is written.
 pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Option<Epilogue>) -> Vec<f32> {
+    if let Some(m) = whole_plane::matrices(g, w) {
+        return whole_plane::forward(g, &m, x, epilogue);
+    }
     if tiny_plane::applies(g) {
         return tiny_plane::forward(g, x, w, epilogue);
     }
@@ -302,6 +305,9 @@ fn forward_depthwise(
 
 /// Input gradient: `gx = conv(·, w)ᵀ gy`, shaped like the input.
 pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32]) -> Vec<f32> {
+    if let Some(m) = whole_plane::matrices(g, w) {
+        return whole_plane::backward_input(g, &m, gy);
+    }
     if tiny_plane::applies(g) {
         return tiny_plane::backward_input(g, gy, w);
     }

@@ -62,6 +62,7 @@ mod shifted;
 mod small_plane;
 mod tiny_plane;
 mod unfold;
+mod whole_plane;
 
 use candle_core::{DType, Tensor};
 
