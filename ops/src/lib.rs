@@ -53,9 +53,9 @@ pub use bn::{
 };
 pub use conv::{
     channel_shuffle, conv_bn_chain_train, conv_bn_eval, conv_bn_train, conv_path, direct_conv2d,
-    grouped_conv2d, relu_conv2d, relu_conv_bn_train, relu_conv_fuses, ChainLinks, ChainUnit,
-    ConvBnChainTrain, ConvBnEval, ConvBnTrain, ConvGeom, ConvParams, ConvPath, GroupedConv2d,
-    GroupedConv2dGradInput, GroupedConv2dGradWeight, ReluConv2d, ReluConvBnTrain,
+    grouped_conv2d, relu_conv2d, relu_conv_bn_train, relu_conv_fuses, ChainUnit, ConvBnChainTrain,
+    ConvBnEval, ConvBnTrain, ConvGeom, ConvParams, ConvPath, GroupedConv2d, GroupedConv2dGradInput,
+    GroupedConv2dGradWeight, ReluConv2d, ReluConvBnTrain,
 };
 pub use error::{Error, Result};
 

@@ -78,15 +78,6 @@ fn par_fill(len: usize, sum: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> 
     unsafe { write_once(len, fill) }
 }
 
-/// `a + b` element-wise on all threads (`a` and `b` of one length).
-pub(crate) fn add_slices(a: &[f32], b: &[f32]) -> Vec<f32> {
-    par_fill(a.len(), |at, out| {
-        for (o, (&a, &b)) in out.iter_mut().zip(a[at..].iter().zip(&b[at..])) {
-            o.write(a + b);
-        }
-    })
-}
-
 /// `a + b`.
 struct Add2;
 
@@ -107,7 +98,12 @@ impl CustomOp2 for Add2 {
             operand_f32(self.name(), s1, l1)?,
             operand_f32(self.name(), s2, l2)?,
         );
-        Ok((CpuStorage::F32(add_slices(a, b)), l1.shape().clone()))
+        let y = par_fill(a.len(), |at, out| {
+            for (o, (&a, &b)) in out.iter_mut().zip(a[at..].iter().zip(&b[at..])) {
+                o.write(a + b);
+            }
+        });
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
     fn bwd(

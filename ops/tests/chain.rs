@@ -1,7 +1,8 @@
-//! Checks the fused conv-BN chain (an FBNet block in one op) against the
-//! ops it replaces: `conv_bn_train` per unit (itself checked bit for bit
-//! against the convolution and batch-norm ops in `relu_conv_bn.rs`), the
-//! channel shuffle and `add_n` for the residual. Output, every unit's
+//! Checks the fused conv-BN chain (an FBNet block's body in one op)
+//! against the ops it replaces: `conv_bn_train` per unit (itself checked
+//! bit for bit against the convolution and batch-norm ops in
+//! `relu_conv_bn.rs`) and the channel shuffle; with the block's residual
+//! (`add_n`, outside the op) on top where the block has one. Output, every unit's
 //! batch statistics and the gradients of the input and of every weight,
 //! gamma and beta must be bit-identical: the chain runs the same kernels
 //! in the same order and only keeps the hidden gradients away from candle.
@@ -12,8 +13,7 @@
 use candle_core::{Tensor, Var};
 use nasarena_core::Seed;
 use nasarena_ops::{
-    add_n, channel_shuffle, conv_bn_chain_train, conv_bn_train, BnStats, ChainLinks, ChainUnit,
-    ConvParams,
+    add_n, channel_shuffle, conv_bn_chain_train, conv_bn_train, BnStats, ChainUnit, ConvParams,
 };
 mod common;
 
@@ -68,11 +68,12 @@ fn units(b: Block) -> [([usize; 4], ConvParams, bool); 3] {
     ]
 }
 
-fn links(b: Block) -> ChainLinks {
-    let (.., g, shuffle, residual) = b;
-    ChainLinks {
-        shuffle_groups: if shuffle { g } else { 1 },
-        residual,
+fn shuffle_groups(b: Block) -> usize {
+    let (.., g, shuffle, _) = b;
+    if shuffle {
+        g
+    } else {
+        1
     }
 }
 
@@ -99,32 +100,30 @@ fn inputs(i: usize, b: Block) -> (Tensor, Vec<[Tensor; 3]>, Tensor) {
     (x, tensors, r)
 }
 
-type Chain = fn(&Tensor, &[ChainUnit], ChainLinks) -> (Tensor, Vec<BnStats>);
+type Chain = fn(&Tensor, &[ChainUnit], usize) -> (Tensor, Vec<BnStats>);
 
 /// The chain one op at a time.
-fn one_by_one(x: &Tensor, units: &[ChainUnit], links: ChainLinks) -> (Tensor, Vec<BnStats>) {
+fn one_by_one(x: &Tensor, units: &[ChainUnit], shuffle: usize) -> (Tensor, Vec<BnStats>) {
     let (mut y, mut stats) = (x.clone(), vec![]);
     for (i, u) in units.iter().enumerate() {
         let (out, s) = conv_bn_train(&y, u.weight, u.params, u.gamma_beta, u.eps, u.relu).unwrap();
         stats.push(s);
-        y = if i == 0 && links.shuffle_groups > 1 {
-            channel_shuffle(&out, links.shuffle_groups).unwrap()
+        y = if i == 0 && shuffle > 1 {
+            channel_shuffle(&out, shuffle).unwrap()
         } else {
             out
         };
     }
-    if links.residual {
-        y = add_n(&[y, x.clone()]).unwrap();
-    }
     (y, stats)
 }
 
-fn fused(x: &Tensor, units: &[ChainUnit], links: ChainLinks) -> (Tensor, Vec<BnStats>) {
-    conv_bn_chain_train(x, units, links).unwrap()
+fn fused(x: &Tensor, units: &[ChainUnit], shuffle: usize) -> (Tensor, Vec<BnStats>) {
+    conv_bn_chain_train(x, units, shuffle).unwrap()
 }
 
-/// Output, statistics and the gradients of `sum(chain(..) * r)` with
-/// respect to `x` and every unit's weight, gamma and beta.
+/// Output, statistics and the gradients of `sum(block(..) * r)` with
+/// respect to `x` and every unit's weight, gamma and beta, the block
+/// `chain(..) + x` where it has a residual.
 fn run(chain: Chain, i: usize, b: Block) -> (Tensor, Vec<BnStats>, Vec<Tensor>) {
     let (x, tensors, r) = inputs(i, b);
     let x = Var::from_tensor(&x).unwrap();
@@ -143,7 +142,10 @@ fn run(chain: Chain, i: usize, b: Block) -> (Tensor, Vec<BnStats>, Vec<Tensor>) 
             relu: *relu,
         })
         .collect();
-    let (y, stats) = chain(x.as_tensor(), &chain_units, links(b));
+    let (mut y, stats) = chain(x.as_tensor(), &chain_units, shuffle_groups(b));
+    if b.9 {
+        y = add_n(&[y, x.as_tensor().clone()]).unwrap();
+    }
     let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
     let all = std::iter::once(&x).chain(vars.iter().flatten());
     let grads = all.map(|v| grads.get(v).unwrap().clone()).collect();
@@ -171,8 +173,8 @@ fn fused_chain_is_bit_identical_to_the_ops_it_replaces() {
 }
 
 #[test]
-fn a_residual_that_changes_the_shape_is_an_error_naming_both_shapes() {
-    let b = (2, 4, 8, 24, 3, 1, 6, 1, false, true);
+fn a_packed_argument_of_the_wrong_length_is_an_error_naming_both_lengths() {
+    let b = BLOCKS[0];
     let (x, tensors, _) = inputs(0, b);
     let chain_units: Vec<ChainUnit> = units(b)
         .iter()
@@ -185,13 +187,12 @@ fn a_residual_that_changes_the_shape_is_an_error_naming_both_shapes() {
             relu: *relu,
         })
         .collect();
-    let err = conv_bn_chain_train(&x, &chain_units, links(b))
-        .unwrap_err()
-        .to_string();
+    let op = nasarena_ops::ConvBnChainTrain::new(&chain_units, 1).unwrap();
+    let short = Tensor::zeros(5, candle_core::DType::F32, x.device()).unwrap();
+    let err = x.apply_op2(&short, op).unwrap_err().to_string();
+    // 4 -> 24 (96 + 48), depthwise 24 x 9 (216 + 48), 24 -> 4 (96 + 8).
     assert!(
-        err.contains("conv-bn-chain-train")
-            && err.contains("[2, 6, 8, 8]")
-            && err.contains("[2, 4, 8, 8]"),
+        err.contains("conv-bn-chain-train") && err.contains("512 elements, got 5"),
         "{err}"
     );
 }
@@ -199,9 +200,7 @@ fn a_residual_that_changes_the_shape_is_an_error_naming_both_shapes() {
 #[test]
 fn an_empty_chain_is_an_error() {
     let (x, ..) = inputs(0, BLOCKS[0]);
-    let err = conv_bn_chain_train(&x, &[], links(BLOCKS[0]))
-        .unwrap_err()
-        .to_string();
+    let err = conv_bn_chain_train(&x, &[], 1).unwrap_err().to_string();
     assert!(err.contains("at least one unit"), "{err}");
 }
 

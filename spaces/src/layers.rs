@@ -463,22 +463,22 @@ impl ConvBn {
 }
 
 /// Training-mode chain of conv-BN units, each `(unit, relu after its
-/// BN)`, linked as `links` says (a channel shuffle after the first unit,
-/// a residual), as one op ([`nasarena_ops::conv_bn_chain_train`]): FBNet's
-/// blocks. Updates every BN's running statistics and counts every
+/// BN)`, with a channel shuffle over `shuffle_groups` groups after the
+/// first unit (1 for none), as one op
+/// ([`nasarena_ops::conv_bn_chain_train`]): the body of FBNet's blocks. Updates every BN's running statistics and counts every
 /// convolution's MACs. `None` where the units do not fuse (a conv with a
 /// bias, or off the fused kernels' CPU path): the caller runs them one by
 /// one.
 pub fn conv_bn_chain_train(
     x: &Tensor,
     units: &[(&ConvBn, bool)],
-    links: nasarena_ops::ChainLinks,
+    shuffle_groups: usize,
 ) -> Result<Option<Tensor>> {
     if !units.iter().all(|(unit, _)| unit.fuses(x)) {
         return Ok(None);
     }
     let chain: Vec<_> = units.iter().map(|(u, relu)| u.chain_unit(*relu)).collect();
-    let (y, stats) = nasarena_ops::conv_bn_chain_train(x, &chain, links)?;
+    let (y, stats) = nasarena_ops::conv_bn_chain_train(x, &chain, shuffle_groups)?;
     let (_, _, mut h, mut w) = x.dims4()?;
     for ((unit, _), stats) in units.iter().zip(&stats) {
         unit.bn.update_running(stats)?;

@@ -1,8 +1,8 @@
-//! Training-mode chain of conv-BN units as one candle op: FBNet's MBConv
-//! block (Wu et al. 2019, after MobileNetV2's inverted residual, Sandler
-//! et al. 2018): 1x1 expansion + BN + ReLU, channel shuffle when the 1x1s
-//! are grouped, KxK depthwise + BN + ReLU, 1x1 projection + BN, and the
-//! residual when the block keeps its shape.
+//! Training-mode chain of conv-BN units as one candle op: the body of
+//! FBNet's MBConv block (Wu et al. 2019, after MobileNetV2's inverted
+//! residual, Sandler et al. 2018): 1x1 expansion + BN + ReLU, channel
+//! shuffle when the 1x1s are grouped, KxK depthwise + BN + ReLU, 1x1
+//! projection + BN.
 //!
 //! Why one op: candle's backward hands every intermediate tensor's
 //! gradient to a fresh zero-filled accumulator and adds it there (see
@@ -12,8 +12,15 @@
 //! widest tensors of the network. Here the hidden gradients stay inside
 //! the op: each unit's backward hands its input gradient straight to the
 //! unit before it. Each unit runs exactly the kernels of
-//! [`super::ConvBnTrain`], the shuffle only moves planes and the residual
-//! is the same `y + x`, so results are bit-identical to the unfused chain.
+//! [`super::ConvBnTrain`] and the shuffle only moves planes, so results
+//! are bit-identical to the unfused chain.
+//!
+//! The residual stays outside ([`crate::add_n`] after the op): candle
+//! then adds the block input's two gradients (through the residual and
+//! through the chain) to its accumulator one at a time, as before. Folded
+//! in, they arrive pre-summed, which is the same sum in another rounding
+//! order wherever the input has other consumers too (the candidates of a
+//! supernet layer), and every one-shot journal would have changed.
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Device, Layout, Shape, Tensor};
 use rayon::prelude::*;
@@ -41,29 +48,17 @@ pub struct ChainUnit<'a> {
     pub relu: bool,
 }
 
-/// What connects the units: a channel shuffle with `shuffle_groups`
-/// groups after the first (1 for none) and whether the chain's input is
-/// added to its output.
-#[derive(Clone, Copy, Debug)]
-pub struct ChainLinks {
-    /// Channel-shuffle groups after the first unit (ShuffleNet's shuffle,
-    /// Zhang et al. 2018); 1 for no shuffle.
-    pub shuffle_groups: usize,
-    /// Whether the input is added to the last unit's output.
-    pub residual: bool,
-}
-
-/// Training-mode `units[k-1](... shuffle(units[0](x)) ...)` (`+ x` with
-/// the residual), each unit `act(batch_norm(conv2d(x, w)))` with batch
-/// statistics. One op
-/// ([`ConvBnChainTrain`]) on the CPU path; elsewhere each unit through
-/// [`super::conv_bn_train`], [`channel_shuffle`] and [`crate::add_n`],
+/// Training-mode `units[k-1](... shuffle(units[0](x)) ...)`, each unit
+/// `act(batch_norm(conv2d(x, w)))` with batch statistics, the shuffle
+/// ShuffleNet's over `shuffle_groups` groups (Zhang et al. 2018; 1 for
+/// none). One op ([`ConvBnChainTrain`]) on the CPU path; elsewhere each
+/// unit through [`super::conv_bn_train`] and [`channel_shuffle`],
 /// bit-identical either way. Returns the output and each unit's batch
 /// statistics. Gradients flow to `x` and every unit's tensors.
 pub fn conv_bn_chain_train(
     x: &Tensor,
     units: &[ChainUnit],
-    links: ChainLinks,
+    shuffle_groups: usize,
 ) -> candle_core::Result<(Tensor, Vec<BnStats>)> {
     if units.is_empty() {
         candle_core::bail!("{OP}: a chain needs at least one unit");
@@ -73,7 +68,7 @@ pub fn conv_bn_chain_train(
             && u.gamma_beta.iter().all(|t| t.dtype() == x.dtype())
     });
     if !fuses {
-        return unfused_chain(x, units, links);
+        return unfused_chain(x, units, shuffle_groups);
     }
     let mut packed = Vec::with_capacity(3 * units.len());
     for u in units {
@@ -84,7 +79,7 @@ pub fn conv_bn_chain_train(
         ]);
     }
     let packed = Tensor::cat(&packed, 0)?;
-    let op = ConvBnChainTrain::new(units, links)?;
+    let op = ConvBnChainTrain::new(units, shuffle_groups)?;
     let y = x.contiguous()?.apply_op2(&packed, op.clone())?;
     Ok((y, op.stats()?))
 }
@@ -93,20 +88,17 @@ pub fn conv_bn_chain_train(
 fn unfused_chain(
     x: &Tensor,
     units: &[ChainUnit],
-    links: ChainLinks,
+    shuffle_groups: usize,
 ) -> candle_core::Result<(Tensor, Vec<BnStats>)> {
     let (mut y, mut stats) = (x.clone(), Vec::with_capacity(units.len()));
     for (i, u) in units.iter().enumerate() {
         let (out, s) = super::conv_bn_train(&y, u.weight, u.params, u.gamma_beta, u.eps, u.relu)?;
         stats.push(s);
-        y = if i == 0 && links.shuffle_groups > 1 {
-            channel_shuffle(&out, links.shuffle_groups)?
+        y = if i == 0 && shuffle_groups > 1 {
+            channel_shuffle(&out, shuffle_groups)?
         } else {
             out
         };
-    }
-    if links.residual {
-        y = crate::add_n(&[y, x.clone()])?;
     }
     Ok((y, stats))
 }
@@ -144,9 +136,6 @@ struct Saved {
     inputs: Vec<Tensor>,
     /// The first unit's output before the shuffle (with a shuffle only).
     unshuffled: Option<Tensor>,
-    /// The last unit's output before the residual (with a residual only;
-    /// without one it is the op's output).
-    last: Option<Tensor>,
 }
 
 /// The chain of [`conv_bn_chain_train`] for arguments `(x, packed)`,
@@ -156,14 +145,14 @@ struct Saved {
 pub struct ConvBnChainTrain {
     /// Each unit's op and weight dims.
     units: Vec<(ConvBnTrain, [usize; 4])>,
-    links: ChainLinks,
+    shuffle_groups: usize,
     saved: Arc<Mutex<Option<Saved>>>,
 }
 
 impl ConvBnChainTrain {
     /// The op for `units` (their weights give the dims of the packed
     /// argument's pieces).
-    pub fn new(units: &[ChainUnit], links: ChainLinks) -> candle_core::Result<Self> {
+    pub fn new(units: &[ChainUnit], shuffle_groups: usize) -> candle_core::Result<Self> {
         let units = units
             .iter()
             .map(|u| {
@@ -173,7 +162,7 @@ impl ConvBnChainTrain {
             .collect::<candle_core::Result<_>>()?;
         Ok(ConvBnChainTrain {
             units,
-            links,
+            shuffle_groups,
             saved: Arc::new(Mutex::new(None)),
         })
     }
@@ -256,12 +245,9 @@ impl CustomOp2 for ConvBnChainTrain {
             dims = y_dims.to_vec();
             if i == last_unit {
                 last = y;
-            } else if i == 0 && self.links.shuffle_groups > 1 {
+            } else if i == 0 && self.shuffle_groups > 1 {
                 let c_plane = (y_dims[1], y_dims[2] * y_dims[3]);
-                inputs.push((
-                    shuffle_planes(&y, c_plane, self.links.shuffle_groups),
-                    y_dims,
-                ));
+                inputs.push((shuffle_planes(&y, c_plane, self.shuffle_groups), y_dims));
                 unshuffled = Some(Tensor::from_vec(y, y_dims.to_vec(), &Device::Cpu)?);
             } else {
                 inputs.push((y, y_dims));
@@ -271,28 +257,8 @@ impl CustomOp2 for ConvBnChainTrain {
             .into_iter()
             .map(|(v, d)| Tensor::from_vec(v, d.to_vec(), &Device::Cpu))
             .collect::<candle_core::Result<_>>()?;
-        let (out, last) = if self.links.residual {
-            if dims != l1.dims() {
-                let reason = format!(
-                    "the residual needs the output shape {dims:?} to equal the input's {:?}",
-                    l1.dims()
-                );
-                return Err(Error::BadConv { op: OP, reason }.into());
-            }
-            let out = crate::sum::add_slices(&last, x);
-            (
-                out,
-                Some(Tensor::from_vec(last, dims.clone(), &Device::Cpu)?),
-            )
-        } else {
-            (last, None)
-        };
-        self.save(Saved {
-            inputs,
-            unshuffled,
-            last,
-        })?;
-        Ok((CpuStorage::F32(out), Shape::from(dims)))
+        self.save(Saved { inputs, unshuffled })?;
+        Ok((CpuStorage::F32(last), Shape::from(dims)))
     }
 
     fn bwd(
@@ -303,8 +269,7 @@ impl CustomOp2 for ConvBnChainTrain {
         gy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let saved = self.saved()?;
-        let gy = gy.contiguous()?;
-        let mut grad = gy.clone();
+        let mut grad = gy.contiguous()?;
         let mut packed_grads = vec![None; self.units.len()];
         for (i, (op, w_dims)) in self.units.iter().enumerate().rev() {
             let (w, affine) = self.pieces(i);
@@ -314,7 +279,7 @@ impl CustomOp2 for ConvBnChainTrain {
             let affine = packed.narrow(0, affine.start, affine.len())?;
             let input = if i == 0 { x } else { &saved.inputs[i - 1] };
             let output = match (i + 1 == self.units.len(), i) {
-                (true, _) => saved.last.as_ref().unwrap_or(y),
+                (true, _) => y,
                 (false, 0) => saved.unshuffled.as_ref().unwrap_or(&saved.inputs[0]),
                 (false, _) => &saved.inputs[i],
             };
@@ -323,15 +288,12 @@ impl CustomOp2 for ConvBnChainTrain {
                 _ => return Err(bad("a unit's backward left a gradient out")),
             };
             packed_grads[i] = Some([g_w.flatten_all()?, g_affine]);
-            grad = if i == 1 && self.links.shuffle_groups > 1 {
+            grad = if i == 1 && self.shuffle_groups > 1 {
                 let c = g_in.dim(1)?;
-                channel_shuffle(&g_in, c / self.links.shuffle_groups)?
+                channel_shuffle(&g_in, c / self.shuffle_groups)?
             } else {
                 g_in
             };
-        }
-        if self.links.residual {
-            grad = crate::add_n(&[grad, gy])?;
         }
         let packed_grads: Vec<Tensor> = packed_grads.into_iter().flatten().flatten().collect();
         Ok((Some(grad), Some(Tensor::cat(&packed_grads, 0)?)))

@@ -67,7 +67,7 @@ mod whole_plane;
 use candle_core::{DType, Tensor};
 
 pub use bn_eval::ConvBnEval;
-pub use chain::{channel_shuffle, conv_bn_chain_train, ChainLinks, ChainUnit, ConvBnChainTrain};
+pub use chain::{channel_shuffle, conv_bn_chain_train, ChainUnit, ConvBnChainTrain};
 pub use geom::ConvGeom;
 pub use op::{
     relu_conv_fuses, ConvParams, GroupedConv2d, GroupedConv2dGradInput, GroupedConv2dGradWeight,

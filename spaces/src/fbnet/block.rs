@@ -191,12 +191,14 @@ impl IrBlock {
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         if train {
             let units = [(&self.pw, true), (&self.dw, true), (&self.pwl, false)];
-            let links = nasarena_ops::ChainLinks {
-                shuffle_groups: if self.shuffle { self.groups } else { 1 },
-                residual: self.residual,
-            };
-            if let Some(y) = crate::layers::conv_bn_chain_train(x, &units, links)? {
-                return Ok(y);
+            let shuffle = if self.shuffle { self.groups } else { 1 };
+            // The residual stays a separate op: see nasarena_ops' chain.
+            if let Some(y) = crate::layers::conv_bn_chain_train(x, &units, shuffle)? {
+                return if self.residual {
+                    nasarena_ops::add_n(&[y, x.clone()])
+                } else {
+                    Ok(y)
+                };
             }
         }
         let mut y = self.pw.forward_relu(x, train)?;
