@@ -100,6 +100,21 @@ fn inputs(i: usize, b: Block) -> (Tensor, Vec<[Tensor; 3]>, Tensor) {
     (x, tensors, r)
 }
 
+/// The block's units over `tensors` (each unit's weight, gamma, beta).
+fn chain_units(b: Block, tensors: &[[Tensor; 3]]) -> Vec<ChainUnit<'_>> {
+    units(b)
+        .iter()
+        .zip(tensors)
+        .map(|((_, params, relu), [w, g, beta])| ChainUnit {
+            weight: w,
+            params: *params,
+            gamma_beta: [g, beta],
+            eps: EPS,
+            relu: *relu,
+        })
+        .collect()
+}
+
 type Chain = fn(&Tensor, &[ChainUnit], usize) -> (Tensor, Vec<BnStats>);
 
 /// The chain one op at a time.
@@ -131,17 +146,11 @@ fn run(chain: Chain, i: usize, b: Block) -> (Tensor, Vec<BnStats>, Vec<Tensor>) 
         .iter()
         .map(|ts| ts.clone().map(|t| Var::from_tensor(&t).unwrap()))
         .collect();
-    let chain_units: Vec<ChainUnit> = units(b)
+    let tensors: Vec<[Tensor; 3]> = vars
         .iter()
-        .zip(&vars)
-        .map(|((_, params, relu), [w, g, beta])| ChainUnit {
-            weight: w.as_tensor(),
-            params: *params,
-            gamma_beta: [g.as_tensor(), beta.as_tensor()],
-            eps: EPS,
-            relu: *relu,
-        })
+        .map(|v| v.each_ref().map(|v| v.as_tensor().clone()))
         .collect();
+    let chain_units = chain_units(b, &tensors);
     let (mut y, stats) = chain(x.as_tensor(), &chain_units, shuffle_groups(b));
     if b.9 {
         y = add_n(&[y, x.as_tensor().clone()]).unwrap();
@@ -176,18 +185,7 @@ fn fused_chain_is_bit_identical_to_the_ops_it_replaces() {
 fn a_packed_argument_of_the_wrong_length_is_an_error_naming_both_lengths() {
     let b = BLOCKS[0];
     let (x, tensors, _) = inputs(0, b);
-    let chain_units: Vec<ChainUnit> = units(b)
-        .iter()
-        .zip(&tensors)
-        .map(|((_, params, relu), [w, g, beta])| ChainUnit {
-            weight: w,
-            params: *params,
-            gamma_beta: [g, beta],
-            eps: EPS,
-            relu: *relu,
-        })
-        .collect();
-    let op = nasarena_ops::ConvBnChainTrain::new(&chain_units, 1).unwrap();
+    let op = nasarena_ops::ConvBnChainTrain::new(&chain_units(b, &tensors), 1).unwrap();
     let short = Tensor::zeros(5, candle_core::DType::F32, x.device()).unwrap();
     let err = x.apply_op2(&short, op).unwrap_err().to_string();
     // 4 -> 24 (96 + 48), depthwise 24 x 9 (216 + 48), 24 -> 4 (96 + 8).
