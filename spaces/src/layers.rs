@@ -158,11 +158,16 @@ impl Conv {
     }
 
     fn count_macs(&self, x: &Tensor) -> Result<()> {
+        let (_, _, h, w) = x.dims4()?;
+        self.count_macs_at(h, w);
+        Ok(())
+    }
+
+    /// Counts the MACs of one pass over an `h x w` input.
+    fn count_macs_at(&self, h: usize, w: usize) {
         if let Some(counter) = &self.counter {
-            let (_, _, h, w) = x.dims4()?;
             counter.add(self.spec.macs(h, w));
         }
-        Ok(())
     }
 
     fn forward_with(&self, x: &Tensor, conv: ConvFn) -> Result<Tensor> {
@@ -465,8 +470,9 @@ impl ConvBn {
 /// Training-mode chain of conv-BN units, each `(unit, relu after its
 /// BN)`, with a channel shuffle over `shuffle_groups` groups after the
 /// first unit (1 for none), as one op
-/// ([`nasarena_ops::conv_bn_chain_train`]): the body of FBNet's blocks. Updates every BN's running statistics and counts every
-/// convolution's MACs. `None` where the units do not fuse (a conv with a
+/// ([`nasarena_ops::conv_bn_chain_train`]): the body of FBNet's blocks.
+/// Updates every BN's running statistics and counts every convolution's
+/// MACs. `None` where the units do not fuse (a conv with a
 /// bias, or off the fused kernels' CPU path): the caller runs them one by
 /// one.
 pub fn conv_bn_chain_train(
@@ -482,9 +488,7 @@ pub fn conv_bn_chain_train(
     let (_, _, mut h, mut w) = x.dims4()?;
     for ((unit, _), stats) in units.iter().zip(&stats) {
         unit.bn.update_running(stats)?;
-        if let Some(counter) = &unit.conv.counter {
-            counter.add(unit.conv.spec.macs(h, w));
-        }
+        unit.conv.count_macs_at(h, w);
         (h, w) = (unit.conv.spec.out_size(h), unit.conv.spec.out_size(w));
     }
     Ok(Some(y))

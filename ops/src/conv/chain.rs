@@ -22,7 +22,7 @@
 //! order wherever the input has other consumers too (the candidates of a
 //! supernet layer), and every one-shot journal would have changed.
 
-use candle_core::{CpuStorage, CustomOp2, CustomOp3, Device, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Device, Layout, Shape, Tensor};
 use rayon::prelude::*;
 use std::sync::{Arc, Mutex};
 
@@ -127,6 +127,24 @@ fn shuffle_planes(x: &[f32], (c, plane): (usize, usize), groups: usize) -> Vec<f
             }
         });
     out
+}
+
+/// [`shuffle_planes`] as a candle op without a backward: the backward's
+/// inverse shuffle of the first unit's output gradient (`groups` =
+/// channels per group of the forward shuffle).
+struct ShufflePlanes(usize);
+
+impl CustomOp1 for ShufflePlanes {
+    fn name(&self) -> &'static str {
+        "shuffle-planes"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = f32_slice(self.name(), s, l)?;
+        let (_, c, h, w) = l.shape().dims4()?;
+        let y = shuffle_planes(x, (c, h * w), self.0);
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
 }
 
 /// What the forward leaves for the backward.
@@ -289,8 +307,8 @@ impl CustomOp2 for ConvBnChainTrain {
             };
             packed_grads[i] = Some([g_w.flatten_all()?, g_affine]);
             grad = if i == 1 && self.shuffle_groups > 1 {
-                let c = g_in.dim(1)?;
-                channel_shuffle(&g_in, c / self.shuffle_groups)?
+                let per_group = g_in.dim(1)? / self.shuffle_groups;
+                g_in.apply_op1_no_bwd(&ShufflePlanes(per_group))?
             } else {
                 g_in
             };
